@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "linkscope",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "linkscope", targets: ["linkscope"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C: only what Swift cannot import (see each header's comment).
+        .systemLibrary(
+            name: "CLibELF",
+            pkgConfig: "libelf",
+            providers: [.apt(["libelf-dev"])]
+        ),
+        .target(name: "CPtrace"),
+
+        // Swift modules, one concern each (shared/DESIGN.md).
+        .target(name: "ELF", dependencies: ["CLibELF"]),
+        .target(name: "Linker", dependencies: ["ELF"]),
+        .target(name: "Prototypes"),
+        .target(name: "Tracer", dependencies: ["CPtrace", "ELF", "Prototypes"]),
+        .target(
+            name: "LinkscopeCLI",
+            dependencies: [
+                "ELF", "Linker", "Tracer", "Prototypes",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "linkscope", dependencies: ["LinkscopeCLI"]),
+
+        // Tests. TestSupport builds TestBinaries/ once per run and finds the built executable.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ELFTests", dependencies: ["ELF", "TestSupport"]),
+        .testTarget(name: "LinkerTests", dependencies: ["Linker", "ELF", "TestSupport"]),
+        .testTarget(name: "PrototypesTests", dependencies: ["Prototypes", "TestSupport"]),
+        .testTarget(name: "TracerTests", dependencies: ["Tracer", "ELF", "Prototypes", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["LinkscopeCLI", "TestSupport"]),
+    ]
+)
