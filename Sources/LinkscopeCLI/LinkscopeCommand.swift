@@ -1,6 +1,7 @@
 import ArgumentParser
+import Foundation
 
-/// The `linkscope` command and its subcommands. `main.swift` only calls `main()`; tests import this.
+/// The `linkscope` command and its subcommands. `main.swift` only calls `runMain()`; tests import this.
 public struct LinkscopeCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "linkscope",
@@ -9,4 +10,21 @@ public struct LinkscopeCommand: ParsableCommand {
     )
 
     public init() {}
+
+    /// Parses the command line and runs the chosen command. Bad usage exits 2, as the command-line contract
+    /// says (ArgumentParser's own default would be 64); a command's own exit status passes through.
+    public static func runMain(_ arguments: [String]? = nil) -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            Foundation.exit(0)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ExitStatus.cannotAnalyse)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -1,0 +1,89 @@
+// The contract between the trace engine (Tracer) and argument decoding (Prototypes). The engine owns the
+// tracee; at each stop it hands Prototypes the registers and a memory reader, and gets typed values back.
+
+/// Reads a tracee's (or any) memory. One primitive; typed reads, C strings and arrays are extensions.
+public protocol MemoryReader {
+    /// Copies up to `buffer.count` bytes from `address` and returns how many were copied. A short count
+    /// means the range ran into unmapped memory; an unreadable first byte returns 0 or throws.
+    func read(from address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+/// The registers a System V x86_64 call passes values in, captured at a call's entry or return stop.
+public struct RegisterFile: Hashable, Sendable {
+    /// rdi, rsi, rdx, rcx, r8, r9 (at entry).
+    public var integerArguments: [UInt64]
+    /// The low 64 bits of xmm0 … xmm7 (at entry: float/double arguments; at return: xmm0 is the result).
+    public var vectorLow: [UInt64]
+    /// rsp. At entry it points at the return address; stack arguments start at rsp + 8.
+    public var stackPointer: UInt64
+    /// rax (at return: the integer result; at entry of a variadic call: the count of vector registers used).
+    public var rax: UInt64
+    /// rdx at return: the high half of a 128-bit or two-word struct result.
+    public var rdx: UInt64
+
+    public init(integerArguments: [UInt64] = Array(repeating: 0, count: 6),
+                vectorLow: [UInt64] = Array(repeating: 0, count: 8),
+                stackPointer: UInt64 = 0, rax: UInt64 = 0, rdx: UInt64 = 0) {
+        precondition(integerArguments.count == 6 && vectorLow.count == 8, "x86_64 passes 6 integer and 8 vector arguments")
+        self.integerArguments = integerArguments
+        self.vectorLow = vectorLow
+        self.stackPointer = stackPointer
+        self.rax = rax
+        self.rdx = rdx
+    }
+}
+
+/// A decoded argument or return value: where it came from is gone, how it prints is the renderer's choice.
+public indirect enum Value: Hashable, Sendable {
+    case signed(Int64)
+    case unsigned(UInt64)
+    /// An integer best shown in hex (sizes of unknown meaning, flags without names).
+    case hex(UInt64)
+    case character(UInt8)
+    case boolean(Bool)
+    /// A non-null address shown as such.
+    case pointer(UInt64)
+    case null
+    /// Bytes of a C string up to its NUL or the string limit; `truncated` when the limit cut it.
+    case string(bytes: [UInt8], truncated: Bool)
+    case floating(Double)
+    /// A named constant (`SEEK_SET`), or the raw value when no name matches.
+    case enumeration(name: String?, raw: Int64)
+    /// Flag names joined with `|` plus whatever bits no name covers (`O_WRONLY|O_CREAT`).
+    case bitmask(names: [String], remainder: UInt64)
+    case array([Value], truncated: Bool)
+    case structure([Value])
+    /// A `void` return.
+    case void
+    /// A pointer whose target could not be read.
+    case unreadable(address: UInt64)
+}
+
+/// What the entry stop yields; kept by the engine and handed back at the return stop, because out-parameters
+/// (`strtol`'s endptr, `pipe`'s fds) can only be read once the call has written them.
+public struct DecodedEntry: Hashable, Sendable {
+    public var function: String
+    public var arguments: [Value]
+    /// The entry registers, for decoding out-parameters and the return value later.
+    public var registers: RegisterFile
+    /// True when a prototype (built-in or from a config file) described the call; false for ltrace's default.
+    public var hasPrototype: Bool
+
+    public init(function: String, arguments: [Value], registers: RegisterFile, hasPrototype: Bool) {
+        self.function = function
+        self.arguments = arguments
+        self.registers = registers
+        self.hasPrototype = hasPrototype
+    }
+}
+
+public struct DecodedReturn: Hashable, Sendable {
+    public var value: Value
+    /// Out-parameters read after the call, shown after the return value.
+    public var outArguments: [Value]
+
+    public init(value: Value, outArguments: [Value] = []) {
+        self.value = value
+        self.outArguments = outArguments
+    }
+}

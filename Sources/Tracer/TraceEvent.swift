@@ -1,0 +1,99 @@
+import Prototypes
+
+/// What the engine reports, in the order it happened. Renderers (ltrace text, JSON lines, the `-c` summary)
+/// are functions over these; the engine never formats text (shared/DESIGN.md, decision 6).
+public enum TraceEvent: Hashable, Sendable {
+    /// A traced call was entered.
+    case call(CallEntryEvent)
+    /// A traced call returned (or its frame was unwound past: see `CallReturnEvent.unwound`).
+    case callReturn(CallReturnEvent)
+    /// A signal was delivered to a thread of the traced program (ltrace's `--- SIGUSR1 ... ---`).
+    case signal(thread: ThreadID, signal: Int32, time: Timestamp)
+    /// A traced process exited (`+++ exited (status N) +++`).
+    case exited(process: ThreadID, status: Int32, time: Timestamp)
+    /// A traced process was killed by a signal (`+++ killed by SIGTERM +++`).
+    case killed(process: ThreadID, signal: Int32, coreDumped: Bool, time: Timestamp)
+}
+
+/// A kernel thread id (a pid for the main thread).
+public struct ThreadID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static func < (a: ThreadID, b: ThreadID) -> Bool { a.rawValue < b.rawValue }
+    public var description: String { String(rawValue) }
+}
+
+/// Wall-clock time of a stop (CLOCK_REALTIME, for -t/-tt/-ttt) and monotonic time (for -r, -T and -c).
+public struct Timestamp: Hashable, Sendable {
+    /// Seconds since the epoch, with nanoseconds.
+    public var wallSeconds: Int64
+    public var wallNanoseconds: Int32
+    /// CLOCK_MONOTONIC in nanoseconds.
+    public var monotonicNanoseconds: UInt64
+
+    public init(wallSeconds: Int64, wallNanoseconds: Int32, monotonicNanoseconds: UInt64) {
+        self.wallSeconds = wallSeconds
+        self.wallNanoseconds = wallNanoseconds
+        self.monotonicNanoseconds = monotonicNanoseconds
+    }
+}
+
+public struct CallEntryEvent: Hashable, Sendable {
+    public var thread: ThreadID
+    /// The thread-group id of the process the thread belongs to.
+    public var process: ThreadID
+    /// Unique per traced call within a trace; the matching `CallReturnEvent` carries the same id.
+    public var callID: UInt64
+    /// The symbol the PLT slot binds (`malloc`), without version.
+    public var function: String
+    /// The object whose PLT the call went through: nil for the main program, else its soname or file name
+    /// (ltrace prints `libfoo.so->malloc(...)` for those).
+    public var caller: String?
+    /// The return address of the call (what `-i` prints).
+    public var callSite: UInt64
+    /// How many traced calls of this thread are open around this one (0 for an outermost call).
+    public var depth: Int
+    public var decoded: DecodedEntry
+    public var time: Timestamp
+
+    public init(thread: ThreadID, process: ThreadID, callID: UInt64, function: String, caller: String?,
+                callSite: UInt64, depth: Int, decoded: DecodedEntry, time: Timestamp) {
+        self.thread = thread
+        self.process = process
+        self.callID = callID
+        self.function = function
+        self.caller = caller
+        self.callSite = callSite
+        self.depth = depth
+        self.decoded = decoded
+        self.time = time
+    }
+}
+
+public struct CallReturnEvent: Hashable, Sendable {
+    public var thread: ThreadID
+    public var process: ThreadID
+    public var callID: UInt64
+    public var function: String
+    public var caller: String?
+    public var depth: Int
+    /// nil when the frame was unwound past (longjmp, an exception) rather than returned from.
+    public var decoded: DecodedReturn?
+    public var entryTime: Timestamp
+    public var time: Timestamp
+
+    public var unwound: Bool { decoded == nil }
+
+    public init(thread: ThreadID, process: ThreadID, callID: UInt64, function: String, caller: String?,
+                depth: Int, decoded: DecodedReturn?, entryTime: Timestamp, time: Timestamp) {
+        self.thread = thread
+        self.process = process
+        self.callID = callID
+        self.function = function
+        self.caller = caller
+        self.depth = depth
+        self.decoded = decoded
+        self.entryTime = entryTime
+        self.time = time
+    }
+}
