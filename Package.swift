@@ -24,10 +24,11 @@ let package = Package(
         .target(name: "Linker", dependencies: ["ELF"]),
         .target(name: "Prototypes"),
         .target(name: "Tracer", dependencies: ["CPtrace", "ELF", "Prototypes"]),
+        .target(name: "Check", dependencies: ["ELF", "Linker"]),
         .target(
             name: "LinkscopeCLI",
             dependencies: [
-                "ELF", "Linker", "Tracer", "Prototypes",
+                "ELF", "Linker", "Tracer", "Prototypes", "Check",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

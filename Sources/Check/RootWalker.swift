@@ -1,0 +1,182 @@
+import Foundation
+
+/// A file the walk found that starts with the ELF magic: the candidates the checker parses.
+public struct FoundFile: Hashable, Sendable {
+    /// Canonical path inside the root (symlinks resolved), so each real file appears once.
+    public var path: String
+    public var hostPath: String
+}
+
+/// What a walk of a root found: ELF-looking files and the problems met on the way.
+public struct WalkResult: Sendable {
+    public var files: [FoundFile] = []
+    public var problems: [Problem] = []
+    /// Regular files looked at (ELF or not).
+    public var regularFiles = 0
+    /// Directories not entered because they are pseudo file systems or other mounts.
+    public var skippedDirectories: [String] = []
+}
+
+/// Walks a root file system for ELF files, the way an image would be laid out at run time:
+/// each real file once (hard links and symlinks deduplicated by inode), symlinks followed inside the root,
+/// `/proc`, `/sys`, `/dev` and other mounts left alone. It reads at most the first bytes of each regular
+/// file (the ELF magic); parsing is the checker's job, on all cores.
+public struct RootWalker: Sendable {
+    public var root: RootFilesystem
+    /// Descend into directories on another device than the one each start path lives on.
+    public var crossesMounts = false
+    /// In-root directories never entered: kernel pseudo file systems, whose files are not part of an image.
+    public var excludedDirectories: Set<String> = ["/proc", "/sys", "/dev"]
+
+    public init(root: RootFilesystem) { self.root = root }
+
+    private struct FileID: Hashable { var device: UInt64; var inode: UInt64 }
+
+    private struct State {
+        var result = WalkResult()
+        var seen: Set<FileID> = []
+        var seenDirectories: Set<FileID> = []
+        /// Symlinks to non-directories, resolved after the walk so a file's real path wins over its links.
+        var links: [String] = []
+    }
+
+    /// Walks `paths` (in-root; default `/`). A start path that does not exist is an error of the
+    /// check itself (the user named it), reported by throwing.
+    public func walk(_ paths: [String] = ["/"]) throws(SystemCallError) -> WalkResult {
+        var state = State()
+        for path in paths.isEmpty ? ["/"] : paths {
+            let inRoot = RootFilesystem.normalized(path)
+            let canonical: String
+            do {
+                canonical = try root.resolve(inRoot)
+            } catch {
+                switch error {
+                case .system(let failure): throw failure
+                case .loop: throw SystemCallError("cannot resolve", path: inRoot, errno: ELOOP)
+                case .missing, .notADirectory:
+                    throw SystemCallError("cannot find", path: inRoot + (root.isHost ? "" : " in \(root.hostRoot)"), errno: ENOENT)
+                }
+            }
+            let host = root.hostPath(canonical)
+            let info = try SystemCalls.status(host)
+            switch FileType(mode: info.st_mode) {
+            case .directory:
+                walkDirectory(canonical, device: UInt64(info.st_dev), state: &state)
+            case .regular:
+                // An explicitly named file is checked even if it is not ELF, so a typo is visible.
+                visitRegular(canonical, id: FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)),
+                             explicit: true, state: &state)
+            default:
+                break
+            }
+        }
+        for link in state.links { visitLink(link, state: &state) }
+        return state.result
+    }
+
+    private func walkDirectory(_ start: String, device: UInt64, state: inout State) {
+        var stack = [start]
+        while let directory = stack.popLast() {
+            let host = root.hostPath(directory)
+            let entries: [DirectoryEntry]
+            let directoryDevice: UInt64
+            do {
+                let info = try SystemCalls.linkStatus(host)
+                let id = FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+                guard state.seenDirectories.insert(id).inserted else { continue }
+                if id.device != device, !crossesMounts, directory != start {
+                    state.result.skippedDirectories.append(directory)
+                    continue
+                }
+                directoryDevice = id.device
+                entries = try SystemCalls.directoryEntries(host)
+            } catch {
+                state.result.problems.append(Problem(
+                    kind: .unreadable, file: directory, neededBy: nil, subject: directory,
+                    detail: "cannot read directory: \(error.reason)"))
+                continue
+            }
+            var subdirectories: [String] = []
+            for entry in entries.sorted(by: { $0.name < $1.name }) {
+                let path = directory == "/" ? "/" + entry.name : directory + "/" + entry.name
+                var type = entry.type
+                // A regular file lives on its directory's device; d_type is not guaranteed, so lstat
+                // only when the file system did not say.
+                var entryDevice = directoryDevice
+                if type == .unknown, let info = try? SystemCalls.linkStatus(root.hostPath(path)) {
+                    type = FileType(mode: info.st_mode)
+                    entryDevice = UInt64(info.st_dev)
+                }
+                switch type {
+                case .directory:
+                    if excludedDirectories.contains(path) {
+                        state.result.skippedDirectories.append(path)
+                    } else {
+                        subdirectories.append(path)
+                    }
+                case .regular:
+                    visitRegular(path, id: FileID(device: entryDevice, inode: entry.inode), explicit: false,
+                                 state: &state)
+                case .symlink:
+                    state.links.append(path)
+                default:
+                    break
+                }
+            }
+            // Depth-first in name order, so reports come out in a stable order.
+            stack.append(contentsOf: subdirectories.reversed())
+        }
+    }
+
+    private func visitRegular(_ path: String, id: FileID, explicit: Bool, state: inout State) {
+        guard state.seen.insert(id).inserted else { return }
+        state.result.regularFiles += 1
+        let host = root.hostPath(path)
+        let prefix: [UInt8]
+        do {
+            prefix = try SystemCalls.readPrefix(host, count: 4)
+        } catch {
+            state.result.problems.append(Problem(
+                kind: .unreadable, file: path, neededBy: nil, subject: path, detail: "\(error.operation): \(error.reason)"))
+            return
+        }
+        if prefix == [0x7f, 0x45, 0x4c, 0x46] || explicit {
+            state.result.files.append(FoundFile(path: path, hostPath: host))
+        }
+    }
+
+    /// A symlink found in the walk: its target is checked if the walk did not reach it by its real path
+    /// (a link out of the walked paths), and a dangling link that looks like a program or library is a
+    /// problem, because something will try to load or run it.
+    private func visitLink(_ path: String, state: inout State) {
+        let target: String
+        do {
+            target = try root.resolve(path)
+        } catch {
+            guard Self.matters(path) else { return }
+            let written = (try? SystemCalls.readlink(root.hostPath(path))) ?? "?"
+            let detail: String
+            switch error {
+            case .loop: detail = "symlink loop (\(path) -> \(written))"
+            case .missing(let at): detail = "\(path) -> \(written): \(at) does not exist"
+            case .notADirectory(let at): detail = "\(path) -> \(written): \(at) is not a directory"
+            case .system(let failure): detail = "\(path) -> \(written): \(failure)"
+            }
+            state.result.problems.append(Problem(
+                kind: .brokenSymlink, file: path, neededBy: nil, subject: written, detail: detail))
+            return
+        }
+        guard let info = try? SystemCalls.status(root.hostPath(target)),
+              FileType(mode: info.st_mode) == .regular else { return }
+        visitRegular(target, id: FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)),
+                     explicit: false, state: &state)
+    }
+
+    /// A symlink whose name says it is a shared object, or that sits in a directory of programs.
+    static func matters(_ path: String) -> Bool {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        if name.hasSuffix(".so") || name.contains(".so.") { return true }
+        let directory = path.split(separator: "/").dropLast().last.map(String.init) ?? ""
+        return directory == "bin" || directory == "sbin"
+    }
+}

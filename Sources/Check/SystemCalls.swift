@@ -1,0 +1,142 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed system call, with what was attempted and on which path: enough for a one-line message a user
+/// can act on ("cannot read directory /root/etc: Permission denied").
+public struct SystemCallError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var errno: Int32
+
+    public init(_ operation: String, path: String, errno: Int32) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+    }
+
+    public var reason: String { String(cString: strerror(errno)) }
+    public var description: String { "\(operation) \(path): \(reason)" }
+}
+
+/// The POSIX calls the walker makes, each retried on EINTR and turned into `throws(SystemCallError)`.
+/// Kept in one place so the walker reads as file-system logic, not errno bookkeeping.
+enum SystemCalls {
+    private static func retrying<T>(_ body: () -> T, failed: (T) -> Bool) -> (T, Int32) {
+        while true {
+            let value = body()
+            if failed(value) {
+                let code = Foundation.errno
+                if code == EINTR { continue }
+                return (value, code)
+            }
+            return (value, 0)
+        }
+    }
+
+    static func linkStatus(_ path: String) throws(SystemCallError) -> Glibc.stat {
+        var info = Glibc.stat()
+        let (result, code) = retrying({ fstatat(AT_FDCWD, path, &info, AT_SYMLINK_NOFOLLOW) }, failed: { $0 != 0 })
+        if result != 0 { throw SystemCallError("cannot stat", path: path, errno: code) }
+        return info
+    }
+
+    static func status(_ path: String) throws(SystemCallError) -> Glibc.stat {
+        var info = Glibc.stat()
+        // fstatat rather than stat(2): in Swift `stat` names the struct before the function.
+        let (result, code) = retrying({ fstatat(AT_FDCWD, path, &info, 0) }, failed: { $0 != 0 })
+        if result != 0 { throw SystemCallError("cannot stat", path: path, errno: code) }
+        return info
+    }
+
+    static func readlink(_ path: String) throws(SystemCallError) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let (count, code) = retrying({ Foundation.readlink(path, &buffer, buffer.count - 1) }, failed: { $0 < 0 })
+        if count < 0 { throw SystemCallError("cannot read symlink", path: path, errno: code) }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Up to `count` bytes from the start of `path`; fewer when the file is shorter.
+    static func readPrefix(_ path: String, count: Int) throws(SystemCallError) -> [UInt8] {
+        let (fd, openCode) = retrying({ open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) }, failed: { $0 < 0 })
+        if fd < 0 { throw SystemCallError("cannot open", path: path, errno: openCode) }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let (got, code) = bytes.withUnsafeMutableBytes { raw in
+                retrying({ pread(fd, raw.baseAddress! + filled, count - filled, off_t(filled)) }, failed: { $0 < 0 })
+            }
+            if got < 0 { throw SystemCallError("cannot read", path: path, errno: code) }
+            if got == 0 { break }
+            filled += got
+        }
+        return Array(bytes[..<filled])
+    }
+
+    /// The names in directory `path` (without `.` and `..`) with their `d_type` and inode.
+    static func directoryEntries(_ path: String) throws(SystemCallError) -> [DirectoryEntry] {
+        let (handle, code) = retrying({ opendir(path) }, failed: { $0 == nil })
+        guard let handle else { throw SystemCallError("cannot read directory", path: path, errno: code) }
+        defer { closedir(handle) }
+        var result: [DirectoryEntry] = []
+        while true {
+            Foundation.errno = 0
+            guard let entry = readdir(handle) else {
+                let code = Foundation.errno
+                if code == 0 { break }
+                if code == EINTR { continue }
+                throw SystemCallError("cannot read directory", path: path, errno: code)
+            }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            result.append(DirectoryEntry(name: name, type: FileType(directoryType: entry.pointee.d_type),
+                                         inode: UInt64(entry.pointee.d_ino)))
+        }
+        return result
+    }
+}
+
+struct DirectoryEntry: Hashable, Sendable {
+    var name: String
+    var type: FileType
+    var inode: UInt64
+}
+
+/// A file's type, from `d_type` (DT_*) or `st_mode` (S_IF*).
+struct FileType: RawRepresentable, Hashable, Sendable {
+    var rawValue: UInt8
+    init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// DT_UNKNOWN: the file system did not say; lstat it.
+    static let unknown = FileType(rawValue: 0)
+    /// DT_DIR
+    static let directory = FileType(rawValue: 4)
+    /// DT_REG
+    static let regular = FileType(rawValue: 8)
+    /// DT_LNK
+    static let symlink = FileType(rawValue: 10)
+    /// Anything else: FIFO, socket, device node.
+    static let other = FileType(rawValue: 255)
+
+    init(directoryType: UInt8) {
+        switch directoryType {
+        case 4: self = .directory
+        case 8: self = .regular
+        case 10: self = .symlink
+        case 0: self = .unknown
+        default: self = .other
+        }
+    }
+
+    init(mode: mode_t) {
+        switch mode & S_IFMT {
+        case S_IFDIR: self = .directory
+        case S_IFREG: self = .regular
+        case S_IFLNK: self = .symlink
+        default: self = .other
+        }
+    }
+}
