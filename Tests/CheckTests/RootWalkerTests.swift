@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+@testable import Check
+import TestSupport
+
+/// The walk over the fixture root built by TestBinaries/check/build.sh.
+@Suite struct RootWalkerTests {
+    static func fixtureRoot() throws -> URL {
+        try TestSupport.testBinaries.appendingPathComponent("check/root")
+    }
+
+    @Test func eachRealFileOnceSkippingProc() throws {
+        let root = RootFilesystem(hostRoot: try Self.fixtureRoot().path)
+        let walk = try RootWalker(root: root).walk()
+        let paths = walk.files.map(\.path)
+        #expect(Set(paths).count == paths.count, "a file was listed twice: \(paths)")
+        // The loader is reached through lib64 -> usr/lib64 and an absolute link; it must be listed by
+        // its real path only.
+        #expect(paths.contains("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"))
+        #expect(!paths.contains { $0.hasPrefix("/lib/") || $0.hasPrefix("/lib64/") || $0.hasPrefix("/bin/") })
+        #expect(!paths.contains { $0.hasPrefix("/proc/") }, "walked into /proc")
+        #expect(walk.skippedDirectories.contains("/proc"))
+        #expect(paths.contains("/opt/fix/real/libalink.so.1.0"))
+        #expect(!paths.contains("/usr/bin/script.sh"), "a shell script is not ELF")
+    }
+
+    @Test func brokenLibrarySymlinkIsReported() throws {
+        let root = RootFilesystem(hostRoot: try Self.fixtureRoot().path)
+        let walk = try RootWalker(root: root).walk()
+        let broken = walk.problems.filter { $0.kind == .brokenSymlink }
+        #expect(broken.map(\.file) == ["/usr/lib/x86_64-linux-gnu/libdangling.so.1"])
+    }
+
+    @Test func startPathsAreInterpretedInsideTheRoot() throws {
+        let root = RootFilesystem(hostRoot: try Self.fixtureRoot().path)
+        // /bin is a symlink to usr/bin inside the root.
+        let walk = try RootWalker(root: root).walk(["/bin"])
+        #expect(walk.files.map(\.path).contains("/usr/bin/prog-ok"))
+        #expect(!walk.files.map(\.path).contains { $0.hasPrefix("/opt/") && !$0.hasPrefix("/opt/fix/") })
+        #expect(throws: SystemCallError.self) { try RootWalker(root: root).walk(["/no/such/dir"]) }
+    }
+}
