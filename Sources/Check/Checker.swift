@@ -58,13 +58,14 @@ public struct Checker: Sendable {
         let done = Atomic<Int>(0)
         let results = Mutex<[FileVerdict]>([])
         let workers = max(1, min(options.jobs, files.count))
+        // Progress counts every regular file: whether one is ELF is only known when a worker reads it.
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var mine: [FileVerdict] = []
             let checker = context.makeFileChecker()
             while true {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < files.count else { break }
-                mine.append(checker.check(files[index]))
+                if let verdict = checker.check(files[index]) { mine.append(verdict) }
                 let finished = done.add(1, ordering: .relaxed).newValue
                 progress?(finished, files.count)
             }

@@ -26,7 +26,16 @@ final class FileChecker {
         self.context = context
     }
 
-    func check(_ found: FoundFile) -> FileVerdict {
+    func check(_ found: FoundFile) -> FileVerdict? {
+        do {
+            // Most files of a root are not ELF: four bytes decide, before libelf maps anything.
+            let prefix = try SystemCalls.readPrefix(found.hostPath, count: 4)
+            if prefix != FoundFile.magic, !found.isExplicit { return nil }
+        } catch {
+            return FileVerdict(kind: .broken, problems: [Problem(
+                kind: .unreadable, file: found.path, neededBy: nil, subject: found.path,
+                detail: "\(found.path): \(error.operation): \(error.reason)")])
+        }
         let file: ELFFile
         do {
             file = try ELFFile(path: found.hostPath)
