@@ -21,7 +21,17 @@ import TestSupport
         #expect(!paths.contains { $0.hasPrefix("/proc/") }, "walked into /proc")
         #expect(walk.skippedDirectories.contains("/proc"))
         #expect(paths.contains("/opt/fix/real/libalink.so.1.0"))
-        #expect(!paths.contains("/usr/bin/script.sh"), "a shell script is not ELF")
+        #expect(!paths.contains("/usr/bin/script.sh"), "a .sh file is never opened")
+        #expect(paths.contains("/usr/bin/truncated"), "files without an extension are candidates")
+    }
+
+    @Test func dataFilesAreSkippedByNameLibrariesAreNot() {
+        #expect(RootWalker.isNeverLoadable("/usr/lib/python3/x.pyc"))
+        #expect(RootWalker.isNeverLoadable("/usr/share/doc/a/changelog.gz"))
+        #expect(!RootWalker.isNeverLoadable("/usr/lib/x86_64-linux-gnu/libz.so.1.2.13"))
+        #expect(!RootWalker.isNeverLoadable("/usr/lib/python3/dist-packages/_x.cpython-311-x86_64-linux-gnu.so"))
+        #expect(!RootWalker.isNeverLoadable("/usr/bin/python3.11"))
+        #expect(!RootWalker.isNeverLoadable("/usr/lib/x.d/prog"))
     }
 
     @Test func brokenLibrarySymlinkIsReported() throws {

@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `linkscope check` end to end: the built executable on the fixture root of TestBinaries/check.
+@Suite struct CheckCommandTests {
+    static func fixtureRoot() throws -> String {
+        try TestSupport.testBinaries.appendingPathComponent("check/root").path
+    }
+
+    @Test func helpNamesEveryFlag() {
+        let result = TestSupport.linkscope(["check", "--help"])
+        #expect(result.status == 0)
+        for flag in ["--root", "--json", "--junit", "--symbols", "--strict", "--cross-mounts", "--jobs",
+                     "--no-progress", "--verbose"] {
+            #expect(result.stdout.contains(flag), "help lacks \(flag)")
+        }
+    }
+
+    @Test func aMissingRootCannotBeChecked() {
+        let result = TestSupport.linkscope(["check", "--root", "/no/such/root"])
+        #expect(result.status == 2)
+        #expect(result.stderr == "linkscope check: root /no/such/root: No such file or directory\n")
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test func aFileThatIsNotATarCannotBeChecked() throws {
+        let dir = try TestSupport.temporaryDirectory("check-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let notTar = dir.appendingPathComponent("root.tar")
+        try Data("this is not a tar archive\n".utf8).write(to: notTar)
+        let result = TestSupport.linkscope(["check", "--root", notTar.path])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("linkscope check: archive \(notTar.path): not a readable tar archive"))
+        #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")
+    }
+
+    @Test func aMissingPathInsideTheRootCannotBeChecked() throws {
+        let result = TestSupport.linkscope(["check", "--root", try Self.fixtureRoot(), "/usr/nothing"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("/usr/nothing"))
+    }
+
+    @Test func badUsageExitsTwo() {
+        #expect(TestSupport.linkscope(["check", "--jobs", "0"]).status == 2)
+        #expect(TestSupport.linkscope(["check", "--frobnicate"]).status == 2)
+    }
+
+    @Test func problemsExitOneAndTheSummaryGroupsThem() throws {
+        let result = TestSupport.linkscope(["check", "--root", try Self.fixtureRoot()])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stdout.contains("bad-elf (1 file):"))
+        #expect(result.stdout.contains("program interpreter /lib/ld-musl-x86_64.so.1 not found"))
+        #expect(result.stderr.isEmpty, "no progress line when stderr is not a terminal: \(result.stderr)")
+    }
+
+    @Test func aCleanSubsetExitsZero() throws {
+        let result = TestSupport.linkscope(["check", "--root", try Self.fixtureRoot(), "/usr/bin/prog-ok",
+                                            "/opt/fix/lib/libver.so.1"])
+        #expect(result.status == 0, "\(result.stdout)")
+        #expect(result.stdout.contains("clean"))
+    }
+
+    struct Report: Decodable {
+        struct Totals: Decodable { var errors: Int; var warnings: Int; var filesWithErrors: Int; var byKind: [String: Int] }
+        struct Item: Decodable { var kind: String; var severity: String; var file: String; var neededBy: String?
+                                 var subject: String; var detail: String }
+        var schema: String
+        var version: Int
+        var root: String
+        var totals: Totals
+        var problems: [Item]
+    }
+
+    @Test func jsonFollowsTheDocumentedSchema() throws {
+        let root = try Self.fixtureRoot()
+        let result = TestSupport.linkscope(["check", "--json", "--root", root])
+        #expect(result.status == 1)
+        let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+        #expect(report.schema == "linkscope-check")
+        #expect(report.version == 1)
+        #expect(report.root == root)
+        #expect(report.totals.errors == report.problems.filter { $0.severity == "error" }.count)
+        #expect(report.totals.filesWithErrors == Set(report.problems.filter { $0.severity == "error" }.map(\.file)).count)
+        #expect(report.problems.contains { $0.kind == "bad-elf" && $0.file == "/usr/bin/truncated" })
+    }
+
+    @Test func junitReportIsWritten() throws {
+        let dir = try TestSupport.temporaryDirectory("check-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let junit = dir.appendingPathComponent("check.xml")
+        let result = TestSupport.linkscope(["check", "--root", try Self.fixtureRoot(), "--junit", junit.path])
+        #expect(result.status == 1)
+        let xml = try String(contentsOf: junit, encoding: .utf8)
+        #expect(xml.hasPrefix("<?xml"))
+        #expect(xml.contains("<testcase classname=\"linkscope.check\" name=\"/usr/bin/truncated\">"))
+        #expect(xml.contains("<failure type=\"bad-elf\""))
+    }
+
+    @Test func aTarOfTheRootGivesTheSameVerdicts() throws {
+        let root = try Self.fixtureRoot()
+        let dir = try TestSupport.temporaryDirectory("check-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tar = dir.appendingPathComponent("root.tar.gz").path
+        // As `docker export` writes it: paths relative to the root, symlinks kept as symlinks.
+        let packed = TestSupport.run(["/usr/bin/tar", "-czf", tar, "-C", root, "."])
+        #expect(packed.status == 0, "\(packed.stderr)")
+        let fromDirectory = TestSupport.linkscope(["check", "--json", "--root", root])
+        let fromTar = TestSupport.linkscope(["check", "--json", "--root", tar])
+        #expect(fromTar.status == fromDirectory.status)
+        let a = try JSONDecoder().decode(Report.self, from: Data(fromDirectory.stdout.utf8))
+        let b = try JSONDecoder().decode(Report.self, from: Data(fromTar.stdout.utf8))
+        #expect(a.problems.map(\.detail) == b.problems.map(\.detail))
+        #expect(b.root == tar)
+    }
+}
