@@ -39,6 +39,8 @@ public indirect enum Value: Hashable, Sendable {
     case unsigned(UInt64)
     /// An integer best shown in hex (sizes of unknown meaning, flags without names).
     case hex(UInt64)
+    /// An integer shown in octal with a leading 0 (modes: `0644`), as ltrace's `octal` type.
+    case octal(UInt64)
     case character(UInt8)
     case boolean(Bool)
     /// A non-null address shown as such.

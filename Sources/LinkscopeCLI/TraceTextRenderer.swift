@@ -1,0 +1,184 @@
+import Glibc
+import Prototypes
+import Tracer
+
+/// ltrace 0.7.3's text, line shape for line shape (checked against `ltrace` on this machine):
+///
+///     malloc(10)                                       = 0x557b777c62a0
+///     qsort(0x7fffe7001350, 3, 8, 0x557b55beb229 <unfinished ...>
+///     strcmp("a", "c")                                 = -2
+///     <... qsort resumed> )                            = <void>
+///     libl.so.7->malloc(4)                             = 0x5630963012b0
+///     --- SIGUSR1 (User defined signal 1) ---
+///     +++ exited (status 3) +++
+///
+/// A call's left half is written at entry and left open; the return completes it, or, when another event
+/// comes first, the open line ends with ` <unfinished ...>` and the return later prints `<... f resumed> `.
+/// Differences from ltrace, on purpose: a signal that interrupts an open call ends it with
+/// `<unfinished ...>` (ltrace says `<no return ...>` although the call does return), and a call still open
+/// when its process ends (exit, a fatal signal) or whose frame was unwound past (longjmp, an exception) ends
+/// with ` <no return ...>`. Out-parameters read after the call follow the return value as `(out: …)`.
+public final class LtraceTextRenderer: TraceRenderer {
+    private let output: TraceTextWriter
+    private let options: TraceRenderOptions
+    /// The call whose left half is on the current line, not yet ended.
+    private var openCall: UInt64?
+    private var openThread: ThreadID?
+    private var threadsSeen: Set<ThreadID> = []
+    private var showPID: Bool
+    private var lastLineTime: UInt64?
+
+    public init(output: TraceTextWriter, options: TraceRenderOptions = TraceRenderOptions()) {
+        self.output = output
+        self.options = options
+        self.showPID = options.processPrefix == .always
+    }
+
+    public func render(_ event: TraceEvent) {
+        switch event {
+        case .call(let call):
+            closeOpenLine(" <unfinished ...>")
+            var line = beginLine(thread: call.thread, time: call.time, depth: call.depth, callSite: call.callSite)
+            line += callerPrefix(call.caller) + call.function + "("
+            line += call.decoded.arguments.map(\.ltraceText).joined(separator: ", ")
+            output.write(line)
+            openCall = call.callID
+            openThread = call.thread
+            pendingColumn = line.utf8.count
+
+        case .callReturn(let ret):
+            guard let decoded = ret.decoded else {
+                // Unwound past: only a line still open needs an ending; ltrace prints nothing either.
+                if openCall == ret.callID { closeOpenLine(" <no return ...>") }
+                return
+            }
+            var column: Int
+            if openCall == ret.callID && openThread == ret.thread {
+                output.write(")")
+                column = pendingColumn + 1
+                openCall = nil
+                openThread = nil
+            } else {
+                closeOpenLine(" <unfinished ...>")
+                let line = beginLine(thread: ret.thread, time: ret.time, depth: ret.depth, callSite: nil)
+                    + "<... \(ret.function) resumed> )"
+                output.write(line)
+                column = line.utf8.count
+            }
+            var tail = column < options.alignColumn ? String(repeating: " ", count: options.alignColumn - column) : ""
+            tail += " = " + decoded.value.ltraceText
+            if !decoded.outArguments.isEmpty {
+                tail += " (out: " + decoded.outArguments.map(\.ltraceText).joined(separator: ", ") + ")"
+            }
+            if options.showCallDuration {
+                tail += " <" + LtraceTextRenderer.seconds(nanoseconds: elapsed(from: ret.entryTime, to: ret.time)) + ">"
+            }
+            output.write(tail + "\n")
+
+        case .signal(let thread, let signal, let time):
+            closeOpenLine(" <unfinished ...>")
+            output.write(beginLine(thread: thread, time: time, depth: 0, callSite: nil)
+                         + "--- \(SignalName.name(signal)) (\(SignalName.description(signal))) ---\n")
+            output.flush()
+
+        case .exited(let process, let status, let time):
+            closeOpenLine(" <no return ...>")
+            output.write(beginLine(thread: process, time: time, depth: 0, callSite: nil) + "+++ exited (status \(status)) +++\n")
+            output.flush()
+
+        case .killed(let process, let signal, let coreDumped, let time):
+            closeOpenLine(" <no return ...>")
+            output.write(beginLine(thread: process, time: time, depth: 0, callSite: nil)
+                         + "+++ killed by \(SignalName.name(signal))\(coreDumped ? " (core dumped)" : "") +++\n")
+            output.flush()
+        }
+    }
+
+    public func finish() {
+        closeOpenLine(" <no return ...>")
+        output.flush()
+    }
+
+    private var pendingColumn = 0
+
+    private func closeOpenLine(_ ending: String) {
+        guard openCall != nil else { return }
+        output.write(ending + "\n")
+        openCall = nil
+        openThread = nil
+    }
+
+    private func callerPrefix(_ caller: String?) -> String {
+        if let caller { return caller + "->" }
+        if options.showCallerOfMainProgram && !options.mainProgramName.isEmpty { return options.mainProgramName + "->" }
+        return ""
+    }
+
+    /// `[pid N] `, the timestamp, `[0x…] `, then the indent: ltrace's order.
+    private func beginLine(thread: ThreadID, time: Timestamp, depth: Int, callSite: UInt64?) -> String {
+        threadsSeen.insert(thread)
+        if options.processPrefix == .automatic && threadsSeen.count > 1 { showPID = true }
+        var line = showPID ? "[pid \(thread.rawValue)] " : ""
+        if options.relativeTimestamps {
+            let delta = lastLineTime.map { time.monotonicNanoseconds &- $0 } ?? 0
+            let seconds = String(delta / 1_000_000_000)
+            line += String(repeating: " ", count: max(0, 3 - seconds.count)) + seconds + "."
+                + LtraceTextRenderer.pad6((delta % 1_000_000_000) / 1000) + " "
+            lastLineTime = time.monotonicNanoseconds
+        } else {
+            switch options.timestamps {
+            case .none: break
+            case .time: line += LtraceTextRenderer.clock(time, micro: false) + " "
+            case .timeMicroseconds: line += LtraceTextRenderer.clock(time, micro: true) + " "
+            case .epochMicroseconds:
+                line += "\(time.wallSeconds)." + LtraceTextRenderer.pad6(UInt64(max(0, time.wallNanoseconds)) / 1000) + " "
+            }
+        }
+        if options.showCallSite, let callSite { line += "[0x" + String(callSite, radix: 16) + "] " }
+        if options.indent > 0 && depth > 0 { line += String(repeating: " ", count: depth * options.indent) }
+        return line
+    }
+
+    private func elapsed(from start: Timestamp, to end: Timestamp) -> UInt64 {
+        end.monotonicNanoseconds >= start.monotonicNanoseconds ? end.monotonicNanoseconds - start.monotonicNanoseconds : 0
+    }
+
+    static func pad6(_ value: UInt64) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+    }
+
+    /// `0.000580`: seconds with microseconds, as `-T` and `-c` print them.
+    static func seconds(nanoseconds: UInt64) -> String {
+        "\(nanoseconds / 1_000_000_000)." + pad6((nanoseconds % 1_000_000_000) / 1000)
+    }
+
+    /// Local time of day, as ltrace's `-t`/`-tt`.
+    static func clock(_ time: Timestamp, micro: Bool) -> String {
+        var seconds = time_t(time.wallSeconds)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        var text = "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+        if micro { text += "." + pad6(UInt64(max(0, time.wallNanoseconds)) / 1000) }
+        return text
+    }
+}
+
+/// Signal names as ltrace prints them (`SIGUSR1`) and glibc's descriptions (`User defined signal 1`).
+public enum SignalName {
+    private static let names: [Int32: String] = [
+        1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE",
+        9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM",
+        16: "SIGSTKFLT", 17: "SIGCHLD", 18: "SIGCONT", 19: "SIGSTOP", 20: "SIGTSTP", 21: "SIGTTIN", 22: "SIGTTOU",
+        23: "SIGURG", 24: "SIGXCPU", 25: "SIGXFSZ", 26: "SIGVTALRM", 27: "SIGPROF", 28: "SIGWINCH", 29: "SIGIO",
+        30: "SIGPWR", 31: "SIGSYS",
+    ]
+
+    public static func name(_ signal: Int32) -> String { names[signal] ?? "SIG\(signal)" }
+
+    public static func description(_ signal: Int32) -> String {
+        guard let text = strsignal(signal) else { return "Unknown signal \(signal)" }
+        return String(cString: text)
+    }
+}
