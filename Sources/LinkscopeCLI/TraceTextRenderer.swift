@@ -17,7 +17,8 @@ import Tracer
 /// Differences from ltrace, on purpose: a signal that interrupts an open call ends it with
 /// `<unfinished ...>` (ltrace says `<no return ...>` although the call does return), and a call still open
 /// when its process ends (exit, a fatal signal) or whose frame was unwound past (longjmp, an exception) ends
-/// with ` <no return ...>`. Out-parameters read after the call follow the return value as `(out: …)`.
+/// with ` <no return ...>`. Output parameters are printed where ltrace prints them: the entry line stops
+/// before the first (`read(3, `) and the return completes the list (`"ab\n", 8) = 3`).
 public final class LtraceTextRenderer: TraceRenderer {
     private let output: TraceTextWriter
     private let options: TraceRenderOptions
@@ -41,6 +42,7 @@ public final class LtraceTextRenderer: TraceRenderer {
             var line = beginLine(thread: call.thread, time: call.time, depth: call.depth, callSite: call.callSite)
             line += callerPrefix(call.caller) + call.function + "("
             line += call.decoded.arguments.map(\.ltraceText).joined(separator: ", ")
+            if call.decoded.defersArguments && !call.decoded.arguments.isEmpty { line += ", " }
             output.write(line)
             openCall = call.callID
             openThread = call.thread
@@ -53,23 +55,21 @@ public final class LtraceTextRenderer: TraceRenderer {
                 return
             }
             var column: Int
+            let rest = decoded.outArguments.map(\.ltraceText).joined(separator: ", ") + ")"
             if openCall == ret.callID && openThread == ret.thread {
-                output.write(")")
-                column = pendingColumn + 1
+                output.write(rest)
+                column = pendingColumn + rest.utf8.count
                 openCall = nil
                 openThread = nil
             } else {
                 closeOpenLine(" <unfinished ...>")
                 let line = beginLine(thread: ret.thread, time: ret.time, depth: ret.depth, callSite: nil)
-                    + "<... \(ret.function) resumed> )"
+                    + "<... \(ret.function) resumed> " + rest
                 output.write(line)
                 column = line.utf8.count
             }
             var tail = column < options.alignColumn ? String(repeating: " ", count: options.alignColumn - column) : ""
             tail += " = " + decoded.value.ltraceText
-            if !decoded.outArguments.isEmpty {
-                tail += " (out: " + decoded.outArguments.map(\.ltraceText).joined(separator: ", ") + ")"
-            }
             if options.showCallDuration {
                 tail += " <" + LtraceTextRenderer.seconds(nanoseconds: elapsed(from: ret.entryTime, to: ret.time)) + ">"
             }

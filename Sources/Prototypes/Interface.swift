@@ -70,18 +70,25 @@ public struct DecodedEntry: Hashable, Sendable {
     public var registers: RegisterFile
     /// True when a prototype (built-in or from a config file) described the call; false for ltrace's default.
     public var hasPrototype: Bool
+    /// True when the call has output parameters: `arguments` then stops before the first of them, and the
+    /// rest are decoded at the return stop into `DecodedReturn.outArguments` (ltrace shows `read(3, ` at
+    /// entry and `"ab\n", 8) = 3` at return).
+    public var defersArguments: Bool
 
-    public init(function: String, arguments: [Value], registers: RegisterFile, hasPrototype: Bool) {
+    public init(function: String, arguments: [Value], registers: RegisterFile, hasPrototype: Bool,
+                defersArguments: Bool = false) {
         self.function = function
         self.arguments = arguments
         self.registers = registers
         self.hasPrototype = hasPrototype
+        self.defersArguments = defersArguments
     }
 }
 
 public struct DecodedReturn: Hashable, Sendable {
     public var value: Value
-    /// Out-parameters read after the call, shown after the return value.
+    /// The arguments from the first output parameter on, read after the call (see
+    /// `DecodedEntry.defersArguments`); they complete the argument list.
     public var outArguments: [Value]
 
     public init(value: Value, outArguments: [Value] = []) {

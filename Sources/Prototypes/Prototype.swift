@@ -1,0 +1,115 @@
+// Function signatures in the shape of ltrace.conf(5): a type says how a value is read and how it prints;
+// where the value lives (register, stack, xmm) is the decoder's business (CallDecoder+x86_64.swift).
+
+/// How many elements or bytes a string or array has.
+public enum LengthSpec: Hashable, Sendable {
+    case constant(Int)
+    /// The value of argument N (1-based), as ltrace's `arg3` / `string3`.
+    case argument(Int)
+    /// The call's return value (`string[retval]`, `string0`): only known at the return stop.
+    case returnValue
+}
+
+/// Named values of an `enum(...)` or a flag set.
+public struct NamedConstants: Hashable, Sendable {
+    public var names: [(name: String, value: Int64)] { pairs.map { ($0.name, $0.value) } }
+    let pairs: [Pair]
+    struct Pair: Hashable, Sendable { var name: String; var value: Int64 }
+    public init(_ pairs: [(String, Int64)]) { self.pairs = pairs.map { Pair(name: $0.0, value: $0.1) } }
+    func name(of value: Int64) -> String? { pairs.first { $0.value == value }?.name }
+}
+
+/// A flag word: `accessMode` names the values of the low bits under `accessMask` (O_RDONLY/O_WRONLY/O_RDWR),
+/// `flags` the single bits.
+public struct FlagSet: Hashable, Sendable {
+    public var accessMask: UInt64
+    public var accessModes: NamedConstants
+    public var flags: NamedConstants
+    public init(accessMask: UInt64 = 0, accessModes: NamedConstants = NamedConstants([]), flags: NamedConstants) {
+        self.accessMask = accessMask
+        self.accessModes = accessModes
+        self.flags = flags
+    }
+}
+
+public indirect enum ValueType: Hashable, Sendable {
+    case void
+    case int, uint, long, ulong, short, ushort, char, bool
+    /// An integer printed in octal (`0644`), of the given width in bytes.
+    case octal(bytes: Int)
+    /// An integer printed in hex, ltrace's `hex(T)`.
+    case hex(bytes: Int)
+    case float, double
+    /// A pointer printed as an address (`addr`), `nil` when NULL.
+    case address
+    /// A `FILE *` (printed as an address).
+    case file
+    /// A printf format string: the call's remaining arguments are decoded from it.
+    case format
+    /// A pointer to a NUL-terminated string, with an optional length that caps it.
+    case string(LengthSpec?)
+    case enumeration(NamedConstants, bytes: Int)
+    case flags(FlagSet, bytes: Int)
+    /// A pointer to one T, shown as T (`int*`, `in_addr*`).
+    case pointer(ValueType)
+    /// A pointer to `length` consecutive Ts (`array(int, 2)*`), or when in a struct, the elements themselves.
+    case array(ValueType, LengthSpec)
+    case structure([ValueType])
+    /// ltrace's `bitvec(T)`: a bit set, printed as `<1,3-5>`.
+    case bitvector(bytes: Int)
+    /// The integer as ltrace prints arguments of functions it has no prototype for: decimal within ±10000,
+    /// else hex.
+    case guess
+
+    /// The size of a value of this type in memory (in a struct or behind a pointer).
+    var size: Int {
+        switch self {
+        case .void: return 0
+        case .char, .bool: return 1
+        case .short, .ushort: return 2
+        case .int, .uint, .float: return 4
+        case .octal(let b), .hex(let b), .enumeration(_, let b), .flags(_, let b), .bitvector(let b): return b
+        case .long, .ulong, .double, .address, .file, .format, .string, .pointer, .guess: return 8
+        case .array(let element, .constant(let n)): return element.size * max(0, n)
+        case .array: return 8
+        case .structure(let fields):
+            var offset = 0
+            for field in fields { offset = align(offset, field.alignment) + field.size }
+            return align(offset, alignment)
+        }
+    }
+
+    var alignment: Int {
+        switch self {
+        case .structure(let fields): return fields.map(\.alignment).max() ?? 1
+        case .array(let element, .constant): return element.alignment
+        default: return max(1, min(size, 8))
+        }
+    }
+
+    /// Passed in a vector register (xmm) rather than an integer register.
+    var isFloatingPoint: Bool { self == .float || self == .double }
+}
+
+private func align(_ offset: Int, _ alignment: Int) -> Int { (offset + alignment - 1) / alignment * alignment }
+
+public struct Parameter: Hashable, Sendable {
+    public var type: ValueType
+    /// `+T` in ltrace.conf: written by the call, so shown after the return.
+    public var isOutput: Bool
+    public init(_ type: ValueType, isOutput: Bool = false) {
+        self.type = type
+        self.isOutput = isOutput
+    }
+}
+
+public struct Prototype: Hashable, Sendable {
+    public var name: String
+    public var returnType: ValueType
+    public var parameters: [Parameter]
+    public init(name: String, returnType: ValueType, parameters: [Parameter]) {
+        self.name = name
+        self.returnType = returnType
+        self.parameters = parameters
+    }
+}
