@@ -1,0 +1,227 @@
+import CPtrace
+import Glibc
+
+/// An errno value with its message; the currency of the syscall layer.
+public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    /// The calling thread's current errno.
+    static var current: Errno { Errno(rawValue: Glibc.errno) }
+    public static let interrupted = Errno(rawValue: EINTR)
+    public static let noChild = Errno(rawValue: ECHILD)
+    public static let noSuchProcess = Errno(rawValue: ESRCH)
+    public static let invalidArgument = Errno(rawValue: EINVAL)
+    public var description: String { String(cString: strerror(rawValue)) }
+}
+
+/// A ptrace(2) request (`PTRACE_*` of <sys/ptrace.h>).
+public struct PtraceRequest: RawRepresentable, Hashable, Sendable {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    /// PTRACE_PEEKDATA
+    public static let peekData = PtraceRequest(rawValue: 2)
+    /// PTRACE_POKEDATA
+    public static let pokeData = PtraceRequest(rawValue: 5)
+    /// PTRACE_CONT
+    public static let cont = PtraceRequest(rawValue: 7)
+    /// PTRACE_KILL
+    public static let kill = PtraceRequest(rawValue: 8)
+    /// PTRACE_GETREGS
+    public static let getRegisters = PtraceRequest(rawValue: 12)
+    /// PTRACE_SETREGS
+    public static let setRegisters = PtraceRequest(rawValue: 13)
+    /// PTRACE_GETFPREGS
+    public static let getFloatingPointRegisters = PtraceRequest(rawValue: 14)
+    /// PTRACE_DETACH
+    public static let detach = PtraceRequest(rawValue: 17)
+    /// PTRACE_SETOPTIONS
+    public static let setOptions = PtraceRequest(rawValue: 0x4200)
+    /// PTRACE_GETEVENTMSG
+    public static let getEventMessage = PtraceRequest(rawValue: 0x4201)
+    /// PTRACE_GETSIGINFO
+    public static let getSignalInfo = PtraceRequest(rawValue: 0x4202)
+}
+
+/// PTRACE_O_* options.
+public struct PtraceOptions: OptionSet, Hashable, Sendable {
+    public var rawValue: UInt
+    public init(rawValue: UInt) { self.rawValue = rawValue }
+    /// PTRACE_O_TRACESYSGOOD
+    public static let traceSysGood = PtraceOptions(rawValue: 0x01)
+    /// PTRACE_O_TRACEFORK
+    public static let traceFork = PtraceOptions(rawValue: 0x02)
+    /// PTRACE_O_TRACEVFORK
+    public static let traceVfork = PtraceOptions(rawValue: 0x04)
+    /// PTRACE_O_TRACECLONE
+    public static let traceClone = PtraceOptions(rawValue: 0x08)
+    /// PTRACE_O_TRACEEXEC
+    public static let traceExec = PtraceOptions(rawValue: 0x10)
+    /// PTRACE_O_EXITKILL
+    public static let exitKill = PtraceOptions(rawValue: 0x10_0000)
+}
+
+/// PTRACE_EVENT_*: the event of a `SIGTRAP | event << 8` stop.
+public struct PtraceEvent: RawRepresentable, Hashable, Sendable {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    /// PTRACE_EVENT_FORK
+    public static let fork = PtraceEvent(rawValue: 1)
+    /// PTRACE_EVENT_VFORK
+    public static let vfork = PtraceEvent(rawValue: 2)
+    /// PTRACE_EVENT_CLONE
+    public static let clone = PtraceEvent(rawValue: 3)
+    /// PTRACE_EVENT_EXEC
+    public static let exec = PtraceEvent(rawValue: 4)
+    /// PTRACE_EVENT_VFORK_DONE
+    public static let vforkDone = PtraceEvent(rawValue: 5)
+    /// PTRACE_EVENT_EXIT
+    public static let exit = PtraceEvent(rawValue: 6)
+    /// PTRACE_EVENT_STOP
+    public static let stop = PtraceEvent(rawValue: 128)
+}
+
+/// What waitpid(2) reported for one thread.
+public enum WaitStatus: Hashable, Sendable {
+    case exited(code: Int32)
+    case killed(signal: Int32, coreDumped: Bool)
+    /// A signal-delivery-stop or group-stop (`signal` is the stop signal), or a ptrace event stop.
+    case stopped(signal: Int32, event: PtraceEvent?)
+
+    init(raw: Int32) {
+        if cptrace_wifexited(raw) != 0 {
+            self = .exited(code: cptrace_wexitstatus(raw))
+        } else if cptrace_wifsignaled(raw) != 0 {
+            self = .killed(signal: cptrace_wtermsig(raw), coreDumped: cptrace_wcoredump(raw) != 0)
+        } else {
+            let event = (raw >> 16) & 0xffff
+            self = .stopped(signal: cptrace_wstopsig(raw), event: event == 0 ? nil : PtraceEvent(rawValue: event))
+        }
+    }
+}
+
+/// The raw calls, each retried on EINTR and turned into `throws(Errno)`. Nothing here knows about
+/// breakpoints; the engine is built on these.
+enum Ptrace {
+    @inline(__always)
+    private static func request(_ request: PtraceRequest, _ pid: pid_t, _ address: UInt64, _ data: UInt) throws(Errno) -> Int {
+        while true {
+            let result = cptrace_request(request.rawValue, pid, UnsafeMutableRawPointer(bitPattern: UInt(address)),
+                                         UnsafeMutableRawPointer(bitPattern: data))
+            if result != -1 { return result }
+            let code = Errno.current
+            if code == .interrupted { continue }
+            throw code
+        }
+    }
+
+    private static func request(_ request: PtraceRequest, _ pid: pid_t, pointer: UnsafeMutableRawPointer) throws(Errno) {
+        while true {
+            if cptrace_request(request.rawValue, pid, nil, pointer) != -1 { return }
+            let code = Errno.current
+            if code == .interrupted { continue }
+            throw code
+        }
+    }
+
+    static func setOptions(_ pid: pid_t, _ options: PtraceOptions) throws(Errno) {
+        _ = try request(.setOptions, pid, 0, options.rawValue)
+    }
+
+    /// Resumes a stopped thread, delivering `signal` (0 for none).
+    static func cont(_ pid: pid_t, signal: Int32 = 0) throws(Errno) {
+        _ = try request(.cont, pid, 0, UInt(signal))
+    }
+
+    static func detach(_ pid: pid_t, signal: Int32 = 0) throws(Errno) {
+        _ = try request(.detach, pid, 0, UInt(signal))
+    }
+
+    static func kill(_ pid: pid_t) throws(Errno) {
+        _ = try request(.kill, pid, 0, 0)
+    }
+
+    static func eventMessage(_ pid: pid_t) throws(Errno) -> UInt {
+        var message: UInt = 0
+        try withUnsafeMutableBytes(of: &message) { (raw) throws(Errno) in
+            try request(.getEventMessage, pid, pointer: raw.baseAddress!)
+        }
+        return message
+    }
+
+    static func registers(_ pid: pid_t) throws(Errno) -> user_regs_struct {
+        var regs = user_regs_struct()
+        try withUnsafeMutableBytes(of: &regs) { (raw) throws(Errno) in
+            try request(.getRegisters, pid, pointer: raw.baseAddress!)
+        }
+        return regs
+    }
+
+    static func setRegisters(_ pid: pid_t, _ regs: user_regs_struct) throws(Errno) {
+        var copy = regs
+        try withUnsafeMutableBytes(of: &copy) { (raw) throws(Errno) in
+            try request(.setRegisters, pid, pointer: raw.baseAddress!)
+        }
+    }
+
+    static func floatingPointRegisters(_ pid: pid_t) throws(Errno) -> user_fpregs_struct {
+        var regs = user_fpregs_struct()
+        try withUnsafeMutableBytes(of: &regs) { (raw) throws(Errno) in
+            try request(.getFloatingPointRegisters, pid, pointer: raw.baseAddress!)
+        }
+        return regs
+    }
+
+    /// True when the stop is a signal-delivery-stop; false (EINVAL) for a group-stop.
+    static func hasSignalInfo(_ pid: pid_t) throws(Errno) -> Bool {
+        var info = siginfo_t()
+        do {
+            try withUnsafeMutableBytes(of: &info) { (raw) throws(Errno) in
+                try request(.getSignalInfo, pid, pointer: raw.baseAddress!)
+            }
+            return true
+        } catch .invalidArgument {
+            return false
+        }
+    }
+
+    /// One word of the tracee's memory. PEEKDATA's -1 is valid data, so errno is cleared before the call.
+    static func peek(_ pid: pid_t, _ address: UInt64) throws(Errno) -> UInt64 {
+        while true {
+            Glibc.errno = 0
+            let value = cptrace_request(PtraceRequest.peekData.rawValue, pid,
+                                        UnsafeMutableRawPointer(bitPattern: UInt(address)), nil)
+            if value == -1, Glibc.errno != 0 {
+                let code = Errno.current
+                if code == .interrupted { continue }
+                throw code
+            }
+            return UInt64(bitPattern: Int64(value))
+        }
+    }
+
+    /// Writes one word. Goes through ptrace (not process_vm_writev) because it may write read-only code pages.
+    static func poke(_ pid: pid_t, _ address: UInt64, _ value: UInt64) throws(Errno) {
+        _ = try request(.pokeData, pid, address, UInt(value))
+    }
+
+    /// waitpid(-1 or pid, __WALL), retried on EINTR.
+    static func wait(_ pid: pid_t = -1) throws(Errno) -> (pid_t, WaitStatus) {
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, Int32(bitPattern: 0x4000_0000))  // __WALL
+            if result > 0 { return (result, WaitStatus(raw: status)) }
+            let code = Errno.current
+            if code == .interrupted { continue }
+            throw code
+        }
+    }
+}
+
+extension user_regs_struct {
+    /// The low 64 bits of xmm0 … xmm7 from an FXSAVE area.
+    static func vectorLow(_ fp: user_fpregs_struct) -> [UInt64] {
+        withUnsafeBytes(of: fp.xmm_space) { raw in
+            (0..<8).map { raw.load(fromByteOffset: $0 * 16, as: UInt64.self) }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Prototypes
+
+/// One traced call whose return address the engine replaced.
+struct ShadowFrame {
+    /// Where the return address lives on the thread's stack (rsp at the slot stop).
+    var stackSlot: UInt64
+    /// The return address the call really had; put back into rip at the return stop.
+    var realReturn: UInt64
+    var callID: UInt64
+    var function: String
+    var caller: String?
+    var entry: DecodedEntry
+    var entryTime: Timestamp
+    /// False for frames of a thread whose calls are not reported (a vfork child sharing our stack).
+    var reported: Bool
+}
+
+/// The per-thread stack of open traced calls. No fixed depth; frames are keyed by their stack slot, so a
+/// frame the program unwound past (longjmp, an exception, a signal handler that never returned) is found by
+/// the stack pointer and dropped rather than trusted (the way the kernel's uretprobes drop "chained" return
+/// instances whose stack pointer is below the current one).
+struct ShadowStack {
+    private(set) var frames: [ShadowFrame] = []
+
+    var isEmpty: Bool { frames.isEmpty }
+    var depth: Int { frames.count }
+
+    mutating func push(_ frame: ShadowFrame) {
+        precondition(frames.last.map { $0.stackSlot > frame.stackSlot } ?? true,
+                     "a new call's return slot lies below every open one; dead frames are dropped first")
+        frames.append(frame)
+    }
+
+    /// Frames whose return slot is at or below `stackPointer`: the stack grows down, so a live outer frame's
+    /// slot is always above the current rsp. Removed and returned innermost first.
+    mutating func dropFrames(atOrBelow stackPointer: UInt64) -> [ShadowFrame] {
+        var dropped: [ShadowFrame] = []
+        while let last = frames.last, last.stackSlot <= stackPointer {
+            dropped.append(frames.removeLast())
+        }
+        return dropped
+    }
+
+    /// The frame returning through `stackSlot` (rsp - 8 at a return stop) and every frame inside it that was
+    /// unwound past without returning. Nil when no frame owns the slot.
+    mutating func popReturning(through stackSlot: UInt64) -> (frame: ShadowFrame, unwound: [ShadowFrame])? {
+        guard let index = frames.lastIndex(where: { $0.stackSlot == stackSlot }) else { return nil }
+        let unwound = Array(frames[(index + 1)...].reversed())
+        let frame = frames[index]
+        frames.removeSubrange(index...)
+        return (frame, unwound)
+    }
+
+    /// Empties the stack (an exception is about to unwind, the thread exec'd or died), innermost first.
+    mutating func removeAll() -> [ShadowFrame] {
+        defer { frames.removeAll() }
+        return frames.reversed()
+    }
+}
