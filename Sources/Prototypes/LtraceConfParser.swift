@@ -31,7 +31,7 @@ public enum LtraceConfParser {
             lineNumber += 1
             var rest = Substring(rawLine)
             while !rest.isEmpty {
-                guard let semicolon = statementEnd(in: rest, depthBefore: parenDepth(pending)) else {
+                guard let semicolon = statementEnd(in: rest) else {
                     if pending.isEmpty { pendingLine = lineNumber }
                     pending += rest + " "
                     rest = ""
@@ -57,22 +57,10 @@ public enum LtraceConfParser {
         return result
     }
 
-    /// The `;` that ends the statement (at parenthesis depth 0), if the text has one.
-    private static func statementEnd(in text: Substring, depthBefore: Int) -> Substring.Index? {
-        var depth = depthBefore
-        for index in text.indices {
-            switch text[index] {
-            case "(": depth += 1
-            case ")": depth -= 1
-            case ";" where depth <= 0: return index
-            default: break
-            }
-        }
-        return nil
-    }
-
-    private static func parenDepth(_ text: String) -> Int {
-        text.reduce(0) { $0 + ($1 == "(" ? 1 : $1 == ")" ? -1 : 0) }
+    /// The `;` that ends the statement. Parentheses do not hide it: no type contains a `;`, and a line
+    /// with unbalanced parentheses must fail alone rather than swallow the lines after it.
+    private static func statementEnd(in text: Substring) -> Substring.Index? {
+        text.firstIndex(of: ";")
     }
 
     private static func parseStatement(_ statement: String, into result: inout ConfParseResult) throws(ConfError) {
