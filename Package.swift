@@ -39,6 +39,7 @@ let package = Package(
         .testTarget(name: "ELFTests", dependencies: ["ELF", "TestSupport"]),
         // Each area adds its test target here when it has tests: LinkerTests, PrototypesTests, TracerTests.
         .testTarget(name: "PrototypesTests", dependencies: ["Prototypes", "TestSupport"]),
+        .testTarget(name: "TracerTests", dependencies: ["Tracer", "Prototypes", "TestSupport"]),
         .testTarget(name: "CheckTests", dependencies: ["Check", "ELF", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LinkscopeCLI", "TestSupport"]),
     ]
