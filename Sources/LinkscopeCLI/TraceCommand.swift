@@ -1,13 +1,155 @@
 import ArgumentParser
+import Foundation
+import Prototypes
+import Tracer
 
+/// `linkscope trace [ltrace flags] -- COMMAND [ARGS...]`: runs COMMAND under the PLT breakpoint engine and
+/// prints its library calls as ltrace does. Exits with the program's own status (128+N when signal N killed
+/// it); 127 when COMMAND cannot be found, 126 when it cannot be executed or traced, 2 for bad usage.
 public struct TraceCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "trace",
-        abstract: "Trace the library calls a program makes."
+        abstract: "Trace the library calls a program makes.",
+        discussion: """
+        Exit status: the traced program's own (128+N when signal N killed it); 127 when COMMAND is not \
+        found, 126 when it cannot be executed or traced, 2 for bad usage.
+        """
     )
-    @Argument(parsing: .postTerminator, help: "The command to run.") var command: [String] = []
+
+    @Option(name: .customShort("e"), help: ArgumentHelp("Filter expression (ltrace -e syntax); repeatable.", valueName: "EXPR"))
+    var expressions: [String] = []
+    @Option(name: .customShort("l"), help: ArgumentHelp("Trace calls into libraries matching PATTERN; repeatable.", valueName: "LIB"))
+    var libraries: [String] = []
+    @Option(name: .customShort("x"), help: ArgumentHelp("Function-entry breakpoints (not supported: PLT calls only).", valueName: "SYM"))
+    var entryPoints: [String] = []
+    @Option(name: .customShort("o"), help: ArgumentHelp("Write the trace to FILE instead of stderr.", valueName: "FILE"))
+    var outputFile: String?
+    @Flag(name: .customShort("c"), help: "Print a summary table of calls when the program ends.")
+    var summary = false
+    @Option(name: .customShort("s"), help: ArgumentHelp("Longest string shown.", valueName: "N"))
+    var stringLimit: Int = 32
+    @Option(name: .customShort("A"), help: ArgumentHelp("Most array elements shown.", valueName: "N"))
+    var arrayLimit: Int = 4
+    @Option(name: .customShort("n"), help: ArgumentHelp("Indent nested calls by N spaces per level.", valueName: "N"))
+    var indent: Int = 0
+    @Flag(name: .customShort("t"), help: "Prefix lines with the time of day (-tt: with microseconds, -ttt: seconds since the epoch).")
+    var timestamps: Int
+    @Flag(name: .customShort("r"), help: "Prefix lines with the time since the previous line.")
+    var relative = false
+    @Flag(name: .customShort("T"), help: "Show the time spent inside each call.")
+    var callDuration = false
+    @Flag(name: .customShort("i"), help: "Show the call site of each call.")
+    var callSite = false
+    @Flag(name: .customShort("C"), help: "Demangle C++ names.")
+    var demangle = false
+    @Flag(name: .customShort("f"), help: "Accepted for ltrace compatibility: threads are always traced; forked children are not followed yet.")
+    var follow = false
+    @Option(name: .customShort("F"), help: ArgumentHelp("Read prototypes from an ltrace.conf FILE.", valueName: "FILE"))
+    var prototypeFiles: [String] = []
+    @Flag(name: .long, help: "One JSON object per event instead of ltrace text.")
+    var json = false
+    @Flag(name: .customLong("engine-stats"), help: "At the end, print the engine's stop counters to stderr.")
+    var engineStats = false
+    @Argument(parsing: .postTerminator, help: "The command to run, after --.")
+    var command: [String] = []
+
     public init() {}
+
+    public func validate() throws {
+        if command.isEmpty { throw ValidationError("trace needs a command to run after --") }
+        if stringLimit < 0 || arrayLimit < 0 || indent < 0 { throw ValidationError("-s, -A and -n take a non-negative number") }
+        if !entryPoints.isEmpty { throw ValidationError("-x (function-entry breakpoints) is not supported: linkscope traces PLT calls") }
+    }
+
     public func run() throws {
-        throw CleanExit.message("trace: not built yet")
+        let status = runTrace()
+        Foundation.exit(status)
+    }
+
+    private func fail(_ message: String, status: Int32) -> Int32 {
+        FileHandle.standardError.write(Data("linkscope: \(message)\n".utf8))
+        return status
+    }
+
+    /// Everything `run` does, returning the exit status (tests of the command call the built executable).
+    func runTrace() -> Int32 {
+        let filter: CallFilter
+        do { filter = try CallFilter(expressions: expressions, libraries: libraries) } catch {
+            return fail(error.description, status: ExitStatus.cannotAnalyse)
+        }
+        var library = PrototypeLibrary.builtin
+        for path in prototypeFiles {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                return fail("cannot read prototype file \(path)", status: ExitStatus.cannotAnalyse)
+            }
+            for diagnostic in library.load(text, file: path) {
+                FileHandle.standardError.write(Data("linkscope: \(diagnostic)\n".utf8))
+            }
+        }
+        guard let executable = Self.resolve(command[0]) else {
+            return fail("cannot execute \(command[0]): No such file or directory", status: 127)
+        }
+
+        let output: TraceOutput
+        if let outputFile {
+            do { output = try TraceOutput.file(outputFile) } catch {
+                return fail(error.description, status: ExitStatus.cannotAnalyse)
+            }
+        } else {
+            output = TraceOutput.standardError()
+        }
+        var options = TraceRenderOptions()
+        options.stringLimit = stringLimit
+        options.arrayLimit = arrayLimit
+        options.indent = indent
+        options.timestamps = [.none, .time, .timeMicroseconds, .epochMicroseconds][min(timestamps, 3)]
+        options.relativeTimestamps = relative
+        options.showCallDuration = callDuration
+        options.showCallSite = callSite
+        options.demangle = demangle
+        options.showCallerOfMainProgram = !expressions.isEmpty || !libraries.isEmpty
+        options.mainProgramName = (executable as NSString).lastPathComponent
+        let renderer: TraceRenderer
+        if summary { renderer = SummaryRenderer(output: output) }
+        else if json { renderer = JSONLinesRenderer(output: output) }
+        else { renderer = LtraceTextRenderer(output: output, options: options) }
+
+        let session = TraceSession(configuration: TraceConfiguration(
+            executable: executable, arguments: command,
+            environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" },
+            filter: filter,
+            decoder: CallDecoder(stringLimit: stringLimit, arrayLimit: arrayLimit, library: library)))
+        let outcome: ProgramOutcome
+        do {
+            outcome = try session.run(events: { renderer.render($0) }, diagnostics: { message in
+                output.flush()
+                FileHandle.standardError.write(Data("linkscope: \(message)\n".utf8))
+            })
+        } catch {
+            renderer.finish()
+            switch error {
+            case .cannotExecute(_, let errno) where errno.rawValue == ENOENT: return fail(error.description, status: 127)
+            default: return fail(error.description, status: 126)
+            }
+        }
+        renderer.finish()
+        if engineStats {
+            let c = session.counters
+            FileHandle.standardError.write(Data(("linkscope: engine: \(c.calls) calls, \(c.callStops) call stops, "
+                + String(format: "%.2f", c.stopsPerCall) + " stops/call, \(c.internalStops) internal stops, "
+                + "\(c.signalStops) signal stops, \(c.breakpoints) breakpoints\n").utf8))
+        }
+        return outcome.shellStatus
+    }
+
+    /// COMMAND as a shell finds it: a name with a slash is a path, others are looked up in PATH.
+    static func resolve(_ name: String) -> String? {
+        if name.contains("/") { return FileManager.default.fileExists(atPath: name) ? name : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
     }
 }
