@@ -77,9 +77,17 @@ enum NoReturnFunctions {
         "__libc_start_main", "_ZSt9terminatev", "__cxa_call_unexpected",
     ]
 
+    /// Functions that save their own return address to come back through it later (setjmp's saved PC,
+    /// getcontext, vfork's register copy): a hijacked address would be saved and later "returned" through
+    /// without a frame. Never hijacked either; shown at entry only.
+    static let returnsTwice: Set<String> = [
+        "setjmp", "_setjmp", "sigsetjmp", "__sigsetjmp", "getcontext", "savectx", "vfork", "__vfork",
+    ]
+
     static func contains(_ name: String) -> Bool {
+        if returnsTwice.contains(name) { return true }
         // libstdc++'s std::__throw_* helpers (_ZSt17__throw_bad_allocv, ...) only ever throw.
-        names.contains(name) || (name.hasPrefix("_ZSt") && name.contains("__throw_"))
+        return names.contains(name) || (name.hasPrefix("_ZSt") && name.contains("__throw_"))
     }
 }
 

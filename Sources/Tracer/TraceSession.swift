@@ -111,6 +111,8 @@ public final class TraceSession {
         var shadow = ShadowStack()
         /// A vfork child runs on its parent's stack: its calls are not reported, only passed through.
         var isForeign = false
+        /// Created from a clone/vfork event: its first stop, a SIGSTOP, is the kernel's, not the program's.
+        var awaitingStartStop = false
     }
 
     /// The traced process (thread-group leader).
@@ -264,6 +266,10 @@ public final class TraceSession {
             threads[tid] = ThreadState()
             if signal == SIGSTOP && event == nil { return try resume(tid) }
         }
+        if threads[tid]?.awaitingStartStop == true && signal == SIGSTOP && event == nil {
+            threads[tid]?.awaitingStartStop = false
+            return try resume(tid)
+        }
         if let event {
             return try ptraceEvent(tid, event)
         }
@@ -310,8 +316,10 @@ public final class TraceSession {
         switch event {
         case .clone:
             if let new = try? Ptrace.eventMessage(tid), threads[pid_t(new)] == nil {
-                // Its SIGSTOP is still to come; an unknown tid then is a thread of ours.
-                _ = new
+                // Its SIGSTOP is still to come.
+                var state = ThreadState()
+                state.awaitingStartStop = true
+                threads[pid_t(new)] = state
             }
         case .fork:
             if let child = try? Ptrace.eventMessage(tid) { cleanAndDetach(child: pid_t(child), forkedBy: tid) }
@@ -328,6 +336,7 @@ public final class TraceSession {
                     state.shadow.push(frame)
                 }
                 let alreadyStopped = earlyChildren.remove(child) != nil
+                state.awaitingStartStop = !alreadyStopped
                 threads[child] = state
                 if alreadyStopped { try resume(child) }
             }

@@ -43,4 +43,4 @@ build libplugin.so plugin.c -- -shared -fPIC
 build dlmain dlmain.c -- -ldl
 build libnext2.so next2.c -- -shared -fPIC
 build libnext1.so next1.c -- -shared -fPIC -ldl
-build nextmain nextmain.c -- -L"$out" -lnext1 -lnext2 -Wl,-rpath,"$out"
+build nextmain nextmain.c -- -L"$out" -Wl,--no-as-needed -lnext1 -lnext2 -Wl,-rpath,"$out"

@@ -2,7 +2,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-static const char *word = "threads";
+// volatile: strlen is pure, and the compiler would hoist a call on an unchanging pointer out of the loop.
+static const char *volatile word = "threads";
 static void *work(void *arg) {
     size_t total = 0;
     for (int i = 0; i < 500; i++) total += strlen(word);
