@@ -575,20 +575,23 @@ public final class TraceSession {
             seen.append((node, base, name))
             node = next
         }
-        let live = Set(seen.map { "\($0.node):\($0.base):\($0.name)" })
+        // A node and load address pair names one loaded object; a reopened library gets a new pair.
+        let live = Set(seen.map { "\($0.node):\($0.base)" })
         images.removeAll { image in
-            let key = "\(image.linkMapNode):\(image.base):\(image.object.path == mainPath && image.object.isMainProgram ? "" : image.object.path)"
+            let key = "\(image.linkMapNode):\(image.base)"
             if live.contains(key) { return false }
             for address in image.breakpoints { breakpoints[address] = nil }
             return true
         }
-        let armed = Set(images.map(\.linkMapNode))
-        for (index, entry) in seen.enumerated() where !armed.contains(entry.node) {
+        let armed = Set(images.map { "\($0.linkMapNode):\($0.base)" })
+        for (index, entry) in seen.enumerated() where !armed.contains("\(entry.node):\(entry.base)") {
             let isMain = index == 0
-            let path = isMain ? mainPath : entry.name
-            guard !path.isEmpty, path.hasPrefix("/") || isMain,
-                  let facts = try? factsFor(path: path, wantSlots: false) else { continue }
-            let object = TracedObject(isMainProgram: isMain, path: isMain ? mainPath : entry.name, soname: facts.soname)
+            var path = isMain ? mainPath : entry.name
+            guard !path.isEmpty else { continue }  // the vDSO has no file
+            // dlopen("./x.so") leaves a name relative to the program's working directory.
+            if !path.hasPrefix("/") { path = "/proc/\(pid)/cwd/" + path }
+            guard let facts = try? factsFor(path: path, wantSlots: false) else { continue }
+            let object = TracedObject(isMainProgram: isMain, path: path, soname: facts.soname)
             arm(LoadedImage(object: object, base: entry.base, linkMapNode: entry.node), memory: memory)
         }
     }
@@ -613,6 +616,9 @@ public final class TraceSession {
         }
         if chosen.contains(where: { $0.reported }) {
             image.returnSite = returnSite(for: image, facts: facts, memory: memory)
+            if let site = image.returnSite, let padding = facts.returnSitePadding, site == image.base &+ padding {
+                image.breakpoints.append(site)  // forgotten with the object at dlclose
+            }
         }
         for (slot, reported) in chosen {
             let address = image.base &+ slot.address
