@@ -214,6 +214,8 @@ enum BuiltinTypes {
     void abort();
     int atexit(addr);
     int __cxa_atexit(addr, addr, addr);
+    void __cxa_finalize(addr);
+    int __libc_start_main(addr, int, addr, addr, addr, addr, addr);
     int fork();
     int vfork();
     int getpid();

@@ -33,7 +33,8 @@ struct ArgumentLocations<Memory: MemoryReader> {
 
     /// An x87 long double (`%Lf`): 16 bytes on the stack, 16-byte aligned.
     mutating func longDouble() -> Double? {
-        stackOffset = (stackOffset + 15) / 16 * 16
+        // The argument area starts at rsp + 8, which the ABI keeps 16-aligned at the call.
+        stackOffset = 8 + (stackOffset - 8 + 15) / 16 * 16
         let (address, overflow) = registers.stackPointer.addingReportingOverflow(stackOffset)
         stackOffset += 16
         guard !overflow else { return nil }

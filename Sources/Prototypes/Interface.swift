@@ -43,8 +43,9 @@ public indirect enum Value: Hashable, Sendable {
     case octal(UInt64)
     case character(UInt8)
     case boolean(Bool)
-    /// A non-null address shown as such.
+    /// An address shown as such; 0 prints as `0`, as ltrace prints a NULL `addr`.
     case pointer(UInt64)
+    /// A NULL string (ltrace's `nil`).
     case null
     /// Bytes of a C string up to its NUL or the string limit; `truncated` when the limit cut it.
     case string(bytes: [UInt8], truncated: Bool)

@@ -15,7 +15,7 @@ extension Value {
         case .octal(let v): return v == 0 ? "0" : "0" + String(v, radix: 8)
         case .character(let c): return "'" + Value.escape([c], quote: UInt8(ascii: "'")) + "'"
         case .boolean(let b): return b ? "true" : "false"
-        case .pointer(let p): return "0x" + String(p, radix: 16)
+        case .pointer(let p): return p == 0 ? "0" : "0x" + String(p, radix: 16)
         case .null: return "nil"
         case .string(let bytes, let truncated):
             return "\"" + Value.escape(bytes, quote: UInt8(ascii: "\"")) + "\"" + (truncated ? "..." : "")

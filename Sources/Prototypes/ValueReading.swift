@@ -42,7 +42,9 @@ struct ValueReading<Memory: MemoryReader> {
         case .hex(let bytes): return .hex(mask(word, bytes))
         case .float: return .floating(Double(Float(bitPattern: UInt32(truncatingIfNeeded: word))))
         case .double: return .floating(Double(bitPattern: word))
-        case .address, .file: return word == 0 ? .null : .pointer(word)
+        case .address, .file:
+            // ltrace prints a NULL `addr` as 0 and a NULL string as nil: keep both.
+            return .pointer(word)
         case .guess: return .guessed(word)
         case .format: return fromWord(word, as: .string(nil))
         case .string(let spec):
@@ -61,7 +63,7 @@ struct ValueReading<Memory: MemoryReader> {
             let raw = signExtend(word, bytes)
             if let name = constants.name(of: raw) { return .enumeration(name: name, raw: raw) }
             // A handle-sized enum (dlsym's RTLD_NEXT) that is no named value is an address.
-            if bytes == 8 { return word == 0 ? .null : .pointer(word) }
+            if bytes == 8 { return .pointer(word) }
             return .enumeration(name: nil, raw: raw)
         case .flags(let set, let bytes):
             var rest = mask(word, bytes)
