@@ -51,17 +51,32 @@ struct ImageFacts {
 
     static let pageSize: UInt64 = 4096
 
-    /// The first byte after the code of the executable PT_LOAD, when that byte still lies in the segment's
-    /// last mapped page and no other segment shares that page.
+    /// A PT_LOAD as the padding rule sees it.
+    struct LoadSegment: Equatable {
+        var address: UInt64
+        var memorySize: UInt64
+        var fileSize: UInt64
+        var executable: Bool
+    }
+
     static func padding(in segments: [ProgramHeader]) -> UInt64? {
-        let loads = segments.filter { $0.type == .load }
-        guard let code = loads.first(where: { $0.flags.contains(.execute) }) else { return nil }
-        let (end, overflow) = code.virtualAddress.addingReportingOverflow(code.memorySize)
+        padding(in: segments.filter { $0.type == .load }.map {
+            LoadSegment(address: $0.virtualAddress, memorySize: $0.memorySize, fileSize: $0.fileSize,
+                        executable: $0.flags.contains(.execute))
+        })
+    }
+
+    /// The first byte after the code of the executable PT_LOAD, when that byte still lies in the segment's
+    /// last mapped page and no other segment shares that page. The bytes there are the file's (or zeros past
+    /// its end), mapped executable, and never run by the program.
+    static func padding(in loads: [LoadSegment]) -> UInt64? {
+        guard let code = loads.first(where: { $0.executable }) else { return nil }
+        let (end, overflow) = code.address.addingReportingOverflow(code.memorySize)
         guard !overflow, code.memorySize == code.fileSize, end % pageSize != 0 else { return nil }
         let pageEnd = (end / pageSize + 1) * pageSize
         for other in loads where other != code {
-            let otherEnd = other.virtualAddress &+ other.memorySize
-            if other.virtualAddress < pageEnd && otherEnd > end { return nil }
+            let otherEnd = other.address &+ other.memorySize
+            if other.address < pageEnd && otherEnd > end { return nil }
         }
         return end
     }
