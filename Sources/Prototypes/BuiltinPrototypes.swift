@@ -112,12 +112,12 @@ enum BuiltinTypes {
     int printf(format);
     int fprintf(file, format);
     int dprintf(int, format);
-    int sprintf(addr, format);
-    int snprintf(addr, ulong, format);
+    int sprintf(+string, format);
+    int snprintf(+string, ulong, format);
     int __printf_chk(int, format);
     int __fprintf_chk(file, int, format);
-    int __sprintf_chk(addr, int, ulong, format);
-    int __snprintf_chk(addr, ulong, int, ulong, format);
+    int __sprintf_chk(+string, int, ulong, format);
+    int __snprintf_chk(+string, ulong, int, ulong, format);
     int vprintf(string, addr);
     int vfprintf(file, string, addr);
     int vsnprintf(addr, ulong, string, addr);
@@ -141,7 +141,7 @@ enum BuiltinTypes {
     ulong fread_unlocked(addr, ulong, ulong, file);
     ulong fwrite(string[arg3], ulong, ulong, file);
     ulong fwrite_unlocked(string[arg3], ulong, ulong, file);
-    string fgets(addr, int, file);
+    string fgets(+string, int, file);
     int fflush(file);
     int fflush_unlocked(file);
     int fileno(file);

@@ -275,6 +275,10 @@ public struct NamePattern: Sendable {
             return
         }
         compiled = nil
+        if !isLibrary && text.first == "/" {
+            // Only a library pattern may be a path; a symbol pattern starting with '/' is a regex left open.
+            throw CallFilterError(expression: source, reason: "regular expression \(text) has no closing '/'")
+        }
         if isLibrary && text == "MAIN" {
             kind = .mainProgram
             matchesPath = false

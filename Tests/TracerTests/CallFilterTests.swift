@@ -100,7 +100,7 @@ import Testing
         #expect(try CallFilter(expressions: []).unmatchedRules(afterSeeing: []).isEmpty)
     }
 
-    @Test(arguments: ["", "puts+", "malloc-", "/[/", "@"])
+    @Test(arguments: ["", "puts+", "malloc-", "/[/", "/(", "@"])
     func badExpressionsAreErrors(_ text: String) {
         if text == "@" {
             // '@' alone is ltrace's "everything", not an error.
