@@ -1,0 +1,443 @@
+// The Linker public API, for `deps` and `check`:
+//
+//   let environment = LoaderEnvironment.host()                 // or try LoaderEnvironment.root("/srv/image")
+//   let resolver = DependencyResolver(environment: environment) // one per process; share it between threads
+//   let graph = try resolver.resolve("/usr/bin/ls")           // path inside the root
+//   graph.objects        // [MappedObject] in load order: [0] the file, then breadth-first; each has
+//                        //   .path (l_name, in-root), .info (ObjectInfo: header, DynamicInfo, versionNeeds,
+//                        //   versionDefinitions, realPath, hostPath), .rule (SearchRule), .loader
+//   graph.dependencies   // [Dependency]: needer index, DT_NEEDED name, .found(object:rule:) or
+//                        //   .notFound(candidates: [Candidate(path, rule, rejection)], error:)
+//   graph.missing / graph.isComplete
+//
+// `resolve` throws `DependencyError` only when the file itself cannot be analysed (missing, not ELF,
+// another class or machine); a missing library is a result inside the graph. Nothing is executed.
+import ELF
+import Foundation
+import Synchronization
+
+/// glibc 2.36's `_dl_map_object` / `_dl_map_object_deps`, statically: for one file, every object the loader
+/// would map, in its order, and why each was found where it was.
+///
+/// Thread safety: a resolver is `Sendable` and meant to be shared — call `resolve` from any number of
+/// threads at once. Its caches (candidate path → verdict, real path → parsed `ObjectInfo`) sit behind a
+/// mutex, so each library of a root is opened and parsed once per resolver however many files need it.
+public final class DependencyResolver: Sendable {
+    public let environment: LoaderEnvironment
+    private let probes = Mutex<[String: Probe]>([:])
+    private let parsed = Mutex<[String: Result<ObjectInfo, ProbeFailure>]>([:])
+    /// `environment.searchSubdirectories`, computed once.
+    private let subdirectories: [String]
+
+    public init(environment: LoaderEnvironment) {
+        self.environment = environment
+        self.subdirectories = environment.searchSubdirectories
+    }
+
+    /// What opening one candidate path gives the loader.
+    enum Probe: Sendable {
+        case rejected(Rejection)
+        case object(ObjectInfo)
+    }
+
+    struct ProbeFailure: Error, Hashable, Sendable { var rejection: Rejection }
+
+    // MARK: Resolving one file
+
+    /// The load of `file` (a path inside the root; relative paths start at the working directory).
+    public func resolve(_ file: String) throws(DependencyError) -> DependencyGraph {
+        let inRoot = mainPath(file)
+        let mainInfo: ObjectInfo
+        switch probe(inRoot) {
+        case .object(let info): mainInfo = info
+        case .rejected(let rejection):
+            let reason: String
+            switch rejection {
+            case .missing: reason = "No such file or directory"
+            case .permissionDenied: reason = "Permission denied"
+            case .wrongClass(let elfClass):
+                reason = "\(elfClass) object; this loader model is for \(environment.elfClass) \(environment.machine)"
+            case .wrongMachine(let machine):
+                reason = "\(machine) object; this loader model is for \(environment.elfClass) \(environment.machine)"
+            case .fatal(let message): reason = message
+            }
+            throw DependencyError(path: file, reason: reason)
+        }
+        var run = Run(resolver: self, file: file)
+        // The kernel resolves the executable's path (/proc/self/exe): $ORIGIN of main is its real directory.
+        run.add(MappedObject(name: file, path: inRoot, info: mainInfo, rule: .main, loader: nil, depth: 0, subdirectory: ""),
+                names: mainInfo.dynamic.soname.map { [$0] } ?? [], origin: LoaderPath.directory(of: mainInfo.realPath))
+        guard !mainInfo.isStatic else {
+            return DependencyGraph(file: file, objects: run.objects, dependencies: [], interpreter: nil)
+        }
+        run.prepareInterpreter(mainInfo.interpreter ?? environment.defaultInterpreter, declared: mainInfo.interpreter != nil)
+        var queue = [0]
+        for name in environment.preload {
+            if let index = run.map(name, neededBy: 0, preload: true) { queue.append(index) }
+        }
+        var cursor = 0
+        while cursor < queue.count {
+            let index = queue[cursor]
+            cursor += 1
+            // rtld's own map is relocated already; its (absent) needs are never walked.
+            if index == run.interpreterIndex { continue }
+            for name in run.objects[index].info.dynamic.needed {
+                if let added = run.map(name, neededBy: index, preload: false) { queue.append(added) }
+            }
+        }
+        run.finishInterpreter()
+        return DependencyGraph(file: file, objects: run.objects, dependencies: run.dependencies,
+                               interpreter: mainInfo.interpreter)
+    }
+
+    /// The parsed facts of the object at an in-root path (symlinks followed), through the same cache.
+    public func objectInfo(atPath inRootPath: String) -> Result<ObjectInfo, Rejection> {
+        switch probe(inRootPath) {
+        case .object(let info): return .success(info)
+        case .rejected(let rejection): return .failure(rejection)
+        }
+    }
+
+    func mainPath(_ file: String) -> String {
+        let root = environment.root
+        if !root.isHost, file.hasPrefix(root.hostRoot + "/") { return String(file.dropFirst(root.hostRoot.count)) }
+        return LoaderPath.absolute(file, in: environment.workingDirectory)
+    }
+
+    // MARK: One candidate
+
+    /// What `open_verify` decides for `path` (in-root), cached.
+    func probe(_ path: String) -> Probe {
+        if let known = probes.withLock({ $0[path] }) { return known }
+        let result = uncachedProbe(path)
+        probes.withLock { $0[path] = result }
+        return result
+    }
+
+    private func uncachedProbe(_ path: String) -> Probe {
+        let root = environment.root
+        let real: String
+        do { real = try root.realPath(path) } catch {
+            switch error {
+            case .missing, .notADirectory: return .rejected(.missing)
+            case .loop: return .rejected(.fatal("Too many levels of symbolic links"))
+            case .system(let code) where code == EACCES: return .rejected(.permissionDenied)
+            case .system(let code): return .rejected(.fatal(String(cString: strerror(code))))
+            }
+        }
+        if let known = parsed.withLock({ $0[real] }) {
+            switch known {
+            case .success(let info): return .object(info)
+            case .failure(let failure): return .rejected(failure.rejection)
+            }
+        }
+        let outcome = Self.verifyAndParse(hostPath: root.hostPath(real), realPath: real, environment: environment)
+        parsed.withLock { $0[real] = outcome }
+        switch outcome {
+        case .success(let info): return .object(info)
+        case .failure(let failure): return .rejected(failure.rejection)
+        }
+    }
+
+    /// elf/dl-load.c `open_verify`, in its order: size, magic, class (skip), data, version, OS ABI,
+    /// machine (skip), type. Fatal verdicts stop glibc's whole search with that message.
+    static func verifyAndParse(hostPath: String, realPath: String,
+                               environment: LoaderEnvironment) -> Result<ObjectInfo, ProbeFailure> {
+        func fail(_ rejection: Rejection) -> Result<ObjectInfo, ProbeFailure> { .failure(ProbeFailure(rejection: rejection)) }
+        let header: [UInt8]
+        switch SystemCalls.readPrefix(hostPath, count: 64) {
+        case .success(let bytes): header = bytes
+        case .failure(let error):
+            let code = error.code
+            if code == EACCES { return fail(.permissionDenied) }
+            if code == ENOENT { return fail(.missing) }
+            if code == EISDIR { return fail(.fatal("cannot read file data: Is a directory")) }
+            return fail(.fatal("cannot open shared object file: \(String(cString: strerror(code)))"))
+        }
+        guard header.count >= 64 else { return fail(.fatal("file too short")) }
+        guard header[0] == 0x7f, header[1] == 0x45, header[2] == 0x4c, header[3] == 0x46 else {
+            return fail(.fatal("invalid ELF header"))
+        }
+        let elfClass = ELFClass(rawValue: header[4])
+        guard elfClass == environment.elfClass else { return fail(.wrongClass(elfClass)) }
+        guard header[5] == ELFData.littleEndian.rawValue else { return fail(.fatal("ELF file data encoding not little-endian")) }
+        guard header[6] == 1 else { return fail(.fatal("ELF file version ident does not match current one")) }
+        guard header[7] == 0 || header[7] == 3 else { return fail(.fatal("ELF file OS ABI invalid")) }
+        let machine = ELFMachine(rawValue: UInt16(header[18]) | UInt16(header[19]) << 8)
+        guard machine == environment.machine else { return fail(.wrongMachine(machine)) }
+        let type = ELFObjectType(rawValue: UInt16(header[16]) | UInt16(header[17]) << 8)
+        guard type == .sharedObject || type == .executable else {
+            return fail(.fatal("only ET_DYN and ET_EXEC can be loaded"))
+        }
+        do {
+            let file = try ELFFile(path: hostPath)
+            let dynamic = try file.dynamicInfo()
+            let isStatic = !file.programHeaders.contains { $0.type == .dynamic }
+            return .success(ObjectInfo(
+                realPath: realPath, hostPath: hostPath, header: file.header, interpreter: try file.interpreter(),
+                dynamic: dynamic, versionNeeds: isStatic ? [] : try file.versionNeeds(),
+                versionDefinitions: isStatic ? [] : try file.versionDefinitions(), isStatic: isStatic))
+        } catch {
+            let text = error.description
+            return fail(.fatal(text.hasPrefix(hostPath + ": ") ? String(text.dropFirst(hostPath.count + 2)) : text))
+        }
+    }
+}
+
+/// The state of one resolution: the link map being built.
+private struct Run {
+    let resolver: DependencyResolver
+    let file: String
+    var environment: LoaderEnvironment { resolver.environment }
+    var objects: [MappedObject] = []
+    var dependencies: [Dependency] = []
+    /// Names each object answers to (`_dl_name_match_p`: l_name, l_libname list, soname).
+    var names: [Set<String>] = []
+    var origins: [String] = []
+    var indexByRealPath: [String: Int] = [:]
+    /// rtld's map before it takes its place in the list.
+    var pendingInterpreter: (object: MappedObject, names: Set<String>)?
+    var interpreterIndex: Int?
+    var interpreterDependency: Dependency?
+
+    init(resolver: DependencyResolver, file: String) {
+        self.resolver = resolver
+        self.file = file
+    }
+
+    @discardableResult
+    mutating func add(_ object: MappedObject, names extra: [String], origin: String) -> Int {
+        let index = objects.count
+        objects.append(object)
+        var set = Set(extra)
+        if object.rule != .main { set.insert(object.name); set.insert(object.path) }
+        if let soname = object.info.dynamic.soname { set.insert(soname) }
+        names.append(set)
+        origins.append(origin)
+        indexByRealPath[object.info.realPath] = indexByRealPath[object.info.realPath] ?? index
+        return index
+    }
+
+    mutating func prepareInterpreter(_ path: String, declared: Bool) {
+        let inRoot = LoaderPath.absolute(path, in: environment.workingDirectory)
+        switch resolver.probe(inRoot) {
+        case .object(let info):
+            let object = MappedObject(name: path, path: path, info: info, rule: .interpreter, loader: nil,
+                                      depth: 1, subdirectory: "")
+            var set: Set<String> = [path, inRoot]
+            if let soname = info.dynamic.soname { set.insert(soname) }
+            pendingInterpreter = (object, set)
+        case .rejected(let rejection):
+            // The kernel refuses to start a program whose PT_INTERP cannot be opened.
+            if declared {
+                interpreterDependency = Dependency(needer: 0, name: path, outcome: .notFound(
+                    candidates: [Candidate(path: inRoot, rule: .interpreter, rejection: rejection)],
+                    error: "program interpreter \(path): \(rejection)"))
+            }
+        }
+    }
+
+    mutating func placeInterpreter() -> Int? {
+        if let interpreterIndex { return interpreterIndex }
+        guard let pending = pendingInterpreter else { return nil }
+        let index = add(pending.object, names: Array(pending.names), origin: LoaderPath.directory(of: pending.object.path))
+        interpreterIndex = index
+        pendingInterpreter = nil
+        return index
+    }
+
+    mutating func finishInterpreter() {
+        if pendingInterpreter != nil { _ = placeInterpreter() }
+        if let index = interpreterIndex, objects[0].info.interpreter != nil {
+            interpreterDependency = Dependency(needer: 0, name: objects[index].path,
+                                               outcome: .found(object: index, rule: .interpreter))
+        }
+        if let interpreterDependency { dependencies.insert(interpreterDependency, at: 0) }
+    }
+
+    /// `_dl_map_object(loader, name)`: returns the index of a newly mapped object, nil when the name was
+    /// already loaded or not found (both recorded in `dependencies`).
+    mutating func map(_ name: String, neededBy needer: Int, preload: Bool) -> Int? {
+        func record(_ outcome: Dependency.Outcome) { dependencies.append(Dependency(needer: needer, name: name, outcome: outcome)) }
+        if let existing = names.firstIndex(where: { $0.contains(name) }) {
+            record(.found(object: existing, rule: existing == interpreterIndex ? .interpreter : .alreadyLoaded(name: name)))
+            return nil
+        }
+        if let pending = pendingInterpreter, pending.names.contains(name), let index = placeInterpreter() {
+            record(.found(object: index, rule: .interpreter))
+            return nil
+        }
+        switch search(name, loader: needer) {
+        case .found(let path, let info, let rule, let subdirectory):
+            let finalRule: SearchRule = preload ? .preload(found: rule) : rule
+            // Same file as a mapped object (st_dev/st_ino in glibc): reuse it under this name too.
+            if let existing = indexByRealPath[info.realPath] {
+                names[existing].insert(name)
+                record(.found(object: existing, rule: finalRule))
+                return nil
+            }
+            if let pending = pendingInterpreter, pending.object.info.realPath == info.realPath, let index = placeInterpreter() {
+                names[index].insert(name)
+                record(.found(object: index, rule: .interpreter))
+                return nil
+            }
+            let object = MappedObject(name: name, path: path, info: info, rule: finalRule,
+                                      loader: preload ? nil : needer, depth: objects[needer].depth + 1,
+                                      subdirectory: subdirectory)
+            let index = add(object, names: [], origin: LoaderPath.directory(of: path))
+            if preload { objects[index].loader = nil }
+            record(.found(object: index, rule: finalRule))
+            return index
+        case .notFound(let candidates, let error):
+            record(.notFound(candidates: candidates, error: error))
+            return nil
+        }
+    }
+
+    enum SearchResult {
+        case found(path: String, info: ObjectInfo, rule: SearchRule, subdirectory: String)
+        case notFound(candidates: [Candidate], error: String?)
+    }
+
+    /// The search order of `_dl_map_object` for a name without a slash, or the path for one with.
+    func search(_ name: String, loader: Int) -> SearchResult {
+        var tried: [Candidate] = []
+        if name.contains("/") {
+            let path = LoaderPath.absolute(expand(name, origin: origins[loader]), in: environment.workingDirectory)
+            switch resolver.probe(path) {
+            case .object(let info): return .found(path: path, info: info, rule: .directPath, subdirectory: "")
+            case .rejected(let rejection):
+                tried.append(Candidate(path: path, rule: .directPath, rejection: rejection))
+                return .notFound(candidates: tried, error: rejection.stopsSearch ? "\(path): \(rejection)" : nil)
+            }
+        }
+        var failure: String?
+        /// Tries each directory with every subdirectory; nil means keep searching.
+        func tryDirectories(_ directories: [String], rule: SearchRule, subdirectories: [String]) -> SearchResult? {
+            for directory in directories {
+                for sub in subdirectories {
+                    let base = sub.isEmpty ? directory : LoaderPath.join(directory, sub)
+                    let path = LoaderPath.join(base, name)
+                    switch resolver.probe(path) {
+                    case .object(let info): return .found(path: path, info: info, rule: rule, subdirectory: sub)
+                    case .rejected(let rejection):
+                        tried.append(Candidate(path: path, rule: rule, rejection: rejection))
+                        if rejection.stopsSearch {
+                            return .notFound(candidates: tried, error: "\(path): \(rejection)")
+                        }
+                    }
+                }
+            }
+            return nil
+        }
+        let subdirectories = resolver.searchSubdirectoriesForPaths
+        let loaderObject = objects[loader]
+        if loaderObject.info.dynamic.runpath == nil {
+            var current: Int? = loader
+            var sawMain = false
+            var steps = 0
+            while let index = current, steps <= objects.count {
+                steps += 1
+                if index == 0 { sawMain = true }
+                if let rpath = effectiveRPath(index) {
+                    if let result = tryDirectories(pathList(rpath, origin: origins[index], separators: ":"),
+                                                   rule: .rpath(of: objects[index].path), subdirectories: subdirectories) {
+                        return result
+                    }
+                }
+                current = objects[index].loader
+            }
+            if !sawMain, let rpath = effectiveRPath(0) {
+                if let result = tryDirectories(pathList(rpath, origin: origins[0], separators: ":"),
+                                               rule: .rpath(of: objects[0].path), subdirectories: subdirectories) {
+                    return result
+                }
+            }
+        }
+        if let libraryPath = environment.libraryPath {
+            // _dl_init_paths expands LD_LIBRARY_PATH with the main program's origin.
+            if let result = tryDirectories(pathList(libraryPath, origin: origins[0], separators: ":;"),
+                                           rule: .ldLibraryPath, subdirectories: subdirectories) {
+                return result
+            }
+        }
+        if let runpath = loaderObject.info.dynamic.runpath {
+            if let result = tryDirectories(pathList(runpath, origin: origins[loader], separators: ":"),
+                                           rule: .runpath(of: loaderObject.path), subdirectories: subdirectories) {
+                return result
+            }
+        }
+        let noDefaults = loaderObject.info.dynamic.flags1.contains(.noDefaultLibraries)
+        if !noDefaults, let cache = environment.cache,
+           let entry = cache.lookup(name, supportedHWCaps: environment.hwcapsSubdirectories, isaLevelMask: environment.isaLevelMask) {
+            switch resolver.probe(entry.path) {
+            case .object(let info): return .found(path: entry.path, info: info, rule: .ldSoCache, subdirectory: "")
+            case .rejected(let rejection):
+                tried.append(Candidate(path: entry.path, rule: .ldSoCache, rejection: rejection))
+                if rejection.stopsSearch { return .notFound(candidates: tried, error: "\(entry.path): \(rejection)") }
+            }
+        }
+        if !noDefaults {
+            if let result = tryDirectories(environment.defaultDirectories, rule: .defaultPath, subdirectories: subdirectories) {
+                return result
+            }
+        }
+        if failure == nil, let other = tried.first(where: { if case .wrongClass = $0.rejection { return true } else { return false } }) {
+            failure = "\(other.path): \(other.rejection)"
+        }
+        return .notFound(candidates: tried, error: failure)
+    }
+
+    /// DT_RPATH counts only where the object has no DT_RUNPATH (get-dynamic-info.h drops it then).
+    func effectiveRPath(_ index: Int) -> String? {
+        let dynamic = objects[index].info.dynamic
+        return dynamic.runpath == nil ? dynamic.rpath : nil
+    }
+
+    /// A search path split and expanded as `fillin_rpath` does: an empty element is the current directory.
+    func pathList(_ text: String, origin: String, separators: String) -> [String] {
+        text.split(omittingEmptySubsequences: false, whereSeparator: { separators.contains($0) }).map { element in
+            let expanded = expand(String(element), origin: origin)
+            return LoaderPath.absolute(expanded.isEmpty ? "." : expanded, in: environment.workingDirectory)
+        }
+    }
+
+    /// `$ORIGIN`, `$LIB`, `$PLATFORM` in both spellings (`_dl_dst_substitute`); an unknown `$X` stays as written.
+    func expand(_ text: String, origin: String) -> String {
+        guard text.contains("$") else { return text }
+        let tokens = [("ORIGIN", origin), ("LIB", environment.libString), ("PLATFORM", environment.platform)]
+        var result = ""
+        var rest = Substring(text)
+        while let dollar = rest.firstIndex(of: "$") {
+            result += rest[..<dollar]
+            let after = rest[rest.index(after: dollar)...]
+            var replaced = false
+            for (token, value) in tokens {
+                if after.hasPrefix("{\(token)}") {
+                    result += value
+                    rest = after.dropFirst(token.count + 2)
+                    replaced = true
+                    break
+                }
+                if after.hasPrefix(token) {
+                    let next = after.dropFirst(token.count).first
+                    if next == nil || next == "/" {
+                        result += value
+                        rest = after.dropFirst(token.count)
+                        replaced = true
+                        break
+                    }
+                }
+            }
+            if !replaced {
+                result += "$"
+                rest = after
+            }
+        }
+        return result + rest
+    }
+}
+
+extension DependencyResolver {
+    var searchSubdirectoriesForPaths: [String] { subdirectories }
+}
