@@ -45,3 +45,5 @@ build libnext2.so next2.c -- -shared -fPIC
 build libnext1.so next1.c -- -shared -fPIC -ldl
 build nextmain nextmain.c -- -L"$out" -Wl,--no-as-needed -lnext1 -lnext2 -Wl,-rpath,"$out"
 build ifunc ifunc.c -- -no-pie
+build libtail.so tail.c -- -shared -fPIC -O2
+build tailmain tailmain.c -- -L"$out" -Wl,--no-as-needed -ltail -Wl,-rpath,"$out"
