@@ -13,6 +13,8 @@ struct ShadowFrame {
     var entryTime: Timestamp
     /// False for frames of a thread whose calls are not reported (a vfork child sharing our stack).
     var reported: Bool
+    /// Whether the result is read from xmm0 (a float or double return).
+    var vectorsAtReturn = false
 }
 
 /// The per-thread stack of open traced calls. No fixed depth; frames are keyed by their stack slot, so a

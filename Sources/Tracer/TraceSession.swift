@@ -100,6 +100,10 @@ public final class TraceSession {
         var startsUnwind: Bool
         var noReturn: Bool
         var returnSite: UInt64
+        /// Whether decoding reads xmm registers at entry / at return: PTRACE_GETFPREGS is a system call per
+        /// stop, taken only for prototypes with float arguments, format strings, or a float result.
+        var vectorsAtEntry: Bool
+        var vectorsAtReturn: Bool
     }
 
     private struct Breakpoint {
@@ -461,7 +465,7 @@ public final class TraceSession {
         }
         counters.calls += 1
         counters.callStops += 1
-        let registers = Self.registerFile(regs, tid: tid)
+        let registers = Self.registerFile(regs, tid: tid, vectors: slot.vectorsAtEntry)
         let decoded = configuration.decoder.decodeEntry(function: slot.symbol, registers: registers, memory: memory)
         let callID = nextCallID
         nextCallID += 1
@@ -475,7 +479,8 @@ public final class TraceSession {
         }
         state.shadow.push(ShadowFrame(
             stackSlot: regs.rsp, realReturn: returnAddress, callID: callID, function: slot.symbol,
-            caller: slot.caller, entry: decoded, entryTime: time, reported: true))
+            caller: slot.caller, entry: decoded, entryTime: time, reported: true,
+            vectorsAtReturn: slot.vectorsAtReturn))
     }
 
     /// False when no open call returns through this stop (not ours: the program gets the SIGTRAP).
@@ -492,7 +497,7 @@ public final class TraceSession {
             return true
         }
         counters.callStops += 1
-        let registers = Self.registerFile(regs, tid: tid)
+        let registers = Self.registerFile(regs, tid: tid, vectors: frame.vectorsAtReturn)
         let decoded = configuration.decoder.decodeReturn(frame.entry, registers: registers, memory: memory)
         emit(.callReturn(CallReturnEvent(
             thread: ThreadID(rawValue: tid), process: ThreadID(rawValue: pid), callID: frame.callID,
@@ -509,8 +514,16 @@ public final class TraceSession {
             entryTime: frame.entryTime, time: time)))
     }
 
-    private static func registerFile(_ regs: user_regs_struct, tid: pid_t) -> RegisterFile {
-        let vectors = (try? Ptrace.floatingPointRegisters(tid)).map(user_regs_struct.vectorLow)
+    /// Unknown functions are shown the way ltrace shows them, from integer registers only.
+    private static func vectorUse(_ prototype: Prototype?) -> (entry: Bool, result: Bool) {
+        guard let prototype else { return (false, false) }
+        func isVector(_ type: ValueType) -> Bool { type == .float || type == .double }
+        let entry = prototype.parameters.contains { isVector($0.type) || $0.type == .format }
+        return (entry, isVector(prototype.returnType))
+    }
+
+    private static func registerFile(_ regs: user_regs_struct, tid: pid_t, vectors wanted: Bool) -> RegisterFile {
+        let vectors = (wanted ? (try? Ptrace.floatingPointRegisters(tid)).map(user_regs_struct.vectorLow) : nil)
             ?? Array(repeating: 0, count: 8)
         return RegisterFile(
             integerArguments: [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9],
@@ -621,6 +634,7 @@ public final class TraceSession {
             }
         }
         for (slot, reported) in chosen {
+            let vectorUse = Self.vectorUse(configuration.decoder.library.prototype(named: slot.symbol))
             let address = image.base &+ slot.address
             guard breakpoints[address] == nil else { continue }
             let site = image.returnSite ?? 0
@@ -629,7 +643,8 @@ public final class TraceSession {
             breakpoints[address] = Breakpoint(original: original, role: .slot(SlotBreakpoint(
                 symbol: slot.symbol, gotAddress: image.base &+ slot.gotAddress, caller: image.callerName,
                 reported: reported, startsUnwind: UnwindStarters.names.contains(slot.symbol),
-                noReturn: NoReturnFunctions.contains(slot.symbol), returnSite: site)))
+                noReturn: NoReturnFunctions.contains(slot.symbol), returnSite: site,
+                vectorsAtEntry: vectorUse.entry, vectorsAtReturn: vectorUse.result)))
             image.breakpoints.append(address)
             counters.breakpoints += 1
             if reported { selectedSlots += 1 }

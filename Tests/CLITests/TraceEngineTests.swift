@@ -1,0 +1,228 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The trace engine end to end, through the built executable (the engine reaps with waitpid(-1), so it must
+/// not run inside the test process). Each test builds on a TestBinaries/trace program and checks the exact
+/// calls, that the program's own output and exit status are what an untraced run gives, and the engine's
+/// stop counters.
+@Suite struct TraceEngineTests {
+    let fixtures: URL
+
+    init() throws { fixtures = try TestSupport.testBinaries.appendingPathComponent("trace") }
+
+    struct Traced {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        /// The trace itself (written with -o to its own file).
+        var lines: [String]
+        /// The function names of the trace's call lines, in order.
+        var functions: [String]
+        var calls: Int?
+        var callStops: Int?
+    }
+
+    private func program(_ name: String) -> String { fixtures.appendingPathComponent(name).path }
+
+    private func trace(_ options: [String], _ command: [String], directory: String? = nil) throws -> Traced {
+        let dir = try TestSupport.temporaryDirectory("trace-engine")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("trace.txt").path
+        let result = TestSupport.linkscope(["trace", "--engine-stats", "-o", file] + options + ["--"] + command,
+                                           directory: directory)
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        let lines = text.split(separator: "\n").map(String.init)
+        var functions: [String] = []
+        for line in lines {
+            var body = Substring(line)
+            if body.hasPrefix("[pid ") { body = body.drop { $0 != "]" }.dropFirst(2) }
+            if body.hasPrefix("<... ") || body.hasPrefix("---") || body.hasPrefix("+++") { continue }
+            guard let paren = body.firstIndex(of: "(") else { continue }
+            var name = body[..<paren]
+            if let arrow = name.range(of: "->") { name = name[arrow.upperBound...] }
+            functions.append(String(name))
+        }
+        var calls: Int?, stops: Int?
+        if let stats = result.stderr.split(separator: "\n").first(where: { $0.contains("linkscope: engine:") }) {
+            let words = stats.split(separator: " ")
+            if let i = words.firstIndex(of: "calls,") { calls = Int(words[i - 1]) }
+            if let i = words.firstIndex(of: "call"), i + 1 < words.count, words[i + 1] == "stops," { stops = Int(words[i - 1]) }
+        }
+        return Traced(status: result.status, stdout: result.stdout, stderr: result.stderr, lines: lines,
+                      functions: functions, calls: calls, callStops: stops)
+    }
+
+    private func untraced(_ command: [String]) -> TestSupport.Output { TestSupport.run(command) }
+
+    // MARK: PLT kinds
+
+    @Test(arguments: ["calls-lazy", "calls-now", "calls-ibt", "calls-ibt-now", "calls-nopie"])
+    func tracesEveryPLTKindWithDecodedCalls(fixture: String) throws {
+        let result = try trace([], [program(fixture)])
+        #expect(result.status == 3)
+        #expect(result.stdout == "hello 5\ndone\n")
+        let expected = ["malloc", "strcpy", "strlen", "printf", "free", "puts"]
+        #expect(Array(result.functions.prefix(6)) == expected, "\(result.lines)")
+        #expect(result.lines.contains { $0.hasPrefix("malloc(16) ") })
+        #expect(result.lines.contains { $0.hasPrefix("strcpy(0x") && $0.contains(", \"hello\")") })
+        #expect(result.lines.contains { $0.hasPrefix("strlen(\"hello\") ") && $0.hasSuffix(" = 5") })
+        #expect(result.lines.contains { $0.hasPrefix("printf(\"%s %zu\\n\", \"hello\", 5) ") && $0.hasSuffix(" = 8") })
+        #expect(result.lines.contains { $0.hasPrefix("free(0x") && $0.hasSuffix(" = <void>") })
+        #expect(result.lines.contains { $0.hasPrefix("puts(\"done\") ") && $0.hasSuffix(" = 5") })
+        #expect(result.lines.last == "+++ exited (status 3) +++")
+        #expect(result.calls != nil && result.callStops == 2 * result.calls!, "two stops per call: \(result.stderr)")
+    }
+
+    @Test func tracesCallsThroughPLTGot() throws {
+        let result = try trace(["-e", "malloc+free"], [program("pltgot")])
+        #expect(result.status == 0)
+        // -e malloc+free selects every caller; the program's own two calls go through its .plt.got.
+        let own = result.lines.filter { $0.hasPrefix("pltgot->") }
+        #expect(own.count == 2, "\(result.lines)")
+        #expect(own.first?.hasPrefix("pltgot->malloc(24) ") == true)
+        #expect(own.last?.hasPrefix("pltgot->free(0x") == true)
+    }
+
+    // MARK: Nesting, filters
+
+    @Test func nestedCallbackCallsAreUnfinishedAndResumed() throws {
+        let result = try trace([], [program("nested")])
+        #expect(result.stdout == "apple fig pear\n")
+        #expect(result.lines.first?.hasPrefix("qsort(0x") == true)
+        #expect(result.lines.first?.hasSuffix(" <unfinished ...>") == true)
+        #expect(result.functions.prefix(4) == ["qsort", "strcmp", "strcmp", "strcmp"])
+        #expect(result.lines.contains { $0.hasPrefix("<... qsort resumed> )") && $0.hasSuffix(" = <void>") })
+    }
+
+    @Test func filteredOutCallsGetNoBreakpoint() throws {
+        let all = try trace([], [program("loop"), "300"])
+        let one = try trace(["-e", "strlen"], [program("loop"), "300"])
+        #expect(one.functions == Array(repeating: "strlen", count: 300))
+        #expect(one.calls == 300 && one.callStops == 600)
+        #expect(one.stdout == all.stdout)
+        let none = try trace(["-e", "nosuchfunction"], [program("loop"), "10"])
+        #expect(none.functions.isEmpty)
+        #expect(none.stderr.contains("filter rule 'nosuchfunction' matched no PLT slot"))
+        #expect(none.stdout == untraced([program("loop"), "10"]).stdout)
+    }
+
+    // MARK: Signals and exit
+
+    @Test func signalsAreDeliveredIncludingTheProgramsOwnSIGTRAP() throws {
+        let result = try trace([], [program("signals")])
+        #expect(result.status == 0)
+        #expect(result.stdout == "usr1=1 traps=2\n")
+        #expect(result.lines.contains("--- SIGUSR1 (User defined signal 1) ---"))
+        #expect(result.lines.filter { $0 == "--- SIGTRAP (Trace/breakpoint trap) ---" }.count == 2)
+    }
+
+    @Test func killedProgramExitsWith128PlusSignal() throws {
+        let result = try trace([], [program("signals"), "die"])
+        #expect(result.status == 128 + 15)
+        #expect(result.lines.last == "+++ killed by SIGTERM +++")
+        // (No untraced comparison here: the test runner's threads block SIGUSR1/SIGTERM and Foundation's
+        // Process passes that mask on; the engine's spawn resets the mask, as a shell would.)
+    }
+
+    @Test func staticProgramRunsWithAMessage() throws {
+        let result = try trace([], [program("static")])
+        #expect(result.status == 6)
+        #expect(result.stdout == "static\n")
+        #expect(result.stderr.contains("linkscope: \(program("static")) is statically linked: no library calls to trace"))
+    }
+
+    // MARK: Unwinding
+
+    @Test func longjmpOutOfATracedCall() throws {
+        let plain = untraced([program("jump")])
+        let result = try trace([], [program("jump")])
+        #expect(result.stdout == plain.stdout)
+        #expect(result.stdout == "after 4\n")
+        #expect(result.status == 5)
+        #expect(result.functions.contains("longjmp"))
+        #expect(result.lines.contains { $0.hasPrefix("strlen(\"jump\") ") && $0.hasSuffix(" = 4") })
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/g++")))
+    func cppExceptionThroughATracedCall() throws {
+        let plain = untraced([program("exception")])
+        let result = try trace([], [program("exception")])
+        #expect(plain.stdout == "caught boom 4\nsecond 0\n")
+        #expect(result.stdout == plain.stdout)
+        #expect(result.status == plain.status)
+        #expect(result.status == 4)
+        #expect(result.lines.first?.hasPrefix("_Z7throweri(1") == true)
+        #expect(result.lines.first?.hasSuffix("<no return ...>") == true, "\(result.lines)")
+    }
+
+    // MARK: Libraries
+
+    @Test func dlopenDlcloseDlopenAgain() throws {
+        let result = try trace(["-e", "strlen@libplugin.so"], [program("dlmain"), program("libplugin.so")])
+        #expect(result.status == 0)
+        #expect(result.stdout == "round 0: 5\nround 1: 6\n")
+        #expect(result.lines.filter { $0.hasPrefix("libplugin.so->strlen(") }.count == 2, "\(result.lines)")
+        #expect(result.lines.contains { $0.hasPrefix("libplugin.so->strlen(\"second\") ") && $0.hasSuffix(" = 6") })
+        #expect(result.callStops == 4)
+    }
+
+    @Test func dlopenWithARelativePath() throws {
+        let result = try trace(["-e", "strlen@libplugin.so"], [program("dlmain"), "./libplugin.so"],
+                               directory: fixtures.path)
+        #expect(result.stdout == "round 0: 5\nround 1: 6\n")
+        #expect(result.functions == ["strlen", "strlen"])
+    }
+
+    @Test func dlsymRTLDNextFromATracedLibraryCallSeesItsRealCaller() throws {
+        #expect(untraced([program("nextmain")]).stdout == "next 2\n")
+        let result = try trace(["-e", "dlsym@libnext1.so"], [program("nextmain")])
+        #expect(result.stdout == "next 2\n", "the return site must lie inside libnext1.so")
+        #expect(result.lines.first?.hasPrefix("libnext1.so->dlsym(") == true, "\(result.lines)")
+        let fromMain = try trace([], [program("nextmain")])
+        #expect(fromMain.stdout == "next 2\n")
+        #expect(fromMain.functions.prefix(2) == ["lookup_next", "printf"])
+    }
+
+    // MARK: Threads and processes
+
+    @Test func everyThreadIsTraced() throws {
+        let result = try trace(["-e", "strlen"], [program("threads")])
+        #expect(result.stdout == "14000\n")
+        #expect(result.functions.filter { $0 == "strlen" }.count == 2000)
+        #expect(result.calls == 2000 && result.callStops == 4000)
+    }
+
+    @Test func forkAndSystemChildrenRunUntraced() throws {
+        let plain = untraced([program("forks")])
+        let result = try trace([], [program("forks")])
+        #expect(result.status == 0)
+        #expect(Set(result.stdout.split(separator: "\n")) == Set(plain.stdout.split(separator: "\n")))
+        #expect(result.stdout.contains("child exited 7"))
+        #expect(result.stdout.contains("from-system"))
+        #expect(result.functions.contains("fork") && result.functions.contains("system"))
+        // The child's strlen ran untraced: only the parent's calls are shown.
+        #expect(!result.functions.contains("strlen"))
+    }
+
+    // MARK: Bad input
+
+    @Test func missingProgramExits127() throws {
+        let result = TestSupport.linkscope(["trace", "--", "/nonexistent/program"])
+        #expect(result.status == 127)
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(result.stderr.hasPrefix("linkscope: cannot execute /nonexistent/program"))
+    }
+
+    @Test func nonExecutableFileExits126() throws {
+        let source = TestSupport.packageRoot.appendingPathComponent("TestBinaries/trace/calls.c").path
+        let result = TestSupport.linkscope(["trace", "--", source])
+        #expect(result.status == 126)
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    }
+
+    @Test func missingCommandIsUsageError() throws {
+        let result = TestSupport.linkscope(["trace"])
+        #expect(result.status == 2)
+    }
+}
