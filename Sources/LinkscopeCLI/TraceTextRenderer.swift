@@ -40,7 +40,7 @@ public final class LtraceTextRenderer: TraceRenderer {
         case .call(let call):
             closeOpenLine(" <unfinished ...>")
             var line = beginLine(thread: call.thread, time: call.time, depth: call.depth, callSite: call.callSite)
-            line += callerPrefix(call.caller) + call.function + "("
+            line += callerPrefix(call.caller) + displayName(call.function) + "("
             line += call.decoded.arguments.map(\.ltraceText).joined(separator: ", ")
             if call.decoded.defersArguments && !call.decoded.arguments.isEmpty { line += ", " }
             output.write(line)
@@ -64,7 +64,7 @@ public final class LtraceTextRenderer: TraceRenderer {
             } else {
                 closeOpenLine(" <unfinished ...>")
                 let line = beginLine(thread: ret.thread, time: ret.time, depth: ret.depth, callSite: nil)
-                    + "<... \(ret.function) resumed> " + rest
+                    + "<... \(displayName(ret.function)) resumed> " + rest
                 output.write(line)
                 column = line.utf8.count
             }
@@ -106,6 +106,11 @@ public final class LtraceTextRenderer: TraceRenderer {
         output.write(ending + "\n")
         openCall = nil
         openThread = nil
+    }
+
+    /// `-C`: C++ names demangled.
+    private func displayName(_ function: String) -> String {
+        options.demangle ? Demangler.demangle(function) : function
     }
 
     private func callerPrefix(_ caller: String?) -> String {

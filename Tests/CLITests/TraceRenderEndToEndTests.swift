@@ -39,6 +39,22 @@ import TestSupport
         #expect(Self.normalized(ours.stderr).filter(keep) == Self.normalized(theirs.stderr).filter(keep))
     }
 
+    /// A real program of this machine: coreutils' basename calls through a lazy .plt, which ltrace sees.
+    @Test func coreutilsBasenameDecodesAsLtraceDoes() throws {
+        guard Self.hasLtrace(), FileManager.default.isExecutableFile(atPath: "/usr/bin/basename") else { return }
+        let command = ["/usr/bin/basename", "/a/b/c"]
+        let ours = TestSupport.linkscope(["trace", "--"] + command)
+        let theirs = TestSupport.run(["/usr/bin/ltrace"] + command)
+        #expect(ours.status == 0 && ours.stdout == "c\n", "\(ours.stderr)")
+        // Functions both decode with the same prototype; the others print more (or differently) here.
+        let same = ["strrchr(", "setlocale(", "bindtextdomain(", "textdomain(", "strlen(", "malloc(", "free(",
+                    "fileno(", "fflush(", "fclose(", "getenv("]
+        let keep = { (line: String) in same.contains { line.hasPrefix($0) } }
+        let expected = Self.normalized(theirs.stderr).filter(keep)
+        #expect(expected.count >= 8, "ltrace saw too little: \(theirs.stderr)")
+        #expect(Self.normalized(ours.stderr).filter(keep) == expected)
+    }
+
     @Test func decodesWhatLtraceGetsWrong() throws {
         let program = try decodeBinary()
         let ours = TestSupport.linkscope(["trace", "-e", "atof+strtol+open+lseek", "--", program])

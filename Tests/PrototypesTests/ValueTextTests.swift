@@ -53,3 +53,14 @@ import Testing
         #expect(Value.bitmask(names: ["O_CREAT"], remainder: 1).jsonText == #"{"kind":"flags","names":["O_CREAT"],"remainder":1}"#)
     }
 }
+
+@Suite struct DemanglerTests {
+    @Test func demanglesItaniumNamesAndLeavesOthers() {
+        // c++filt prints the same for these names.
+        #expect(Demangler.demangle("_ZdlPv") == "operator delete(void*)")
+        #expect(Demangler.demangle("_Znwm") == "operator new(unsigned long)")
+        #expect(Demangler.demangle("__cxa_throw") == "__cxa_throw")
+        #expect(Demangler.demangle("_Zjunk!") == "_Zjunk!")
+        #expect(Demangler.demangle("malloc") == "malloc")
+    }
+}
