@@ -27,10 +27,21 @@ struct ShadowStack {
     var isEmpty: Bool { frames.isEmpty }
     var depth: Int { frames.count }
 
+    /// A frame may share its slot with the innermost open one: a traced function that tail-calls another
+    /// traced function through a PLT (`jmp strlen@plt`) leaves its own return slot for the callee.
     mutating func push(_ frame: ShadowFrame) {
-        precondition(frames.last.map { $0.stackSlot > frame.stackSlot } ?? true,
+        precondition(frames.last.map { $0.stackSlot >= frame.stackSlot } ?? true,
                      "a new call's return slot lies below every open one; dead frames are dropped first")
         frames.append(frame)
+    }
+
+    /// Frames whose return slot is strictly below `stackPointer` (a tail call keeps the frame at rsp alive).
+    mutating func dropFrames(below stackPointer: UInt64) -> [ShadowFrame] {
+        var dropped: [ShadowFrame] = []
+        while let last = frames.last, last.stackSlot < stackPointer {
+            dropped.append(frames.removeLast())
+        }
+        return dropped
     }
 
     /// Frames whose return slot is at or below `stackPointer`: the stack grows down, so a live outer frame's

@@ -124,6 +124,8 @@ public final class TraceSession {
     private var threads: [pid_t: ThreadState] = [:]
     private var breakpoints: [UInt64: Breakpoint] = [:]
     private var images: [LoadedImage] = []
+    /// The link map's objects in order, as of the last consistent state.
+    private var loadOrder: [TracedObject] = []
     private var factsByPath: [String: ImageFacts] = [:]
     private var entryPoint: UInt64 = 0
     private var mainPath = ""
@@ -379,7 +381,8 @@ public final class TraceSession {
         for (address, breakpoint) in breakpoints {
             _ = try? memory.replaceByte(at: address, with: breakpoint.original)
         }
-        for frame in threads[parent]?.shadow.frames ?? [] {
+        // Innermost first, so on a slot shared by tail calls the outermost (real) address is written last.
+        for frame in (threads[parent]?.shadow.frames ?? []).reversed() {
             try? memory.writeWord(frame.realReturn, at: frame.stackSlot)
         }
         try? Ptrace.detach(child)
@@ -450,7 +453,12 @@ public final class TraceSession {
         var state = threads[tid] ?? ThreadState()
         defer { threads[tid] = state }
         let time = Timestamp.now()
-        for frame in state.shadow.dropFrames(atOrBelow: regs.rsp) { unwound(frame, tid: tid, time: time) }
+        // A tail call from inside a traced call (`jmp strlen@plt`; glibc's strcoll does it to strcmp): the
+        // return address is already one of our return sites and the frame owning this slot is still open.
+        // Both calls will return through it at once, so the new frame is stacked on the same slot.
+        let isTailCall = isReturnSite(returnAddress)
+        let dead = isTailCall ? state.shadow.dropFrames(below: regs.rsp) : state.shadow.dropFrames(atOrBelow: regs.rsp)
+        for frame in dead { unwound(frame, tid: tid, time: time) }
         if slot.startsUnwind {
             // Put every hijacked return address back before the unwinder walks them.
             for frame in state.shadow.removeAll() {
@@ -474,8 +482,11 @@ public final class TraceSession {
             function: slot.symbol, caller: slot.caller, callSite: returnAddress, depth: state.shadow.depth,
             decoded: decoded, time: time)))
         if slot.noReturn || slot.startsUnwind { return }
-        do { try memory.writeWord(slot.returnSite, at: regs.rsp) } catch {
-            throw .lostTracee(pid: tid, operation: "write return address", errno: error)
+        // On a tail call the slot keeps the outer caller's site: that is the caller the callee sees.
+        if !isTailCall {
+            do { try memory.writeWord(slot.returnSite, at: regs.rsp) } catch {
+                throw .lostTracee(pid: tid, operation: "write return address", errno: error)
+            }
         }
         state.shadow.push(ShadowFrame(
             stackSlot: regs.rsp, realReturn: returnAddress, callID: callID, function: slot.symbol,
@@ -503,6 +514,21 @@ public final class TraceSession {
             thread: ThreadID(rawValue: tid), process: ThreadID(rawValue: pid), callID: frame.callID,
             function: frame.function, caller: frame.caller, depth: state.shadow.depth, decoded: decoded,
             entryTime: frame.entryTime, time: time)))
+        // Frames that tail-called this one return with it, with the same result registers.
+        while isReturnSite(regs.rip), let (outer, _) = state.shadow.popReturning(through: regs.rsp &- 8) {
+            regs.rip = outer.realReturn
+            guard outer.reported else { continue }
+            let result = configuration.decoder.decodeReturn(outer.entry, registers: registers, memory: memory)
+            emit(.callReturn(CallReturnEvent(
+                thread: ThreadID(rawValue: tid), process: ThreadID(rawValue: pid), callID: outer.callID,
+                function: outer.function, caller: outer.caller, depth: state.shadow.depth, decoded: result,
+                entryTime: outer.entryTime, time: time)))
+        }
+        return true
+    }
+
+    private func isReturnSite(_ address: UInt64) -> Bool {
+        guard let breakpoint = breakpoints[address], case .returnSite = breakpoint.role else { return false }
         return true
     }
 
@@ -597,6 +623,7 @@ public final class TraceSession {
             return true
         }
         let armed = Set(images.map { "\($0.linkMapNode):\($0.base)" })
+        var fresh: [LoadedImage] = []
         for (index, entry) in seen.enumerated() where !armed.contains("\(entry.node):\(entry.base)") {
             let isMain = index == 0
             var path = isMain ? mainPath : entry.name
@@ -605,8 +632,12 @@ public final class TraceSession {
             if !path.hasPrefix("/") { path = "/proc/\(pid)/cwd/" + path }
             guard let facts = try? factsFor(path: path, wantSlots: false) else { continue }
             let object = TracedObject(isMainProgram: isMain, path: path, soname: facts.soname)
-            arm(LoadedImage(object: object, base: entry.base, linkMapNode: entry.node), memory: memory)
+            fresh.append(LoadedImage(object: object, base: entry.base, linkMapNode: entry.node))
         }
+        // Every object is known before any is armed, so `-l` can find which library defines a symbol the
+        // program (armed first) calls.
+        loadOrder = images.map(\.object) + fresh.map(\.object)
+        for image in fresh { arm(image, memory: memory) }
     }
 
     private func arm(_ image: LoadedImage, memory: TraceeMemory) {
@@ -676,9 +707,11 @@ public final class TraceSession {
         return nil
     }
 
+    /// The first library in load order that defines `symbol` (glibc's global scope; dlopen'ed objects'
+    /// local scopes are not modelled).
     private func definingLibrary(of symbol: String) -> TracedObject? {
-        for image in images where !image.object.isMainProgram {
-            if factsByPath[image.object.path]?.definedFunctions.contains(symbol) == true { return image.object }
+        for object in loadOrder where !object.isMainProgram {
+            if factsByPath[object.path]?.definedFunctions.contains(symbol) == true { return object }
         }
         return nil
     }
