@@ -1,5 +1,6 @@
 import ELF
 import Foundation
+import Linker
 import Synchronization
 
 /// `linkscope check`: walks a root, then checks every ELF file on all cores. Each file's verdict is a pure
@@ -52,7 +53,7 @@ public struct Checker: Sendable {
         report.counts.regularFiles = walk.regularFiles
         report.problems = walk.problems
 
-        let context = CheckContext(root: root, symbols: options.symbols)
+        let context = try CheckContext(root: root, symbols: options.symbols)
         let files = walk.files
         let next = Atomic<Int>(0)
         let done = Atomic<Int>(0)

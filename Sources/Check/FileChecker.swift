@@ -1,21 +1,58 @@
 import ELF
 import Foundation
+import Linker
 
-/// What every worker shares: the root, the options, and the caches of per-object facts.
+/// What every worker shares: the root, the options, one resolver (thread-safe, caching each object's
+/// parse by real path) and the symbol tables of `--symbols`.
 final class CheckContext: Sendable {
     let root: RootFilesystem
     let symbols: Bool
+    let resolver: DependencyResolver
     let symbolTables = SharedCache<SymbolTable?>()
 
-    init(root: RootFilesystem, symbols: Bool) {
+    init(root: RootFilesystem, symbols: Bool) throws(CheckError) {
         self.root = root
         self.symbols = symbols
+        // A root is checked as an image: its own cache and conf, none of this process's LD_* variables.
+        let environment: LoaderEnvironment
+        if root.isHost {
+            environment = .host(environment: [:])
+        } else {
+            do { environment = try .root(root.hostRoot) } catch {
+                throw .rootNotUsable(path: root.hostRoot, reason: "\(error)")
+            }
+        }
+        self.resolver = DependencyResolver(environment: environment)
     }
 
     func makeFileChecker() -> FileChecker { FileChecker(context: self) }
 }
 
-/// Checks one file at a time on one thread. Not Sendable: it owns a resolver with its parse cache.
+/// The first bytes of an ELF file, read without libelf: enough to skip what the loader never maps
+/// (relocatable objects, core files, other machines) before anything is parsed.
+struct ELFIdentity {
+    var elfClass: ELFClass
+    var data: ELFData
+    var type: ELFObjectType
+    var machine: ELFMachine
+
+    /// e_ident (16 bytes), e_type and e_machine: 20 bytes.
+    static let size = 20
+
+    init?(_ bytes: [UInt8]) {
+        guard bytes.count >= Self.size, Array(bytes[0..<4]) == FoundFile.magic else { return nil }
+        elfClass = ELFClass(rawValue: bytes[4])
+        data = ELFData(rawValue: bytes[5])
+        let little = data == .littleEndian
+        func half(_ at: Int) -> UInt16 {
+            little ? UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 : UInt16(bytes[at]) << 8 | UInt16(bytes[at + 1])
+        }
+        type = ELFObjectType(rawValue: half(16))
+        machine = ELFMachine(rawValue: half(18))
+    }
+}
+
+/// Checks one file at a time on one thread.
 final class FileChecker {
     let context: CheckContext
     /// The machine and class this loader serves: the running one (linkscope is built for x86_64).
@@ -26,67 +63,103 @@ final class FileChecker {
         self.context = context
     }
 
+    /// nil when the file is not ELF (and was not named on the command line).
     func check(_ found: FoundFile) -> FileVerdict? {
+        let prefix: [UInt8]
         do {
-            // Most files of a root are not ELF: four bytes decide, before libelf maps anything.
-            let prefix = try SystemCalls.readPrefix(found.hostPath, count: 4)
-            if prefix != FoundFile.magic, !found.isExplicit { return nil }
+            prefix = try SystemCalls.readPrefix(found.hostPath, count: ELFIdentity.size)
         } catch {
-            return FileVerdict(kind: .broken, problems: [Problem(
-                kind: .unreadable, file: found.path, neededBy: nil, subject: found.path,
-                detail: "\(found.path): \(error.operation): \(error.reason)")])
+            return unreadable(found, "\(error.operation): \(error.reason)")
         }
-        let file: ELFFile
-        do {
-            file = try ELFFile(path: found.hostPath)
-        } catch {
-            return brokenVerdict(found, error)
+        guard Array(prefix.prefix(4)) == FoundFile.magic else {
+            return found.isExplicit ? FileVerdict(kind: .skipped) : nil
         }
-        let header = file.header
-        guard header.type == .executable || header.type == .sharedObject else { return FileVerdict(kind: .skipped) }
-        guard file.matches(machine: Self.hostMachine, elfClass: Self.hostClass) else {
+        guard let identity = ELFIdentity(prefix) else {
+            return badELF(found, "file too short to be ELF (\(prefix.count) bytes)")
+        }
+        guard identity.type == .executable || identity.type == .sharedObject,
+              identity.machine == Self.hostMachine, identity.elfClass == Self.hostClass else {
             return FileVerdict(kind: .skipped)
         }
-        let interpreter: String?
-        do { interpreter = try file.interpreter() } catch { return brokenVerdict(found, error) }
-        let kind: FileVerdict.Kind = (header.type == .executable || interpreter != nil) ? .executable : .sharedObject
-        var verdict = FileVerdict(kind: kind)
-        if let interpreter {
-            verdict.problems += interpreterProblems(found, interpreter: interpreter)
+        let info: ObjectInfo
+        switch context.resolver.objectInfo(atPath: found.path) {
+        case .success(let parsed): info = parsed
+        case .failure(let rejection):
+            switch rejection {
+            case .missing, .permissionDenied: return unreadable(found, rejection.description)
+            case .wrongClass, .wrongMachine: return FileVerdict(kind: .skipped)
+            case .fatal(let message): return badELF(found, message)
+            }
         }
-        verdict.problems += resolutionProblems(found, file: file)
+        let kind: FileVerdict.Kind = (info.header.type == .executable || info.interpreter != nil)
+            ? .executable : .sharedObject
+        var verdict = FileVerdict(kind: kind)
+        if info.isStatic { return verdict }
+        verdict.problems = resolutionProblems(found)
         return verdict
     }
 
-    private func brokenVerdict(_ found: FoundFile, _ error: ELFError) -> FileVerdict {
-        switch error {
-        case .cannotOpen(_, let code):
-            return FileVerdict(kind: .broken, problems: [Problem(
-                kind: .unreadable, file: found.path, neededBy: nil, subject: found.path,
-                detail: "\(found.path): cannot open: \(String(cString: strerror(code)))")])
-        case .notELF, .isDirectory:
-            return FileVerdict(kind: .skipped)
-        case .tooShort, .malformed:
-            let text = error.description
-            let reason = text.hasPrefix(error.path + ": ") ? String(text.dropFirst(error.path.count + 2)) : text
-            return FileVerdict(kind: .broken, problems: [Problem(
-                kind: .badELF, file: found.path, neededBy: nil, subject: found.path, detail: "\(found.path): \(reason)")])
-        }
+    private func unreadable(_ found: FoundFile, _ reason: String) -> FileVerdict {
+        FileVerdict(kind: .broken, problems: [Problem(
+            kind: .unreadable, file: found.path, neededBy: nil, subject: found.path, detail: "\(found.path): \(reason)")])
     }
 
-    /// The kernel opens PT_INTERP before any library: a missing loader refuses the program outright.
-    private func interpreterProblems(_ found: FoundFile, interpreter: String) -> [Problem] {
-        do {
-            _ = try context.root.resolve(interpreter)
-            return []
-        } catch {
-            return [Problem(
-                kind: .notFound, file: found.path, neededBy: found.path, subject: interpreter,
-                detail: "program interpreter \(interpreter) not found (PT_INTERP of \(found.path))")]
-        }
+    private func badELF(_ found: FoundFile, _ reason: String) -> FileVerdict {
+        FileVerdict(kind: .broken, problems: [Problem(
+            kind: .badELF, file: found.path, neededBy: nil, subject: found.path, detail: "\(found.path): \(reason)")])
     }
 
-    func resolutionProblems(_ found: FoundFile, file: ELFFile) -> [Problem] {
-        []
+    /// Not-found, wrong-arch, version and (with `--symbols`) undefined-symbol problems of one file, from the
+    /// load order the resolver computed for it.
+    func resolutionProblems(_ found: FoundFile) -> [Problem] {
+        let load: ResolvedLoad
+        switch resolve(found) {
+        case .success(let resolved): load = resolved
+        case .failure(let failure): return badELF(found, failure.reason).problems
+        }
+        var problems: [Problem] = []
+        for missing in load.notFound {
+            problems.append(Problem(kind: .notFound, file: found.path, neededBy: missing.neededBy,
+                                    subject: missing.name, detail: missing.detail))
+        }
+        for shadow in load.shadowed {
+            problems.append(Problem(kind: .wrongArch, severity: .warning, file: found.path, neededBy: shadow.neededBy,
+                                    subject: shadow.rejectedPath, detail: shadow.detail))
+        }
+        let versionProblems = VersionCheck.problems(file: found.path, objects: load.objects)
+        problems += versionProblems
+        if context.symbols, !load.objects.isEmpty {
+            let tables = load.objects.map { object in
+                context.symbolTables.value(for: object.hostPath) {
+                    (try? ELFFile(path: object.hostPath)).flatMap { try? SymbolTable(file: $0) }
+                } ?? SymbolTable()
+            }
+            let missing = Set(versionProblems.filter { $0.severity == .error }.compactMap { problem -> String? in
+                guard let neededBy = problem.neededBy, let version = problem.subject.split(separator: " ").first else { return nil }
+                return "\(neededBy)\u{0}\(version)"
+            })
+            problems += SymbolCheck.problems(file: found.path, objects: load.objects, tables: tables,
+                                             missingVersions: missing)
+        }
+        return problems
     }
+}
+
+/// The resolver's answer for one file, in the terms the checks use.
+struct ResolvedLoad {
+    struct Missing {
+        var neededBy: String
+        var name: String
+        /// The loader's words plus the search that failed.
+        var detail: String
+    }
+    struct Shadow {
+        var neededBy: String
+        var rejectedPath: String
+        var detail: String
+    }
+    /// Load order; `objects[0]` is the file itself.
+    var objects: [LoadedObject] = []
+    var notFound: [Missing] = []
+    var shadowed: [Shadow] = []
 }

@@ -1,0 +1,67 @@
+import ELF
+import Linker
+
+extension FileChecker {
+    struct ResolveFailure: Error {
+        var reason: String
+    }
+
+    /// The load order of `found` as the Linker module's resolver computes it inside the root, turned into
+    /// the checks' terms. Everything about search order lives in the resolver; this only translates.
+    func resolve(_ found: FoundFile) -> Result<ResolvedLoad, ResolveFailure> {
+        let graph: DependencyGraph
+        do {
+            graph = try context.resolver.resolve(found.path)
+        } catch {
+            return .failure(ResolveFailure(reason: error.reason))
+        }
+        var load = ResolvedLoad()
+        load.objects = graph.objects.indices.map { index in
+            let object = graph.objects[index]
+            var dependencies: [String: Int] = [:]
+            for dependency in graph.dependencies(of: index) {
+                if let target = dependency.target, dependencies[dependency.name] == nil {
+                    dependencies[dependency.name] = target
+                }
+            }
+            return LoadedObject(path: object.path, hostPath: object.info.hostPath, soname: object.info.dynamic.soname,
+                                versionNeeds: object.info.versionNeeds,
+                                versionDefinitions: object.info.versionDefinitions, dependencies: dependencies)
+        }
+        for dependency in graph.dependencies {
+            guard case .notFound(let candidates, let error) = dependency.outcome else { continue }
+            let neededBy = graph.objects.indices.contains(dependency.needer)
+                ? graph.objects[dependency.needer].path : found.path
+            load.notFound.append(ResolvedLoad.Missing(
+                neededBy: neededBy, name: dependency.name,
+                detail: Self.notFoundDetail(dependency.name, neededBy: neededBy, candidates: candidates, error: error,
+                                            declaredInterpreter: graph.interpreter != nil)))
+        }
+        return .success(load)
+    }
+
+    /// The loader's message, then what was tried: the rules searched, and every candidate that existed
+    /// but was refused (another machine, another class, not ELF), since that is what a user must fix.
+    static func notFoundDetail(_ name: String, neededBy: String, candidates: [Candidate], error: String?,
+                               declaredInterpreter: Bool) -> String {
+        if candidates.first?.rule == .interpreter {
+            let why = candidates.first.map { $0.rejection == .missing ? "not found" : $0.rejection.description } ?? "not found"
+            // A library has no PT_INTERP; whoever loads it brings the loader, which must still be in the root.
+            return declaredInterpreter
+                ? "program interpreter \(name) \(why) (PT_INTERP of \(neededBy))"
+                : "default interpreter \(name) \(why) (nothing in the root can load \(neededBy))"
+        }
+        var text = "\(name): \(error ?? "cannot open shared object file: No such file or directory") (needed by \(neededBy))"
+        var rules: [String] = []
+        for candidate in candidates {
+            let rule = candidate.rule.description
+            if !rules.contains(rule) { rules.append(rule) }
+        }
+        let refused = candidates.filter { $0.rejection != .missing }
+        if !refused.isEmpty {
+            text += "; refused " + refused.map { "\($0.path) (\($0.rejection))" }.joined(separator: ", ")
+        }
+        text += "; searched " + (rules.isEmpty ? "nothing" : rules.joined(separator: ", "))
+        return text
+    }
+}
