@@ -310,7 +310,7 @@ enum BuiltinTypes {
     int inet_aton(string, +in_addr*);
     string inet_ntoa(in_addr);
     int getopt(int, addr, string);
-    int getopt_long(int, addr, string, addr, addr);
+    int getopt_long(int, addr, string, addr, int*);
     int fnmatch(string, string, int);
     string basename(string);
     string __xpg_basename(string);
