@@ -247,7 +247,9 @@ private struct Run {
     }
 
     mutating func finishInterpreter() {
-        if pendingInterpreter != nil { _ = placeInterpreter() }
+        // A program's PT_INTERP is always mapped. For a shared library asked about directly, rtld's map
+        // is in the list only when something in the tree names it (ld.so --list shows it only then).
+        if pendingInterpreter != nil, objects[0].info.interpreter != nil { _ = placeInterpreter() }
         if let index = interpreterIndex, objects[0].info.interpreter != nil {
             interpreterDependency = Dependency(needer: 0, name: objects[index].path,
                                                outcome: .found(object: index, rule: .interpreter))
