@@ -174,6 +174,27 @@ import TestSupport
         #expect(result.functions == ["strlen", "strlen"])
     }
 
+    @Test func dashLSelectsCallsIntoALibrary() throws {
+        let into = try trace(["-l", "libnext1.so"], [program("nextmain")])
+        #expect(into.stdout == "next 2\n")
+        #expect(into.functions == ["lookup_next"], "\(into.lines)")
+        #expect(into.lines.first?.hasPrefix("nextmain->lookup_next(") == true)
+        #expect(into.lines.first?.hasSuffix(" = 2") == true)
+        // Nothing calls into libnext2 through a PLT (its which_one is reached through dlsym).
+        let none = try trace(["-l", "libnext2.so"], [program("nextmain")])
+        #expect(none.functions.isEmpty)
+        #expect(none.stderr.contains("filter rule '-l libnext2.so' matched no PLT slot"))
+    }
+
+    @Test func execOfTheTracedProgramIsFollowed() throws {
+        let result = try trace(["-e", "strlen"], ["/bin/sh", "-c", "exec \(program("loop")) 3"])
+        #expect(result.status == 0)
+        #expect(result.stdout == "\(3 * program("loop").utf8.count)\n")
+        // After the exec the new image's three strlen calls are armed and traced.
+        #expect(result.functions.suffix(3) == ["strlen", "strlen", "strlen"])
+        #expect(result.lines.suffix(4).first?.hasSuffix(" = \(program("loop").utf8.count)") == true, "\(result.lines)")
+    }
+
     @Test func dlsymRTLDNextFromATracedLibraryCallSeesItsRealCaller() throws {
         #expect(untraced([program("nextmain")]).stdout == "next 2\n")
         let result = try trace(["-e", "dlsym@libnext1.so"], [program("nextmain")])
