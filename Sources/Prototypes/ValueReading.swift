@@ -16,15 +16,18 @@ struct ValueReading<Memory: MemoryReader> {
 
     /// The count a length spec gives, or nil when it is not known here (retval at the entry stop).
     func length(_ spec: LengthSpec) -> Int? {
-        let raw: UInt64?
         switch spec {
         case .constant(let n): return max(0, n)
-        case .argument(let n): raw = n >= 1 && n <= integerArguments.count ? integerArguments[n - 1] : nil
-        case .returnValue: raw = returnValue
+        case .argument(let n):
+            // Length arguments are sizes (size_t): a huge one is huge, and the limits cap it.
+            guard n >= 1 && n <= integerArguments.count else { return nil }
+            return Int(clamping: integerArguments[n - 1])
+        case .returnValue:
+            // A returned length is an ssize_t: -1 (an error) means nothing was written.
+            guard let returnValue else { return nil }
+            let signed = Int64(bitPattern: returnValue)
+            return signed < 0 ? 0 : Int(clamping: signed)
         }
-        guard let raw else { return nil }
-        let signed = Int64(bitPattern: raw)
-        return signed < 0 ? 0 : Int(clamping: signed)
     }
 
     mutating func fromWord(_ word: UInt64, as type: ValueType) -> Value {

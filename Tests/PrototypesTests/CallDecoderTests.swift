@@ -167,4 +167,26 @@ import Testing
         unterminated.map(0x20000 - 3, Array("abc".utf8))
         #expect(line("puts", .call([0x20000 - 3]), unterminated) == #"puts("abc"...)"#)
     }
+
+    @Test func hostileTraceeValuesAreCapped() {
+        let memory = FakeMemory()
+        // A format implying thousands of arguments: at most maximumVariadicArguments are read.
+        memory.map(0x1000, string: String(repeating: "%s", count: 5000))
+        let entry = decoder.decodeEntry(function: "printf", registers: .call([0x1000, 1, 2, 3, 4, 5], stack: 0x9000), memory: memory)
+        #expect(entry.arguments.count == 1, "an over-long format is not decoded at all")
+        memory.map(0x3000, string: String(repeating: "%s", count: 100))
+        let many = decoder.decodeEntry(function: "printf", registers: .call([0x3000, 1, 2, 3, 4, 5], stack: 0x9000), memory: memory)
+        #expect(many.arguments.count == 1 + CallDecoder.maximumVariadicArguments)
+        #expect(many.arguments[1].ltraceText == "0x1", "an unreadable %s shows its address")
+        // A length argument that is negative or huge is capped by the string limit.
+        memory.map(0x20000, string: "abc")
+        #expect(line("write", .call([1, 0x20000, UInt64.max]), memory) == #"write(1, "abc", 18446744073709551615)"#)
+        #expect(line("strnlen", .call([0x20000, 1]), memory) == #"strnlen("a", 1)"#)
+        // read() = -1: nothing was written, nothing is shown.
+        memory.map(0x30000, Array("stale".utf8))
+        #expect(line("read", .call([3, 0x30000, 5]), memory, returning: .call([], rax: UInt64(bitPattern: -1))) == #"read(3, "", 5) = -1"#)
+        // Stack pointer at the top of the address space: no overflow, no crash.
+        let top = decoder.decodeEntry(function: "printf", registers: .call([0x3000, 1, 2, 3, 4, 5], stack: UInt64.max - 4), memory: memory)
+        #expect(top.arguments.count == 1 + CallDecoder.maximumVariadicArguments)
+    }
 }
