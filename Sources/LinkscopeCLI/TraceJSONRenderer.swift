@@ -21,51 +21,78 @@ public final class JSONLinesRenderer: TraceRenderer {
     public init(output: TraceTextWriter) { self.output = output }
 
     public func render(_ event: TraceEvent) {
-        var fields: [(String, String)]
+        // One String per line, appended in place: this runs twice per traced call.
+        var line = ""
+        line.reserveCapacity(384)
+        func field(_ name: String, _ json: String) {
+            line += line.isEmpty ? "{\"" : ",\""
+            line += name
+            line += "\":"
+            line += json
+        }
+        func list(_ values: [Value], _ render: (Value) -> String) -> String {
+            var text = "["
+            for (i, value) in values.enumerated() {
+                if i > 0 { text += "," }
+                text += render(value)
+            }
+            return text + "]"
+        }
+        func common(_ type: String, _ thread: ThreadID, _ process: ThreadID, _ time: Timestamp) {
+            let nanos = String(max(0, time.wallNanoseconds))
+            field("type", "\"" + type + "\"")
+            field("tid", String(thread.rawValue))
+            field("pid", String(process.rawValue))
+            field("time", "{\"wall\":\"\(time.wallSeconds)." + String(repeating: "0", count: max(0, 9 - nanos.count)) + nanos
+                  + "\",\"monotonic_ns\":\(time.monotonicNanoseconds)}")
+        }
+        var flush = true
         switch event {
         case .call(let c):
-            fields = common("call", c.thread, c.process, c.time) + [
-                ("id", String(c.callID)), ("function", str(c.function)), ("caller", c.caller.map(str) ?? "null"),
-                ("call_site", String(c.callSite)), ("depth", String(c.depth)),
-                ("args", "[" + c.decoded.arguments.map { str($0.ltraceText) }.joined(separator: ",") + "]"),
-                ("arg_values", "[" + c.decoded.arguments.map(\.jsonText).joined(separator: ",") + "]"),
-                ("prototype", c.decoded.hasPrototype ? "true" : "false"),
-            ]
+            flush = false
+            common("call", c.thread, c.process, c.time)
+            field("id", String(c.callID))
+            field("function", str(c.function))
+            field("caller", c.caller.map(str) ?? "null")
+            field("call_site", String(c.callSite))
+            field("depth", String(c.depth))
+            field("args", list(c.decoded.arguments) { self.str($0.ltraceText) })
+            field("arg_values", list(c.decoded.arguments) { $0.jsonText })
+            field("prototype", c.decoded.hasPrototype ? "true" : "false")
         case .callReturn(let r):
-            fields = common("return", r.thread, r.process, r.time) + [
-                ("id", String(r.callID)), ("function", str(r.function)), ("caller", r.caller.map(str) ?? "null"),
-                ("depth", String(r.depth)),
-                ("duration_ns", String(r.time.monotonicNanoseconds &- r.entryTime.monotonicNanoseconds)),
-                ("unwound", r.unwound ? "true" : "false"),
-            ]
+            flush = false
+            common("return", r.thread, r.process, r.time)
+            field("id", String(r.callID))
+            field("function", str(r.function))
+            field("caller", r.caller.map(str) ?? "null")
+            field("depth", String(r.depth))
+            field("duration_ns", String(r.time.monotonicNanoseconds &- r.entryTime.monotonicNanoseconds))
+            field("unwound", r.unwound ? "true" : "false")
             if let d = r.decoded {
-                fields += [
-                    ("return", str(d.value.ltraceText)), ("return_value", d.value.jsonText),
-                    ("out", "[" + d.outArguments.map { str($0.ltraceText) }.joined(separator: ",") + "]"),
-                    ("out_values", "[" + d.outArguments.map(\.jsonText).joined(separator: ",") + "]"),
-                ]
+                field("return", str(d.value.ltraceText))
+                field("return_value", d.value.jsonText)
+                field("out", list(d.outArguments) { self.str($0.ltraceText) })
+                field("out_values", list(d.outArguments) { $0.jsonText })
             }
         case .signal(let thread, let signal, let time):
-            fields = common("signal", thread, thread, time) + [("signal", str(SignalName.name(signal))), ("number", String(signal))]
+            common("signal", thread, thread, time)
+            field("signal", str(SignalName.name(signal)))
+            field("number", String(signal))
         case .exited(let process, let status, let time):
-            fields = common("exited", process, process, time) + [("status", String(status))]
+            common("exited", process, process, time)
+            field("status", String(status))
         case .killed(let process, let signal, let core, let time):
-            fields = common("killed", process, process, time) + [
-                ("signal", str(SignalName.name(signal))), ("number", String(signal)), ("core_dumped", core ? "true" : "false"),
-            ]
+            common("killed", process, process, time)
+            field("signal", str(SignalName.name(signal)))
+            field("number", String(signal))
+            field("core_dumped", core ? "true" : "false")
         }
-        output.write("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}\n")
-        if case .call = event {} else if case .callReturn = event {} else { output.flush() }
+        line += "}\n"
+        output.write(line)
+        if flush { output.flush() }
     }
 
     public func finish() { output.flush() }
 
     private func str(_ s: String) -> String { Value.jsonString(Array(s.utf8)) }
-
-    private func common(_ type: String, _ thread: ThreadID, _ process: ThreadID, _ time: Timestamp) -> [(String, String)] {
-        let nanos = String(max(0, time.wallNanoseconds))
-        let wall = "\(time.wallSeconds)." + String(repeating: "0", count: max(0, 9 - nanos.count)) + nanos
-        return [("type", str(type)), ("tid", String(thread.rawValue)), ("pid", String(process.rawValue)),
-                ("time", "{\"wall\":\"\(wall)\",\"monotonic_ns\":\(time.monotonicNanoseconds)}")]
-    }
 }
