@@ -35,7 +35,8 @@ extension FileChecker {
             load.notFound.append(ResolvedLoad.Missing(
                 neededBy: neededBy, name: dependency.name,
                 detail: Self.notFoundDetail(dependency.name, neededBy: neededBy, candidates: candidates, error: error,
-                                            declaredInterpreter: graph.interpreter != nil)))
+                                            declaredInterpreter: graph.interpreter != nil,
+                                            hasCache: context.resolver.environment.cache != nil)))
         }
         return .success(load)
     }
@@ -43,7 +44,7 @@ extension FileChecker {
     /// The loader's message, then what was tried: the rules searched, and every candidate that existed
     /// but was refused (another machine, another class, not ELF), since that is what a user must fix.
     static func notFoundDetail(_ name: String, neededBy: String, candidates: [Candidate], error: String?,
-                               declaredInterpreter: Bool) -> String {
+                               declaredInterpreter: Bool, hasCache: Bool) -> String {
         if candidates.first?.rule == .interpreter {
             let why = candidates.first.map { $0.rejection == .missing ? "not found" : $0.rejection.description } ?? "not found"
             // A library has no PT_INTERP; whoever loads it brings the loader, which must still be in the root.
@@ -55,6 +56,11 @@ extension FileChecker {
         var rules: [String] = []
         for candidate in candidates {
             let rule = candidate.rule.description
+            // A cache lookup that finds no entry leaves no candidate; it is consulted just before the
+            // default directories, and skipped with them under DF_1_NODEFLIB.
+            if candidate.rule == .defaultPath, hasCache, !rules.contains(SearchRule.ldSoCache.description) {
+                rules.append(SearchRule.ldSoCache.description)
+            }
             if !rules.contains(rule) { rules.append(rule) }
         }
         let refused = candidates.filter { $0.rejection != .missing }

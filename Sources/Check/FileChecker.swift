@@ -138,8 +138,11 @@ final class FileChecker {
                 guard let neededBy = problem.neededBy, let version = problem.subject.split(separator: " ").first else { return nil }
                 return "\(neededBy)\u{0}\(version)"
             })
+            // An object with a missing library would not get as far as binding; its references are left to
+            // the not-found problem rather than reported once per symbol that library would have defined.
+            let incomplete = Set(load.notFound.map(\.neededBy))
             problems += SymbolCheck.problems(file: found.path, objects: load.objects, tables: tables,
-                                             missingVersions: missing)
+                                             missingVersions: missing, skipping: incomplete)
         }
         return problems
     }

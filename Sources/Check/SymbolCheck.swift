@@ -78,12 +78,13 @@ public struct SymbolTable: Sendable {
 /// some object of the global scope (the load order itself), honouring symbol versions.
 public enum SymbolCheck {
     /// `tables[i]` belongs to `objects[i]`. References whose version is already reported missing are left
-    /// to that version problem, as the loader stops there first.
+    /// to that version problem, and objects in `skipped` (paths) to their not-found problem, as the loader
+    /// stops there first.
     public static func problems(file: String, objects: [LoadedObject], tables: [SymbolTable],
-                                missingVersions: Set<String>) -> [Problem] {
+                                missingVersions: Set<String>, skipping skipped: Set<String> = []) -> [Problem] {
         precondition(objects.count == tables.count, "one symbol table per loaded object")
         var result: [Problem] = []
-        for (index, object) in objects.enumerated() {
+        for (index, object) in objects.enumerated() where !skipped.contains(object.path) {
             for reference in tables[index].strongReferences {
                 if let version = reference.version, missingVersions.contains("\(object.path)\u{0}\(version)") {
                     continue

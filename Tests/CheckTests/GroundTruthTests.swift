@@ -82,6 +82,8 @@ import TestSupport
         let ours = report.problems.filter { $0.file == "/usr/bin/prog-undef" }
         #expect(ours.map(\.kind) == [.undefinedSymbol])
         #expect(ours.first.map { loader.contains($0.detail) } == true, "loader: \(loader) check: \(ours)")
+        // A program missing a library is not also charged with each symbol that library would define.
+        #expect(!report.problems.contains { $0.kind == .undefinedSymbol && $0.file == "/usr/bin/prog-missing" })
     }
 
     @Test func wrongArchShadowIsAWarningAndTheRightLibraryLoads() throws {
