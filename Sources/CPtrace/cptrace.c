@@ -29,7 +29,11 @@ pid_t cptrace_spawn_traced(const char *path, char *const argv[], char *const env
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        // The tracer ignores SIGINT and SIGQUIT while it traces (the program decides what ^C does; we report
+        // it), and an ignored disposition would survive exec.
         signal(SIGPIPE, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGQUIT, SIG_DFL);
         if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0) {
             int code = errno;
             (void)!write(fds[1], &code, sizeof code);

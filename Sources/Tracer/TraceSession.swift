@@ -149,6 +149,14 @@ public final class TraceSession {
                     diagnostics: @escaping (String) -> Void = { _ in }) throws(TraceError) -> ProgramOutcome {
         emit = events
         diagnose = diagnostics
+        // ^C at a terminal reaches the program too: let it decide (and report how it ended) instead of dying
+        // first and leaving the trace cut short. The child's path resets both before exec.
+        let previousInterrupt = signal(SIGINT, SIG_IGN)
+        let previousQuit = signal(SIGQUIT, SIG_IGN)
+        defer {
+            signal(SIGINT, previousInterrupt)
+            signal(SIGQUIT, previousQuit)
+        }
         try start()
         try loop()
         for rule in configuration.filter.unmatchedRules(afterSeeing: candidates) {
