@@ -20,7 +20,7 @@ final class CheckProgressLine: Sendable {
         }
         guard shouldDraw else { return }
         let percent = total > 0 ? done * 100 / total : 100
-        FileHandle.standardError.write(Data("\r\u{1b}[Kchecking \(done)/\(total) ELF files (\(percent)%)".utf8))
+        FileHandle.standardError.write(Data("\r\u{1b}[Kchecking \(done)/\(total) files (\(percent)%)".utf8))
     }
 
     func finish() {

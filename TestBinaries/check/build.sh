@@ -14,6 +14,7 @@
 #   prog-dangling    libdangling.so.1 is a broken symlink                not-found + broken-symlink
 #   prog-nointerp    PT_INTERP names a loader the root does not have     not-found (interpreter)
 #   truncated        the first 200 bytes of an ELF program               bad-elf
+#   libloop.so.1     a symlink to itself (absolute)                      broken-symlink (loop)
 #   proc/fake        an ELF under proc/, which the walker must skip
 # Idempotent and quick: it rebuilds only when this script or its C sources changed.
 set -euo pipefail
@@ -104,6 +105,8 @@ prog prog-undef -DUSE_SYM_EXTRA -lsym -Wl,-z,now
 
 lib "$b/libdangling.so" libdangling.so.1 -DDEF_DANGLING
 ln -s libdangling.so.1.0 "$r$multiarch/libdangling.so.1"
+ln -s /usr/lib/x86_64-linux-gnu/libloop.so.1 "$r$multiarch/libloop.so.1"   # a loop, through an absolute link
+ln -s libloop.so.1 "$r/opt/fix/lib/not-a-library"                            # dangling, but not library-like
 prog prog-dangling -DUSE_DANGLING -ldangling
 
 $cc -O1 -o "$r/usr/bin/prog-nointerp" "$src/prog.c" -Wl,--dynamic-linker=/lib/ld-musl-x86_64.so.1

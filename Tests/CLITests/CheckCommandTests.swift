@@ -54,6 +54,18 @@ import TestSupport
         #expect(result.stderr.isEmpty, "no progress line when stderr is not a terminal: \(result.stderr)")
     }
 
+    /// On a terminal (here a pseudo-terminal made by script(1)) a progress line is drawn on stderr and
+    /// erased at the end, so the summary starts on a clean line.
+    @Test func progressLineOnATerminalOnly() throws {
+        let root = try Self.fixtureRoot()
+        let command = "\(TestSupport.linkscopeExecutable) check --root \(root) /usr/bin >/dev/null"
+        let tty = TestSupport.run(["/usr/bin/script", "-qec", command, "/dev/null"])
+        #expect(tty.stdout.contains("\r\u{1b}[Kchecking "), "no progress line: \(tty.stdout.debugDescription)")
+        #expect(tty.stdout.hasSuffix("\r\u{1b}[K"), "progress line not erased: \(tty.stdout.debugDescription)")
+        let quiet = TestSupport.run(["/usr/bin/script", "-qec", command.replacingOccurrences(of: " check ", with: " check --no-progress "), "/dev/null"])
+        #expect(!quiet.stdout.contains("checking "))
+    }
+
     @Test func aCleanSubsetExitsZero() throws {
         let result = TestSupport.linkscope(["check", "--root", try Self.fixtureRoot(), "/usr/bin/prog-ok",
                                             "/opt/fix/lib/libver.so.1"])
