@@ -47,3 +47,4 @@ build nextmain nextmain.c -- -L"$out" -Wl,--no-as-needed -lnext1 -lnext2 -Wl,-rp
 build ifunc ifunc.c -- -no-pie
 build libtail.so tail.c -- -shared -fPIC -O2
 build tailmain tailmain.c -- -L"$out" -Wl,--no-as-needed -ltail -Wl,-rpath,"$out"
+build twostop-floor twostop-floor.c
