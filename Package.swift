@@ -38,6 +38,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "TestSupport"]),
         // Each area adds its test target here when it has tests: LinkerTests, PrototypesTests, TracerTests.
+        .testTarget(name: "LinkerTests", dependencies: ["Linker", "TestSupport"]),
         .testTarget(name: "PrototypesTests", dependencies: ["Prototypes", "TestSupport"]),
         .testTarget(name: "TracerTests", dependencies: ["Tracer", "Prototypes", "TestSupport"]),
         .testTarget(name: "CheckTests", dependencies: ["Check", "ELF", "TestSupport"]),

@@ -161,5 +161,9 @@ public struct DependencyGraph: Hashable, Sendable {
 public struct DependencyError: Error, Hashable, Sendable, CustomStringConvertible {
     public var path: String
     public var reason: String
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
     public var description: String { "\(path): \(reason)" }
 }

@@ -91,7 +91,10 @@ public enum DepsLddRenderer {
                 out += "\t\(need.name) => not found\n"
             }
         }
-        if let interpreterIndex { out += "\t\(graph.objects[interpreterIndex].path)\n" }
+        // rtld keeps its own map in the list only when some object names it (rtld.c drops it otherwise).
+        if let interpreterIndex, graph.dependencies.contains(where: { $0.target == interpreterIndex && !$0.isProgramInterpreter(of: graph) }) {
+            out += "\t\(graph.objects[interpreterIndex].path)\n"
+        }
         if verbose { out += versionInformation(graph) }
         return out
     }
@@ -221,5 +224,12 @@ public enum DepsDotRenderer {
     static func quote(_ text: String) -> String {
         "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
+    }
+}
+
+extension Dependency {
+    /// The record of PT_INTERP itself (the kernel's business, not a name any object asked for).
+    func isProgramInterpreter(of graph: DependencyGraph) -> Bool {
+        needer == 0 && rule == .interpreter && name == graph.interpreter
     }
 }
