@@ -5,7 +5,8 @@ extension CheckReport {
     /// cause in one line, and the files it affects (the first `filesPerCause`, then a count).
     public func renderText(filesPerCause: Int = 8) -> String {
         var out = ""
-        let checked = "\(counts.elfFiles) ELF files (\(counts.executables) programs, \(counts.sharedObjects) shared objects)"
+        let checked = "\(plural(counts.elfFiles, "ELF file")) (\(plural(counts.executables, "program")), "
+            + "\(plural(counts.sharedObjects, "shared object")))"
         let refused = filesWithErrors.count
         let warningFiles = Set(warnings.map(\.file)).count
         out += "linkscope check \(root): \(checked)"
@@ -15,11 +16,11 @@ extension CheckReport {
             out += "clean: the loader would accept every program and library\n"
             return out
         }
-        out += "\(refused) file\(refused == 1 ? "" : "s") with errors"
-        if warningFiles > 0 { out += ", \(warningFiles) with warnings only or as well" }
+        out += "\(plural(refused, "file")) with errors"
+        if warningFiles > 0 { out += ", \(plural(warningFiles, "file")) with warnings" }
         out += "\n"
         for (kind, files, groups) in groupedByKind {
-            out += "\n\(kind) (\(files) file\(files == 1 ? "" : "s")):\n"
+            out += "\n\(kind) (\(plural(files, "file"))):\n"
             for group in groups {
                 let mark = group.cause.severity == .warning ? "warning: " : ""
                 out += "  \(mark)\(group.cause.detail)\n"
@@ -100,6 +101,10 @@ extension CheckReport {
         out += "  </testsuite>\n</testsuites>\n"
         return out
     }
+}
+
+private func plural(_ count: Int, _ noun: String) -> String {
+    "\(count) \(noun)\(count == 1 ? "" : "s")"
 }
 
 private func xml(_ text: String) -> String {

@@ -4,6 +4,7 @@
 # One program per scenario (see the table in the README's check section and Tests/CheckTests):
 #   prog-ok          libver.so.1, uses LIB_1.0 only                      loads
 #   prog-newver      uses ver_two@LIB_2.0; the root's libver has LIB_1.0 version-not-found
+#   prog-weakver     weak need of LIB_2.0 (VER_FLG_WEAK)                 loads (warning)
 #   prog-midver      libmid.so.1 (in the root) needs LIB_2.0 of libver   version-not-found (by libmid)
 #   prog-missing     libgone.so.1 is not in the root                     not-found
 #   prog-origin      RUNPATH $ORIGIN/../lib/fixpriv                     loads
@@ -60,6 +61,19 @@ lib "$b/libver.so" libver.so.1 -DDEF_VER_ONE -DDEF_VER_TWO -Wl,--version-script,
 ln -s libver.so "$b/libver.so.1"  # for -rpath-link, which looks up sonames
 prog prog-ok -DUSE_VER_ONE -lver
 prog prog-newver -DUSE_VER_ONE -DUSE_VER_TWO -lver
+
+# A weak reference to ver_two@LIB_2.0 whose Vernaux is flagged VER_FLG_WEAK (current ld no longer sets the
+# flag itself, so it is patched in: vna_flags sits 4 bytes into the entry readelf -V locates). The loader
+# only warns, "weak version `LIB_2.0' not found", and runs the program.
+$cc -O1 -o "$r/usr/bin/prog-weakver" -x c - -L"$b" -lver <<'C'
+#include <stdio.h>
+int ver_one(void);
+extern int ver_two(void) __attribute__((weak));
+int main(void) { printf("ok %d\n", ver_one() + (ver_two ? ver_two() : 0)); return 0; }
+C
+weak_at=$(readelf -V "$r/usr/bin/prog-weakver" | sed -n -e '/Version needs section/{n;s/.*Offset: \(0x[0-9a-f]*\).*/S \1/p}' \
+          -e 's/^ *\(0x[0-9a-f]*\): *Name: LIB_2.0 .*/E \1/p' | { read -r _ s; read -r _ e; echo $(( s + e + 4 )); })
+printf '\002\000' | dd of="$r/usr/bin/prog-weakver" bs=1 seek="$weak_at" conv=notrunc status=none
 
 # libmid needs LIB_2.0: the version problem sits one level below the program.
 $cc -shared -fPIC -O1 -o "$r/opt/fix/lib/libmid.so.1" -x c - -Wl,-soname,libmid.so.1 -L"$b" -lver <<'C'

@@ -66,6 +66,14 @@ import TestSupport
         #expect(!quiet.stdout.contains("checking "))
     }
 
+    @Test func warningsFailOnlyWithStrict() throws {
+        let root = try Self.fixtureRoot()
+        let plain = TestSupport.linkscope(["check", "--root", root, "/usr/bin/prog-weakver"])
+        #expect(plain.status == 0, "\(plain.stdout)")
+        #expect(plain.stdout.contains("warning: /opt/fix/lib/libver.so.1: weak version `LIB_2.0' not found"))
+        #expect(TestSupport.linkscope(["check", "--strict", "--root", root, "/usr/bin/prog-weakver"]).status == 1)
+    }
+
     @Test func aCleanSubsetExitsZero() throws {
         let result = TestSupport.linkscope(["check", "--root", try Self.fixtureRoot(), "/usr/bin/prog-ok",
                                             "/opt/fix/lib/libver.so.1"])

@@ -7,7 +7,7 @@ import TestSupport
 /// (`chroot ROOT /usr/bin/PROG`): the loader must refuse exactly the programs check flags, for the
 /// reason check gives. The fixture programs print "ok" when they load.
 @Suite(.serialized) struct GroundTruthTests {
-    static let programs = ["prog-ok", "prog-newver", "prog-midver", "prog-missing", "prog-origin", "prog-abslink",
+    static let programs = ["prog-ok", "prog-newver", "prog-weakver", "prog-midver", "prog-missing", "prog-origin", "prog-abslink",
                            "prog-shadow", "prog-wrongonly", "prog-undef", "prog-dangling", "prog-nointerp", "truncated"]
 
     static func fixtureRoot() throws -> String {
@@ -60,6 +60,16 @@ import TestSupport
                 #expect(loader.contains(problem.detail), "loader said \(loader), check said \(problem.detail)")
             }
         }
+    }
+
+    @Test func aMissingWeakVersionOnlyWarnsAsTheLoaderDoes() throws {
+        let root = try Self.fixtureRoot()
+        let run = Self.runInRoot(root, "prog-weakver")
+        #expect(!Self.refusedByLoader(run), "the loader runs it: \(run.stderr)")
+        let report = try check(symbols: true)
+        let ours = report.problems.filter { $0.file == "/usr/bin/prog-weakver" }
+        #expect(ours.map(\.severity) == [.warning], "\(ours)")
+        #expect(ours.first.map { run.stderr.contains($0.detail) } == true, "loader: \(run.stderr) check: \(ours)")
     }
 
     @Test func missingLibrariesNameWhatTheLoaderCannotOpen() throws {
