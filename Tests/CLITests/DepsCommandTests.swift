@@ -1,0 +1,154 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `linkscope deps` end to end: the built executable against glibc ldd, the real loader and the contract.
+@Suite struct DepsCommandTests {
+    static func fixture(_ path: String) throws -> String {
+        try TestSupport.testBinaries.appendingPathComponent("deps/" + path).path
+    }
+
+    /// ldd's lines without load addresses and the vDSO, as a set.
+    static func lineSet(_ text: Substring) -> Set<String> {
+        Set(text.split(separator: "\n").compactMap { line -> String? in
+            var text = line.trimmingCharacters(in: .whitespaces)
+            if let range = text.range(of: #" \(0x[0-9a-f]+\)$"#, options: .regularExpression) { text.removeSubrange(range) }
+            return text.isEmpty || text.hasPrefix("linux-vdso") ? nil : text
+        })
+    }
+
+    /// Every dynamically linked ELF file in the system directories of the issue.
+    static func systemFiles() -> [String] {
+        var files: [String] = []
+        for directory in ["/usr/bin", "/usr/sbin", "/usr/lib/x86_64-linux-gnu"] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            for name in names.sorted() {
+                let path = directory + "/" + name
+                guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                      attributes[.type] as? FileAttributeType == .typeRegular,
+                      let handle = FileHandle(forReadingAtPath: path) else { continue }
+                let header = handle.readData(ofLength: 64)
+                try? handle.close()
+                // 64-bit ELF programs and shared objects with a PT_DYNAMIC-bearing type.
+                guard header.count == 64, header.starts(with: [0x7f, 0x45, 0x4c, 0x46]), header[4] == 2,
+                      header[16] == 2 || header[16] == 3 else { continue }
+                files.append(path)
+            }
+        }
+        return files
+    }
+
+    /// The issue's acceptance test: name→path pairs equal glibc ldd's for every file. One linkscope run over all
+    /// files; ldd file by file on both cores.
+    @Test(.timeLimit(.minutes(5))) func lddPairsEqualGlibcLddOnTheWholeSystem() throws {
+        let files = Self.systemFiles()
+        try #require(files.count > 500)
+        let ours = TestSupport.linkscope(["deps", "--ldd"] + files)
+        #expect(ours.status == 0 || ours.status == 1, "\(ours.stderr.prefix(500))")
+        var perFile: [String: Substring] = [:]
+        var current: String?
+        var start = ours.stdout.startIndex
+        for line in ours.stdout.split(separator: "\n", omittingEmptySubsequences: false) {
+            if !line.hasPrefix("\t"), line.hasSuffix(":") {
+                if let current { perFile[current] = ours.stdout[start..<line.startIndex] }
+                current = String(line.dropLast())
+                start = line.endIndex
+            }
+        }
+        if let current { perFile[current] = ours.stdout[start...] }
+        let results = LockedArray(count: files.count)
+        DispatchQueue.concurrentPerform(iterations: files.count) { index in
+            results.set(index, TestSupport.run(["/usr/bin/ldd", files[index]]).stdout)
+        }
+        var differing: [String] = []
+        for (index, file) in files.enumerated() {
+            let ldd = results.get(index)
+            if ldd.contains("not a dynamic executable") || ldd.contains("statically linked") { continue }
+            let expected = Self.lineSet(Substring(ldd))
+            let got = Self.lineSet(perFile[file] ?? "")
+            if expected != got {
+                differing.append("\(file): ldd only \(expected.subtracting(got).sorted()), ours only \(got.subtracting(expected).sorted())")
+            }
+        }
+        #expect(differing.isEmpty, "\(differing.count) files differ:\n\(differing.prefix(10).joined(separator: "\n"))")
+    }
+
+    @Test func exitStatusesFollowTheContract() throws {
+        #expect(TestSupport.linkscope(["deps", "/bin/ls"]).status == 0)
+        let missing = TestSupport.linkscope(["deps", try Self.fixture("missing/prog")])
+        #expect(missing.status == 1)
+        #expect(missing.stdout.contains("libgone.so not found"))
+        let text = try TestSupport.temporaryDirectory("deps-cli").appendingPathComponent("notes.txt")
+        try String(repeating: "just text\n", count: 20).write(to: text, atomically: true, encoding: .utf8)
+        // A file that cannot be analysed: one line naming it, exit 2, and the other files still printed.
+        let mixed = TestSupport.linkscope(["deps", "--ldd", text.path, "/bin/ls"])
+        #expect(mixed.status == 2)
+        #expect(mixed.stderr == "linkscope: \(text.path): invalid ELF header\n")
+        #expect(mixed.stdout.contains("libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6"))
+        let absent = TestSupport.linkscope(["deps", "/nonexistent/file"])
+        #expect(absent.status == 2)
+        #expect(absent.stderr == "linkscope: /nonexistent/file: No such file or directory\n")
+        #expect(TestSupport.linkscope(["deps", "--ldd", "--json", "/bin/ls"]).status == 2)
+        #expect(TestSupport.linkscope(["deps"]).status == 2)
+    }
+
+    /// Nothing is executed: one execve (linkscope itself) under strace, and the script PT_INTERP names
+    /// would leave a mark file if it ran.
+    @Test func nothingIsExecuted() throws {
+        let prog = try Self.fixture("mark/prog")
+        let trace = try TestSupport.temporaryDirectory("deps-strace").appendingPathComponent("trace").path
+        let run = TestSupport.run(["/usr/bin/strace", "-f", "-qq", "-e", "trace=execve,execveat", "-o", trace,
+                                   TestSupport.linkscopeExecutable, "deps", prog, "/bin/ls", try Self.fixture("rpath/prog")])
+        #expect(run.status == 1)
+        let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").filter { $0.contains("execve") }
+        #expect(lines.count == 1, "\(lines)")
+        #expect(!FileManager.default.fileExists(atPath: try Self.fixture("mark/ran")))
+    }
+
+    @Test func jsonFollowsTheDocumentedSchema() throws {
+        let run = TestSupport.linkscope(["deps", "--json", try Self.fixture("runpath/prog")])
+        #expect(run.status == 1)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let file = try #require((document["files"] as? [[String: Any]])?.first)
+        #expect(file["complete"] as? Bool == false)
+        let objects = try #require(file["objects"] as? [[String: Any]])
+        #expect(objects.first?["rule"] as? String == "main")
+        let dep = try #require(objects.first { $0["name"] as? String == "libdep.so" })
+        #expect(dep["rule"] as? String == "runpath")
+        #expect(dep["parent"] as? Int == 0)
+        let needs = try #require(file["needs"] as? [[String: Any]])
+        let leaf = try #require(needs.first { $0["name"] as? String == "libleaf.so" })
+        #expect(leaf["path"] is NSNull)
+        #expect(leaf["rule"] as? String == "not_found")
+    }
+
+    @Test func treeSaysWhyAndUsesNoColourWhenPiped() throws {
+        let prog = try Self.fixture("rpath/prog")
+        let run = TestSupport.linkscope(["deps", prog])
+        #expect(run.status == 0)
+        #expect(!run.stdout.contains("\u{1b}["))
+        #expect(run.stdout.contains("libleaf.so => \(try Self.fixture("rpath/lib/libleaf.so")) [rpath of \(prog)]"))
+        #expect(run.stdout.contains("libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 [ld.so.cache]"))
+        let dot = TestSupport.linkscope(["deps", "--dot", try Self.fixture("missing/prog")])
+        #expect(dot.stdout.hasPrefix("digraph deps {"))
+        #expect(dot.stdout.contains("libgone.so\\nnot found"))
+    }
+
+    @Test func versionInformationLikeLddV() throws {
+        let ours = TestSupport.linkscope(["deps", "--ldd", "-v", "/bin/ls"])
+        let ldd = TestSupport.run(["/usr/bin/ldd", "-v", "/bin/ls"])
+        func versions(_ text: String) -> Set<String> {
+            let block = text.components(separatedBy: "Version information:").last ?? ""
+            return Self.lineSet(Substring(block))
+        }
+        #expect(versions(ours.stdout) == versions(ldd.stdout))
+    }
+}
+
+private final class LockedArray: @unchecked Sendable {
+    private var values: [String]
+    private let lock = NSLock()
+    init(count: Int) { values = Array(repeating: "", count: count) }
+    func set(_ index: Int, _ value: String) { lock.lock(); values[index] = value; lock.unlock() }
+    func get(_ index: Int) -> String { lock.lock(); defer { lock.unlock() }; return values[index] }
+}
