@@ -125,6 +125,24 @@ import TestSupport
         #expect(!(try ELFFile(bytes: bytes).pltSlots()).contains { $0.section == .plt })
     }
 
+    /// Every prefix of a real program, and the program with its section headers' offset pointed past the
+    /// end: an error or fewer slots, never a crash or a slot outside the file's PLT sections.
+    @Test func truncatedFilesThrowOrYieldFewerSlots() throws {
+        let path = fixtures.appendingPathComponent("calls-ibt").path
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let full = try ELFFile(path: path).pltSlots()
+        let fullSet = Set(full)
+        for length in stride(from: 0, to: bytes.count, by: 97) {
+            guard let file = try? ELFFile(bytes: bytes.prefix(length)),
+                  let slots = try? file.pltSlots() else { continue }
+            #expect(Set(slots).isSubset(of: fullSet), "prefix of \(length) bytes made up a slot")
+        }
+        var hostile = bytes
+        // e_shoff (offset 0x28) far past the end of the file.
+        for i in 0..<8 { hostile[0x28 + i] = i == 3 ? 0x7f : 0 }
+        if let file = try? ELFFile(bytes: hostile), let slots = try? file.pltSlots() { #expect(slots.isEmpty) }
+    }
+
     @Test func decodesEveryJumpShape() {
         // jmp *0x2fe2(%rip)
         let plain = IndirectJump(decoding: [0xff, 0x25, 0xe2, 0x2f, 0, 0])
