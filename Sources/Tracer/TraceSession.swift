@@ -458,7 +458,8 @@ public final class TraceSession {
         do { (target, returnAddress) = try memory.words(at: slot.gotAddress, regs.rsp) } catch {
             throw .lostTracee(pid: tid, operation: "read GOT word of \(slot.symbol)", errno: error)
         }
-        var state = threads[tid] ?? ThreadState()
+        // Taken out of the table while it changes, so its shadow stack is uniquely referenced (no copy).
+        var state = threads.removeValue(forKey: tid) ?? ThreadState()
         defer { threads[tid] = state }
         let time = Timestamp.now()
         // A tail call from inside a traced call (`jmp strlen@plt`; glibc's strcoll does it to strcmp): the
@@ -504,7 +505,8 @@ public final class TraceSession {
 
     /// False when no open call returns through this stop (not ours: the program gets the SIGTRAP).
     private func returnStop(_ tid: pid_t, _ regs: inout user_regs_struct, _ memory: TraceeMemory) throws(TraceError) -> Bool {
-        var state = threads[tid] ?? ThreadState()
+        // Taken out of the table while it changes, so its shadow stack is uniquely referenced (no copy).
+        var state = threads.removeValue(forKey: tid) ?? ThreadState()
         defer { threads[tid] = state }
         let time = Timestamp.now()
         // `ret` popped the slot: rsp is one word above it.

@@ -35,6 +35,8 @@ build threads threads.c -- -pthread
 build forks forks.c
 build jump jump.c
 build static static.c -- -static
+build libdeep.so deeplib.c -- -shared -fPIC
+build deep deep.c -- -L"$out" -Wl,--no-as-needed -ldeep -Wl,-rpath,"$out"
 if command -v "$cxx" >/dev/null; then  # g++ is a separate package: the C fixtures must not depend on it
     build libthrower.so thrower.cpp -- -shared -fPIC
     build exception exception.cpp -- -L"$out" -lthrower -Wl,-rpath,"$out"

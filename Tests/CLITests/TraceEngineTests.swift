@@ -95,6 +95,14 @@ import TestSupport
         #expect(result.lines.contains { $0.hasPrefix("<... qsort resumed> )") && $0.hasSuffix(" = <void>") })
     }
 
+    @Test func deeplyNestedCallsHaveNoDepthLimit() throws {
+        let result = try trace(["-e", "descend"], [program("deep"), "5000"])
+        #expect(result.stdout == "5000\n")
+        #expect(result.calls == 5000 && result.callStops == 10000)
+        #expect(result.lines.filter { $0.hasPrefix("<... descend resumed> )") }.count == 4999)
+        #expect(result.lines.contains { $0.hasPrefix("deep->descend(0, ") && $0.hasSuffix(" = 0") })
+    }
+
     @Test func filteredOutCallsGetNoBreakpoint() throws {
         let all = try trace([], [program("loop"), "300"])
         let one = try trace(["-e", "strlen"], [program("loop"), "300"])
