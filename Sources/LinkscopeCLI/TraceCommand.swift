@@ -18,7 +18,7 @@ public struct TraceCommand: ParsableCommand {
 
     @Option(name: .customShort("e"), help: ArgumentHelp("Filter expression (ltrace -e syntax); repeatable.", valueName: "EXPR"))
     var expressions: [String] = []
-    @Option(name: .customShort("l"), help: ArgumentHelp("Trace calls into libraries matching PATTERN; repeatable.", valueName: "LIB"))
+    @Option(name: .customShort("l"), help: ArgumentHelp("Trace calls into libraries whose soname matches LIB; repeatable.", valueName: "LIB"))
     var libraries: [String] = []
     @Option(name: .customShort("x"), help: ArgumentHelp("Function-entry breakpoints (not supported: PLT calls only).", valueName: "SYM"))
     var entryPoints: [String] = []

@@ -1,0 +1,23 @@
+import Testing
+import TestSupport
+
+/// `linkscope trace --help` is a contract: every ltrace flag we take, and the exit statuses, are listed.
+@Suite struct TraceHelpTests {
+    @Test func helpListsTheFlagsAndExitStatuses() {
+        let result = TestSupport.linkscope(["trace", "--help"])
+        #expect(result.status == 0)
+        for flag in ["-e <EXPR>", "-l <LIB>", "-o <FILE>", "-c ", "-s <N>", "-A <N>", "-n <N>", "-t ", "-r ", "-T ",
+                     "-i ", "-C ", "-f ", "-F <FILE>", "--json", "--engine-stats", "-x <SYM>"] {
+            #expect(result.stdout.contains("  " + flag), "help lacks \(flag)")
+        }
+        #expect(result.stdout.contains("USAGE: linkscope trace [<options>] -- [<command> ...]"))
+        #expect(result.stdout.contains("128+N when signal N killed it"))
+        #expect(result.stdout.contains("127 when"))
+    }
+
+    @Test func unsupportedEntryBreakpointsAreAUsageError() {
+        let result = TestSupport.linkscope(["trace", "-x", "main", "--", "/bin/true"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("-x"))
+    }
+}
