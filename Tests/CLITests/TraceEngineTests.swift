@@ -250,6 +250,15 @@ import TestSupport
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 
+    /// Under `strace -f` the child is already traced, so its PTRACE_TRACEME is refused.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/strace")))
+    func ptraceRefusedIsOneLineAnd126() throws {
+        let result = TestSupport.run(["/usr/bin/strace", "-f", "-o", "/dev/null", TestSupport.linkscopeExecutable,
+                                      "trace", "--", program("calls-lazy")])
+        #expect(result.status == 126)
+        #expect(result.stderr == "linkscope: cannot trace \(program("calls-lazy")): Operation not permitted\n")
+    }
+
     @Test func missingCommandIsUsageError() throws {
         let result = TestSupport.linkscope(["trace"])
         #expect(result.status == 2)
