@@ -74,6 +74,37 @@ import TestSupport
         #expect(TestSupport.linkscope(["check", "--strict", "--root", root, "/usr/bin/prog-weakver"]).status == 1)
     }
 
+    /// Hostile files in a root: copies of a fixture program with bytes overwritten in their headers and
+    /// dynamic data (a fixed pseudo-random sequence, so a failure reproduces). check must finish with a
+    /// verdict for each, never crash or hang.
+    @Test(.timeLimit(.minutes(2)))
+    func corruptObjectsAreVerdictsNotCrashes() throws {
+        let root = try Self.fixtureRoot()
+        let dir = try TestSupport.temporaryDirectory("check-hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bin = dir.appendingPathComponent("usr/bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/usr/bin/prog-midver")))
+        var state: UInt64 = 0x9e37_79b9_7f4a_7c15
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        for index in 0..<60 {
+            var bytes = original
+            for _ in 0..<(1 + index % 8) {
+                // Keep the magic so every copy reaches the parser.
+                let at = 4 + next() % min(bytes.count - 4, 16_384)
+                bytes[at] = UInt8(truncatingIfNeeded: next())
+            }
+            try Data(bytes).write(to: bin.appendingPathComponent("mutant-\(index)"))
+        }
+        let result = TestSupport.linkscope(["check", "--json", "--symbols", "--root", dir.path])
+        #expect(!result.killedBySignal, "check crashed: \(result.stderr)")
+        #expect(result.status == 0 || result.status == 1, "status \(result.status): \(result.stderr)")
+        #expect(result.stdout.contains("\"schema\" : \"linkscope-check\""))
+    }
+
     @Test func aCleanSubsetExitsZero() throws {
         let result = TestSupport.linkscope(["check", "--root", try Self.fixtureRoot(), "/usr/bin/prog-ok",
                                             "/opt/fix/lib/libver.so.1"])
