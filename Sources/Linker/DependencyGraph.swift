@@ -131,6 +131,9 @@ public struct Dependency: Hashable, Sendable {
     public var needer: Int
     public var name: String
     public var outcome: Outcome
+    /// For a need the search found: the files it tried first and skipped though they exist (another
+    /// machine or class, permission denied) — a wrong-arch library shadowing the one that loads.
+    public var refused: [Candidate] = []
 
     public var target: Int? { if case .found(let object, _) = outcome { return object } else { return nil } }
     public var rule: SearchRule? { if case .found(_, let rule) = outcome { return rule } else { return nil } }

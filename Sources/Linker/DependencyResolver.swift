@@ -270,8 +270,12 @@ private struct Run {
             return nil
         }
         switch search(name, loader: needer) {
-        case .found(let path, let info, let rule, let subdirectory):
+        case .found(let path, let info, let rule, let subdirectory, let refused):
             let finalRule: SearchRule = preload ? .preload(found: rule) : rule
+            // Files the search skipped before this one (another machine or class): shadows `check` reports.
+            func record(_ outcome: Dependency.Outcome) {
+                dependencies.append(Dependency(needer: needer, name: name, outcome: outcome, refused: refused))
+            }
             // Same file as a mapped object (st_dev/st_ino in glibc): reuse it under this name too.
             if let existing = indexByRealPath[info.realPath] {
                 names[existing].insert(name)
@@ -297,7 +301,7 @@ private struct Run {
     }
 
     enum SearchResult {
-        case found(path: String, info: ObjectInfo, rule: SearchRule, subdirectory: String)
+        case found(path: String, info: ObjectInfo, rule: SearchRule, subdirectory: String, refused: [Candidate] = [])
         case notFound(candidates: [Candidate], error: String?)
     }
 
@@ -321,7 +325,9 @@ private struct Run {
                     let base = sub.isEmpty ? directory : LoaderPath.join(directory, sub)
                     let path = LoaderPath.join(base, name)
                     switch resolver.probe(path) {
-                    case .object(let info): return .found(path: path, info: info, rule: rule, subdirectory: sub)
+                    case .object(let info):
+                        return .found(path: path, info: info, rule: rule, subdirectory: sub,
+                                      refused: tried.filter { $0.rejection != .missing })
                     case .rejected(let rejection):
                         tried.append(Candidate(path: path, rule: rule, rejection: rejection))
                         if rejection.stopsSearch {
@@ -373,7 +379,9 @@ private struct Run {
         if !noDefaults, let cache = environment.cache,
            let entry = cache.lookup(name, supportedHWCaps: environment.hwcapsSubdirectories, isaLevelMask: environment.isaLevelMask) {
             switch resolver.probe(entry.path) {
-            case .object(let info): return .found(path: entry.path, info: info, rule: .ldSoCache, subdirectory: "")
+            case .object(let info):
+                return .found(path: entry.path, info: info, rule: .ldSoCache, subdirectory: "",
+                              refused: tried.filter { $0.rejection != .missing })
             case .rejected(let rejection):
                 tried.append(Candidate(path: entry.path, rule: .ldSoCache, rejection: rejection))
                 if rejection.stopsSearch { return .notFound(candidates: tried, error: "\(entry.path): \(rejection)") }
