@@ -29,6 +29,23 @@ extension FileChecker {
                                 versionDefinitions: object.info.versionDefinitions, dependencies: dependencies)
         }
         for dependency in graph.dependencies {
+            if let target = dependency.target {
+                // The loader skips another machine's or class's file silently and goes on searching; the
+                // image still ships a library that wins the search on a path someone will debug.
+                let neededBy = graph.objects[dependency.needer].path
+                for candidate in dependency.refused {
+                    switch candidate.rejection {
+                    case .wrongClass, .wrongMachine:
+                        load.shadowed.append(ResolvedLoad.Shadow(
+                            neededBy: neededBy, rejectedPath: candidate.path,
+                            detail: "\(candidate.path) (\(candidate.rejection), \(candidate.rule)) shadows "
+                                + "\(graph.objects[target].path), which is loaded instead for \(dependency.name) (needed by \(neededBy))"))
+                    default:
+                        break
+                    }
+                }
+                continue
+            }
             guard case .notFound(let candidates, let error) = dependency.outcome else { continue }
             let neededBy = graph.objects.indices.contains(dependency.needer)
                 ? graph.objects[dependency.needer].path : found.path

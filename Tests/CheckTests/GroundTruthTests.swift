@@ -102,11 +102,10 @@ import TestSupport
         let report = try check(symbols: false)
         let shadow = report.problems.filter { $0.file == "/usr/bin/prog-shadow" }
         #expect(!shadow.contains { $0.severity == .error }, "the loader accepts prog-shadow")
-        withKnownIssue("DependencyGraph does not yet record the candidates refused before a need was found") {
-            #expect(shadow.map(\.kind) == [.wrongArch])
-            #expect(shadow.first?.severity == .warning)
-            #expect(shadow.first?.detail.contains("/opt/fix/shadow/libshadow.so.1") == true)
-        }
+        #expect(shadow.map(\.kind) == [.wrongArch])
+        #expect(shadow.first?.severity == .warning)
+        #expect(shadow.first?.detail.hasPrefix("/opt/fix/shadow/libshadow.so.1 (wrong machine: AArch64") == true, "\(shadow)")
+        #expect(shadow.first?.detail.contains("/opt/fix/lib/libshadow.so.1, which is loaded instead") == true, "\(shadow)")
     }
 
     @Test func onlyAWrongArchCandidateIsNotFoundAndSaysWhy() throws {
