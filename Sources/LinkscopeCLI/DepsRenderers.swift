@@ -45,8 +45,13 @@ public struct DepsTreeRenderer {
                     let owns = object.loader == index || (object.loader == nil && !expanded.contains(target))
                     let seen = expanded.contains(target) || !owns
                     let hasChildren = !graph.dependencies(of: target).isEmpty
-                    let mark = seen && hasChildren ? style.dim(" (subtree shown once)") : ""
-                    lines.append(branch + shownName + " " + style.dim("[\(rule)\(sub)]") + mark)
+                    // "…": this object's own needs are drawn once, under the need that loaded it.
+                    let mark = seen && hasChildren ? style.dim(" …") : ""
+                    if case .alreadyLoaded = rule {
+                        lines.append(branch + need.name + " " + style.dim("[already loaded]") + mark)
+                    } else {
+                        lines.append(branch + shownName + " " + style.dim("[\(rule)\(sub)]") + mark)
+                    }
                     if !seen {
                         expanded.insert(target)
                         walk(target, prefix: childPrefix)
