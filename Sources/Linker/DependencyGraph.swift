@@ -71,7 +71,10 @@ public enum Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .missing: return "no such file"
         case .permissionDenied: return "permission denied"
-        case .wrongClass(let elfClass): return "wrong ELF class: \(elfClass)"
+        case .wrongClass(let elfClass):
+            // glibc's own words ("wrong ELF class: ELFCLASS32").
+            let bits = elfClass == .class32 ? "32" : elfClass == .class64 ? "64" : "\(elfClass.rawValue)"
+            return "wrong ELF class: ELFCLASS\(bits)"
         case .wrongMachine(let machine): return "wrong machine: \(machine)"
         case .fatal(let message): return message
         }

@@ -52,6 +52,9 @@ public struct DepsTreeRenderer {
                     } else {
                         lines.append(branch + shownName + " " + style.dim("[\(rule)\(sub)]") + mark)
                     }
+                    for candidate in need.refused {
+                        lines.append(childPrefix + style.dim("skipped \(candidate.path): \(candidate.rejection)"))
+                    }
                     if !seen {
                         expanded.insert(target)
                         walk(target, prefix: childPrefix)
@@ -149,8 +152,12 @@ public enum DepsJSONRenderer {
                     var fields: [(String, String)] = [("needer", "\(need.needer)"), ("name", string(need.name))]
                     switch need.outcome {
                     case .found(let target, let rule):
+                        let skipped = need.refused.map {
+                            object([("path", string($0.path)), ("rule", string($0.rule.kind)), ("reason", string($0.rejection.description))])
+                        }
                         fields += [("object", "\(target)"), ("path", string(graph.objects[target].path)),
-                                   ("rule", string(rule.kind)), ("reason", string(rule.description))]
+                                   ("rule", string(rule.kind)), ("reason", string(rule.description)),
+                                   ("rejected", "[" + skipped.joined(separator: ",") + "]")]
                     case .notFound(let candidates, let error):
                         let rejected = candidates.filter { $0.rejection != .missing }.map {
                             object([("path", string($0.path)), ("rule", string($0.rule.kind)), ("reason", string($0.rejection.description))])

@@ -73,6 +73,18 @@ import Testing
         #expect(differing.isEmpty, "\(differing.count) files differ:\n\(differing.prefix(10).joined(separator: "\n"))")
     }
 
+    /// ldd runs `ld.so --list PATH`, which takes $ORIGIN of the program from the path as given; the kernel
+    /// gives the real loader the resolved path. Through a symlink in another directory ldd is wrong; we follow
+    /// the loader, and the program really starts.
+    @Test func followsTheRealLoaderWhereLddIsWrong() throws {
+        let prog = try Self.fixture("origin/link/deeper/prog")
+        #expect(TestSupport.run(["/usr/bin/ldd", prog]).stdout.contains("libdep.so => not found"))
+        let ours = TestSupport.linkscope(["deps", "--ldd", prog])
+        #expect(ours.status == 0)
+        #expect(ours.stdout.contains("libdep.so => \(try Self.fixture("origin/real/bin/../lib/libdep.so"))"))
+        #expect(TestSupport.run([prog]).status == 0)
+    }
+
     @Test func exitStatusesFollowTheContract() throws {
         #expect(TestSupport.linkscope(["deps", "/bin/ls"]).status == 0)
         let missing = TestSupport.linkscope(["deps", try Self.fixture("missing/prog")])
@@ -129,6 +141,8 @@ import Testing
         #expect(!run.stdout.contains("\u{1b}["))
         #expect(run.stdout.contains("libleaf.so => \(try Self.fixture("rpath/lib/libleaf.so")) [rpath of \(prog)]"))
         #expect(run.stdout.contains("libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 [ld.so.cache]"))
+        let shadowed = TestSupport.linkscope(["deps", try Self.fixture("wrongclass/prog")])
+        #expect(shadowed.stdout.contains("skipped \(try Self.fixture("wrongclass/bad/libw.so")): wrong ELF class: ELFCLASS32"))
         let dot = TestSupport.linkscope(["deps", "--dot", try Self.fixture("missing/prog")])
         #expect(dot.stdout.hasPrefix("digraph deps {"))
         #expect(dot.stdout.contains("libgone.so\\nnot found"))
