@@ -41,9 +41,14 @@ public struct Checker: Sendable {
 
         var walker = RootWalker(root: root)
         walker.crossesMounts = options.crossesMounts
+        // On this system a relative PATH means what it means to a shell; inside a root, it starts at its top.
+        let cwd = FileManager.default.currentDirectoryPath
+        let paths = options.paths.map { path in
+            root.isHost && !path.hasPrefix("/") ? cwd + "/" + path : path
+        }
         let walk: WalkResult
         do {
-            walk = try walker.walk(options.paths)
+            walk = try walker.walk(paths)
         } catch {
             throw .pathMissing(path: error.path, reason: error.reason)
         }

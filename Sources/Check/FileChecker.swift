@@ -91,8 +91,9 @@ final class FileChecker {
             case .fatal(let message): return badELF(found, message)
             }
         }
-        let kind: FileVerdict.Kind = (info.header.type == .executable || info.interpreter != nil)
-            ? .executable : .sharedObject
+        // A static PIE has neither ET_EXEC nor PT_INTERP; DF_1_PIE still says it is a program.
+        let isProgram = info.header.type == .executable || info.interpreter != nil || info.dynamic.flags1.contains(.pie)
+        let kind: FileVerdict.Kind = isProgram ? .executable : .sharedObject
         var verdict = FileVerdict(kind: kind)
         if info.isStatic { return verdict }
         verdict.problems = resolutionProblems(found)
