@@ -29,6 +29,9 @@ public struct DepsCommand: ParsableCommand {
     @Flag(name: .short, help: "Also print the symbol-version requirements of each object, as `ldd -v` does.")
     var verbose = false
 
+    @Flag(name: .short, help: "Also print unused direct dependencies, as `ldd -u` does (exit 1 when there are some).")
+    var unused = false
+
     @Argument(help: ArgumentHelp("ELF files to analyse (paths inside --root when it is given).", valueName: "FILE"))
     var files: [String]
 
@@ -55,6 +58,7 @@ public struct DepsCommand: ParsableCommand {
         let results = DepsRun.resolveAll(files, environment: environment)
         let style = DepsStyle.forStandardOutput()
         var output = ""
+        var unusedFound = false
         if json {
             output = DepsJSONRenderer.render(results)
         } else if dot {
@@ -64,15 +68,29 @@ public struct DepsCommand: ParsableCommand {
                 guard case .success(let graph) = result.outcome else { continue }
                 if ldd {
                     output += DepsLddRenderer.render(graph, header: files.count > 1, verbose: verbose)
+                    if unused {
+                        let list = DepsUnused.unusedDirectDependencies(graph)
+                        if !list.isEmpty {
+                            output += "Unused direct dependencies:\n" + list.map { "\t\($0)\n" }.joined()
+                            unusedFound = true
+                        }
+                    }
                 } else {
                     if position > 0, !output.isEmpty { output += "\n" }
                     output += DepsTreeRenderer(style: style).render(graph)
                     if verbose { output += DepsLddRenderer.versionInformation(graph) }
+                    if unused {
+                        let list = DepsUnused.unusedDirectDependencies(graph)
+                        if !list.isEmpty {
+                            output += "Unused direct dependencies:\n" + list.map { "\t\($0)\n" }.joined()
+                            unusedFound = true
+                        }
+                    }
                 }
             }
         }
         FileHandle.standardOutput.write(Data(output.utf8))
-        var status = ExitStatus.clean
+        var status = unusedFound ? ExitStatus.problemsFound : ExitStatus.clean
         for result in results {
             switch result.outcome {
             case .failure(let error):

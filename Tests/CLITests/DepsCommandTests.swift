@@ -85,6 +85,41 @@ import Testing
         #expect(TestSupport.run([prog]).status == 0)
     }
 
+    /// `-u` equals `ldd -u` (unused direct dependencies) for every dynamically linked program of /usr/bin.
+    @Test(.timeLimit(.minutes(5))) func unusedLikeLddU() throws {
+        let files = Self.systemFiles().filter { $0.hasPrefix("/usr/bin/") }
+        try #require(files.count > 100)
+        func unusedBlocks(_ text: String) -> [String: Set<String>] {
+            var result: [String: Set<String>] = [:]
+            var file: String?
+            var inBlock = false
+            for line in text.split(separator: "\n") {
+                if !line.hasPrefix("\t"), line.hasSuffix(":"), !line.hasPrefix("Unused") {
+                    file = String(line.dropLast()); inBlock = false
+                } else if line.hasPrefix("Unused direct dependencies:") {
+                    inBlock = true
+                } else if inBlock, let file, line.hasPrefix("\t") {
+                    result[file, default: []].insert(line.trimmingCharacters(in: .whitespaces))
+                }
+            }
+            return result
+        }
+        let ours = unusedBlocks(TestSupport.linkscope(["deps", "--ldd", "-u"] + files).stdout)
+        let results = LockedArray(count: files.count)
+        DispatchQueue.concurrentPerform(iterations: files.count) { index in
+            results.set(index, "\(files[index]):\n" + TestSupport.run(["/usr/bin/ldd", "-u", files[index]]).stdout)
+        }
+        var differing: [String] = []
+        var withUnused = 0
+        for (index, file) in files.enumerated() {
+            let expected = unusedBlocks(results.get(index))[file] ?? []
+            if !expected.isEmpty { withUnused += 1 }
+            if expected != (ours[file] ?? []) { differing.append("\(file): ldd \(expected.sorted()), ours \((ours[file] ?? []).sorted())") }
+        }
+        #expect(withUnused > 0)
+        #expect(differing.isEmpty, "\(differing.prefix(10).joined(separator: "\n"))")
+    }
+
     @Test func exitStatusesFollowTheContract() throws {
         #expect(TestSupport.linkscope(["deps", "/bin/ls"]).status == 0)
         let missing = TestSupport.linkscope(["deps", try Self.fixture("missing/prog")])
