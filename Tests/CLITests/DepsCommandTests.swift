@@ -120,6 +120,27 @@ import Testing
         #expect(differing.isEmpty, "\(differing.prefix(10).joined(separator: "\n"))")
     }
 
+    /// `--root`: inside the check fixture's merged-/usr root (real glibc loader and libc copied in), our
+    /// answer equals the root's own loader run under chroot (`ld.so --list`); for a missing library the
+    /// loader stops with an error that names the library we report as not found.
+    @Test(arguments: ["prog-ok", "prog-origin", "prog-abslink", "prog-shadow", "prog-missing", "prog-wrongonly", "prog-dangling"])
+    func rootAgreesWithTheRootsOwnLoader(_ program: String) throws {
+        let root = try TestSupport.testBinaries.appendingPathComponent("check/root").path
+        try #require(FileManager.default.fileExists(atPath: root + "/usr/bin/" + program))
+        let real = TestSupport.run(["/usr/sbin/chroot", root, "/lib64/ld-linux-x86-64.so.2", "--list", "/usr/bin/" + program])
+        let ours = TestSupport.linkscope(["deps", "--ldd", "--root", root, "/usr/bin/" + program])
+        if real.status == 0 {
+            #expect(ours.status == 0)
+            #expect(Self.lineSet(Substring(ours.stdout)) == Self.lineSet(Substring(real.stdout)))
+        } else {
+            #expect(ours.status == 1)
+            let missing = ours.stdout.split(separator: "\n").filter { $0.hasSuffix("=> not found") }
+            #expect(missing.count == 1)
+            let name = missing.first.map { $0.trimmingCharacters(in: .whitespaces).components(separatedBy: " ")[0] } ?? "?"
+            #expect(real.stderr.contains("\(name): cannot open shared object file"))
+        }
+    }
+
     @Test func exitStatusesFollowTheContract() throws {
         #expect(TestSupport.linkscope(["deps", "/bin/ls"]).status == 0)
         let missing = TestSupport.linkscope(["deps", try Self.fixture("missing/prog")])
