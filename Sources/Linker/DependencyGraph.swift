@@ -154,6 +154,9 @@ public struct DependencyGraph: Hashable, Sendable {
     public var dependencies: [Dependency]
     /// PT_INTERP of the file, or nil (shared library: the default interpreter is assumed).
     public var interpreter: String?
+    /// LD_PRELOAD / ld.so.preload entries that could not be loaded: glibc warns and ignores them, so they
+    /// are not missing needs.
+    public var ignoredPreloads: [Dependency] = []
 
     public var isStatic: Bool { objects.first?.info.isStatic ?? false }
     public var missing: [Dependency] { dependencies.filter { $0.target == nil } }

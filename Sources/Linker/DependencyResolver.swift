@@ -86,8 +86,10 @@ public final class DependencyResolver: Sendable {
             }
         }
         run.finishInterpreter()
-        return DependencyGraph(file: file, objects: run.objects, dependencies: run.dependencies,
-                               interpreter: mainInfo.interpreter)
+        var graph = DependencyGraph(file: file, objects: run.objects, dependencies: run.dependencies,
+                                    interpreter: mainInfo.interpreter)
+        graph.ignoredPreloads = run.ignoredPreloads
+        return graph
     }
 
     /// The parsed facts of the object at an in-root path (symlinks followed), through the same cache.
@@ -199,6 +201,7 @@ private struct Run {
     var pendingInterpreter: (object: MappedObject, names: Set<String>)?
     var interpreterIndex: Int?
     var interpreterDependency: Dependency?
+    var ignoredPreloads: [Dependency] = []
 
     init(resolver: DependencyResolver, file: String) {
         self.resolver = resolver
@@ -295,6 +298,11 @@ private struct Run {
             record(.found(object: index, rule: finalRule))
             return index
         case .notFound(let candidates, let error):
+            // rtld.c only warns about a preload it cannot open ("cannot be preloaded ... ignored") and goes on.
+            if preload {
+                ignoredPreloads.append(Dependency(needer: needer, name: name, outcome: .notFound(candidates: candidates, error: error)))
+                return nil
+            }
             record(.notFound(candidates: candidates, error: error))
             return nil
         }

@@ -97,6 +97,9 @@ public struct DepsCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("linkscope: \(error)\n".utf8))
                 status = ExitStatus.cannotAnalyse
             case .success(let graph):
+                for ignored in graph.ignoredPreloads {
+                    FileHandle.standardError.write(Data("linkscope: warning: \(graph.file): preload \(ignored.name) cannot be preloaded: ignored (as ld.so does)\n".utf8))
+                }
                 if !graph.isComplete, status == ExitStatus.clean { status = ExitStatus.problemsFound }
             }
         }

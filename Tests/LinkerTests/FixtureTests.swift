@@ -16,8 +16,9 @@ import Testing
     }
 
     /// "name => path" / "path" / "name => not found" lines, as a set, from the real loader.
-    static func realLoader(_ path: String, libraryPath: String? = nil) -> Set<String> {
-        let output = TestSupport.run([path], environment: ["LD_TRACE_LOADED_OBJECTS": "1", "LD_LIBRARY_PATH": libraryPath])
+    static func realLoader(_ path: String, libraryPath: String? = nil, preload: String? = nil) -> Set<String> {
+        let output = TestSupport.run([path], environment: ["LD_TRACE_LOADED_OBJECTS": "1", "LD_LIBRARY_PATH": libraryPath,
+                                                           "LD_PRELOAD": preload])
         return Set(output.stdout.split(separator: "\n").compactMap { line -> String? in
             var text = line.trimmingCharacters(in: .whitespaces)
             if let range = text.range(of: #" \(0x[0-9a-f]+\)$"#, options: .regularExpression) { text.removeSubrange(range) }
@@ -132,6 +133,22 @@ import Testing
         let run = TestSupport.run([dir + "/prog"])
         #expect(run.status != 0)
         #expect(run.stderr.contains("\(dir)/bad/libn.so: file too short"))
+    }
+
+    /// LD_PRELOAD objects come right after the program; one that cannot be opened is ignored, as rtld does.
+    @Test func preloadsComeFirstAndMissingOnesAreIgnored() throws {
+        let prog = try Self.fixtures() + "/rpath/prog"
+        let preload = try Self.fixtures() + "/env/envdir/libx.so"
+        var environment = LoaderEnvironment.host(environment: [:])
+        environment.preload = [preload, "libnothere-at-all.so"]
+        let graph = try DependencyResolver(environment: environment).resolve(prog)
+        #expect(graph.objects[1].path == preload)
+        #expect(graph.objects[1].rule == .preload(found: .directPath))
+        #expect(graph.isComplete)
+        #expect(graph.ignoredPreloads.map(\.name) == ["libnothere-at-all.so"])
+        let real = TestSupport.run([prog], environment: ["LD_TRACE_LOADED_OBJECTS": "1", "LD_PRELOAD": "\(preload) libnothere-at-all.so"])
+        #expect(real.stdout.contains(preload))
+        #expect(Self.lddLines(graph) == Self.realLoader(prog, preload: "\(preload) libnothere-at-all.so"))
     }
 
     @Test func resolvingNeverRunsTheInterpreter() throws {
