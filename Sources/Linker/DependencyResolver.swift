@@ -8,7 +8,8 @@
 //                        //   versionDefinitions, realPath, hostPath), .rule (SearchRule), .loader
 //   graph.dependencies   // [Dependency]: needer index, DT_NEEDED name, .found(object:rule:) or
 //                        //   .notFound(candidates: [Candidate(path, rule, rejection)], error:)
-//   graph.missing / graph.isComplete
+//                        //   .refused: existing files skipped before the one found (wrong class/machine)
+//   graph.missing / graph.isComplete / graph.ignoredPreloads
 //
 // `resolve` throws `DependencyError` only when the file itself cannot be analysed (missing, not ELF,
 // another class or machine); a missing library is a result inside the graph. Nothing is executed.
