@@ -47,9 +47,11 @@ public enum TestSupport {
 
     /// Runs `arguments[0]` with the rest as arguments, waits, and returns its status and output.
     /// `environment` entries are added to (or, with a nil value, removed from) the current environment.
+    /// A process still running after `timeout` seconds is killed (SIGKILL) and reported as such.
     @discardableResult
     public static func run(_ arguments: [String], environment: [String: String?] = [:],
-                           directory: String? = nil, input: Data? = nil) -> Output {
+                           directory: String? = nil, input: Data? = nil,
+                           timeout: TimeInterval = 300) -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: arguments[0])
         process.arguments = Array(arguments.dropFirst())
@@ -64,6 +66,14 @@ public enum TestSupport {
         do { try process.run() } catch {
             return Output(status: 127, stdout: "", stderr: "cannot run \(arguments[0]): \(error)", killedBySignal: false)
         }
+        // A hang (a tracer bug, a stopped tracee) must fail the test, not stall CI: SIGKILL after `timeout`.
+        // linkscope's tracees die with it (PTRACE_O_EXITKILL).
+        let pid = process.processIdentifier
+        let watchdog = DispatchSource.makeTimerSource(queue: .global())
+        watchdog.schedule(deadline: .now() + timeout)
+        watchdog.setEventHandler { kill(pid, SIGKILL) }
+        watchdog.resume()
+        defer { watchdog.cancel() }
         if let input { inPipe.fileHandleForWriting.write(input) }
         try? inPipe.fileHandleForWriting.close()
         // Read both pipes concurrently so a chatty child never blocks on a full pipe.
