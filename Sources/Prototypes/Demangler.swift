@@ -8,7 +8,7 @@ public enum Demangler {
         UnsafePointer<CChar>?, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<Int>?, UnsafeMutablePointer<Int32>?
     ) -> UnsafeMutablePointer<CChar>?
 
-    nonisolated(unsafe) private static let function: DemangleFunction? = {
+    private static let function: DemangleFunction? = {
         var symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__cxa_demangle")  // RTLD_DEFAULT
         if symbol == nil, let handle = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL) {
             symbol = dlsym(handle, "__cxa_demangle")
