@@ -3,16 +3,22 @@ import Foundation
 import Prototypes
 import Tracer
 
-/// `linkscope trace [ltrace flags] -- COMMAND [ARGS...]`: runs COMMAND under the PLT breakpoint engine and
-/// prints its library calls as ltrace does. Exits with the program's own status (128+N when signal N killed
-/// it); 127 when COMMAND cannot be found, 126 when it cannot be executed or traced, 2 for bad usage.
+/// `linkscope trace [ltrace flags] -- COMMAND [ARGS...]` or `linkscope trace -p PID`: runs COMMAND (or
+/// attaches to PID) under the PLT breakpoint engine and prints its library calls as ltrace does. Exits with
+/// the program's own status (128+N when signal N killed it; 0 when the trace detached from a PID); 127 when
+/// COMMAND cannot be found, 126 when it cannot be executed or traced or PID cannot be attached to, 2 for bad
+/// usage.
 public struct TraceCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "trace",
         abstract: "Trace the library calls a program makes.",
         discussion: """
-        Exit status: the traced program's own (128+N when signal N killed it); 127 when COMMAND is not \
-        found, 126 when it cannot be executed or traced, 2 for bad usage.
+        Threads are always traced. With -p, ^C, SIGTERM, SIGHUP or --duration detach: every breakpoint and \
+        return address is put back and the program runs on.
+
+        Exit status: the traced program's own (128+N when signal N killed it; 0 after detaching from -p \
+        processes that still run); 127 when COMMAND is not found, 126 when it cannot be executed or traced \
+        or a PID cannot be attached to, 2 for bad usage.
         """
     )
 
@@ -42,8 +48,12 @@ public struct TraceCommand: ParsableCommand {
     var callSite = false
     @Flag(name: .customShort("C"), help: "Demangle C++ names.")
     var demangle = false
-    @Flag(name: .customShort("f"), help: "Accepted for ltrace compatibility: threads are always traced; forked children are not followed yet.")
+    @Flag(name: .customShort("f"), help: "Also trace the processes the program forks, vforks and spawns (after exec too), lines prefixed [pid N].")
     var follow = false
+    @Option(name: .customShort("p"), help: ArgumentHelp("Attach to the running process PID (every thread); repeatable.", valueName: "PID"))
+    var pids: [Int32] = []
+    @Option(name: .customLong("duration"), help: ArgumentHelp("With -p: detach after SECONDS.", valueName: "SECONDS"))
+    var duration: Double?
     @Option(name: .customShort("F"), help: ArgumentHelp("Read prototypes from an ltrace.conf FILE.", valueName: "FILE"))
     var prototypeFiles: [String] = []
     @Flag(name: .long, help: "One JSON object per event instead of ltrace text.")
@@ -56,7 +66,13 @@ public struct TraceCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        if command.isEmpty { throw ValidationError("trace needs a command to run after --") }
+        if command.isEmpty && pids.isEmpty { throw ValidationError("trace needs a command to run after --, or -p PID") }
+        if !command.isEmpty && !pids.isEmpty { throw ValidationError("trace takes a command or -p PID, not both") }
+        if let bad = pids.first(where: { $0 <= 0 }) { throw ValidationError("-p takes a process id, not \(bad)") }
+        if let duration {
+            if pids.isEmpty { throw ValidationError("--duration applies to -p only") }
+            if !(duration > 0) || !duration.isFinite { throw ValidationError("--duration takes a positive number of seconds") }
+        }
         if stringLimit < 0 || arrayLimit < 0 || indent < 0 { throw ValidationError("-s, -A and -n take a non-negative number") }
         if !entryPoints.isEmpty { throw ValidationError("-x (function-entry breakpoints) is not supported: linkscope traces PLT calls") }
     }
@@ -86,8 +102,17 @@ public struct TraceCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("linkscope: \(diagnostic)\n".utf8))
             }
         }
-        guard let executable = Self.resolve(command[0]) else {
-            return fail("cannot execute \(command[0]): No such file or directory", status: 127)
+        let target: TraceConfiguration.Target
+        var programName = ""
+        if pids.isEmpty {
+            guard let executable = Self.resolve(command[0]) else {
+                return fail("cannot execute \(command[0]): No such file or directory", status: 127)
+            }
+            target = .launch(executable: executable, arguments: command,
+                             environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" })
+            programName = (executable as NSString).lastPathComponent
+        } else {
+            target = .attach(pids: pids)
         }
 
         let output: TraceOutput
@@ -108,16 +133,16 @@ public struct TraceCommand: ParsableCommand {
         options.showCallSite = callSite
         options.demangle = demangle
         options.showCallerOfMainProgram = !expressions.isEmpty || !libraries.isEmpty
-        options.mainProgramName = (executable as NSString).lastPathComponent
+        options.mainProgramName = programName
+        // ltrace -f prefixes every line; several processes attached to are told apart the same way.
+        if follow || Set(pids).count > 1 { options.processPrefix = .always }
         let renderer: TraceRenderer
         if summary { renderer = SummaryRenderer(output: output) }
         else if json { renderer = JSONLinesRenderer(output: output) }
         else { renderer = LtraceTextRenderer(output: output, options: options) }
 
         let session = TraceSession(configuration: TraceConfiguration(
-            executable: executable, arguments: command,
-            environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" },
-            filter: filter,
+            target: target, followForks: follow, duration: duration, filter: filter,
             decoder: CallDecoder(stringLimit: stringLimit, arrayLimit: arrayLimit, library: library)))
         let outcome: ProgramOutcome
         do {

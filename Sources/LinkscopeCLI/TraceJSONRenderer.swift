@@ -54,6 +54,7 @@ public final class JSONLinesRenderer: TraceRenderer {
             field("id", String(c.callID))
             field("function", str(c.function))
             field("caller", c.caller.map(str) ?? "null")
+            if let program = c.program { field("program", str(program)) }
             field("call_site", String(c.callSite))
             field("depth", String(c.depth))
             field("args", list(c.decoded.arguments) { self.str($0.ltraceText) })
@@ -86,6 +87,8 @@ public final class JSONLinesRenderer: TraceRenderer {
             field("signal", str(SignalName.name(signal)))
             field("number", String(signal))
             field("core_dumped", core ? "true" : "false")
+        case .detached(let process, let time):
+            common("detached", process, process, time)
         }
         line += "}\n"
         output.write(line)

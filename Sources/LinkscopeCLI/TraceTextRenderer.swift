@@ -40,7 +40,7 @@ public final class LtraceTextRenderer: TraceRenderer {
         case .call(let call):
             closeOpenLine(" <unfinished ...>")
             var line = beginLine(thread: call.thread, time: call.time, depth: call.depth, callSite: call.callSite)
-            line += callerPrefix(call.caller) + displayName(call.function) + "("
+            line += callerPrefix(call.caller, program: call.program) + displayName(call.function) + "("
             line += call.decoded.arguments.map(\.ltraceText).joined(separator: ", ")
             if call.decoded.defersArguments && !call.decoded.arguments.isEmpty { line += ", " }
             output.write(line)
@@ -91,6 +91,11 @@ public final class LtraceTextRenderer: TraceRenderer {
             output.write(beginLine(thread: process, time: time, depth: 0, callSite: nil)
                          + "+++ killed by \(SignalName.name(signal))\(coreDumped ? " (core dumped)" : "") +++\n")
             output.flush()
+
+        case .detached(let process, let time):
+            closeOpenLine(" <unfinished ...>")
+            output.write(beginLine(thread: process, time: time, depth: 0, callSite: nil) + "+++ detached +++\n")
+            output.flush()
         }
     }
 
@@ -113,9 +118,10 @@ public final class LtraceTextRenderer: TraceRenderer {
         options.demangle ? Demangler.demangle(function) : function
     }
 
-    private func callerPrefix(_ caller: String?) -> String {
+    private func callerPrefix(_ caller: String?, program: String?) -> String {
         if let caller { return caller + "->" }
-        if options.showCallerOfMainProgram && !options.mainProgramName.isEmpty { return options.mainProgramName + "->" }
+        let name = program ?? options.mainProgramName
+        if options.showCallerOfMainProgram && !name.isEmpty { return name + "->" }
         return ""
     }
 

@@ -10,6 +10,7 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let interrupted = Errno(rawValue: EINTR)
     public static let noChild = Errno(rawValue: ECHILD)
     public static let noSuchProcess = Errno(rawValue: ESRCH)
+    public static let notPermitted = Errno(rawValue: EPERM)
     public static let invalidArgument = Errno(rawValue: EINVAL)
     public var description: String { String(cString: strerror(rawValue)) }
 }
@@ -40,6 +41,12 @@ public struct PtraceRequest: RawRepresentable, Hashable, Sendable {
     public static let getEventMessage = PtraceRequest(rawValue: 0x4201)
     /// PTRACE_GETSIGINFO
     public static let getSignalInfo = PtraceRequest(rawValue: 0x4202)
+    /// PTRACE_SEIZE: attach without stopping the thread; group-stops become PTRACE_EVENT_STOP.
+    public static let seize = PtraceRequest(rawValue: 0x4206)
+    /// PTRACE_INTERRUPT: stop a seized thread (it reports PTRACE_EVENT_STOP).
+    public static let interrupt = PtraceRequest(rawValue: 0x4207)
+    /// PTRACE_LISTEN: leave a seized thread in its group-stop, but let it report the end of it.
+    public static let listen = PtraceRequest(rawValue: 0x4208)
 }
 
 /// PTRACE_O_* options.
@@ -132,6 +139,19 @@ enum Ptrace {
         _ = try request(.cont, pid, 0, UInt(signal))
     }
 
+    /// Attaches to a running thread without stopping it, with `options` set at once.
+    static func seize(_ pid: pid_t, options: PtraceOptions) throws(Errno) {
+        _ = try request(.seize, pid, 0, options.rawValue)
+    }
+
+    static func interrupt(_ pid: pid_t) throws(Errno) {
+        _ = try request(.interrupt, pid, 0, 0)
+    }
+
+    static func listen(_ pid: pid_t) throws(Errno) {
+        _ = try request(.listen, pid, 0, 0)
+    }
+
     static func detach(_ pid: pid_t, signal: Int32 = 0) throws(Errno) {
         _ = try request(.detach, pid, 0, UInt(signal))
     }
@@ -210,6 +230,19 @@ enum Ptrace {
         while true {
             let result = waitpid(pid, &status, Int32(bitPattern: 0x4000_0000))  // __WALL
             if result > 0 { return (result, WaitStatus(raw: status)) }
+            let code = Errno.current
+            if code == .interrupted { continue }
+            throw code
+        }
+    }
+
+    /// waitpid(-1, __WALL | WNOHANG): nil when no traced thread has anything to report yet.
+    static func poll() throws(Errno) -> (pid_t, WaitStatus)? {
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(-1, &status, Int32(bitPattern: 0x4000_0000) | WNOHANG)
+            if result > 0 { return (result, WaitStatus(raw: status)) }
+            if result == 0 { return nil }
             let code = Errno.current
             if code == .interrupted { continue }
             throw code

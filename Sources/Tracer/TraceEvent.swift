@@ -13,6 +13,8 @@ public enum TraceEvent: Hashable, Sendable {
     case exited(process: ThreadID, status: Int32, time: Timestamp)
     /// A traced process was killed by a signal (`+++ killed by SIGTERM +++`).
     case killed(process: ThreadID, signal: Int32, coreDumped: Bool, time: Timestamp)
+    /// The trace let go of a process it had attached to; the process runs on untraced (`+++ detached +++`).
+    case detached(process: ThreadID, time: Timestamp)
 }
 
 /// A kernel thread id (a pid for the main thread).
@@ -49,6 +51,9 @@ public struct CallEntryEvent: Hashable, Sendable {
     /// The object whose PLT the call went through: nil for the main program, else its soname or file name
     /// (ltrace prints `libfoo.so->malloc(...)` for those).
     public var caller: String?
+    /// The program's name when it is not the command the trace launched (after an exec, or for a process
+    /// attached to); nil for the launched command, whose name the renderer knows as the user typed it.
+    public var program: String?
     /// The return address of the call (what `-i` prints).
     public var callSite: UInt64
     /// How many traced calls of this thread are open around this one (0 for an outermost call).
@@ -57,12 +62,13 @@ public struct CallEntryEvent: Hashable, Sendable {
     public var time: Timestamp
 
     public init(thread: ThreadID, process: ThreadID, callID: UInt64, function: String, caller: String?,
-                callSite: UInt64, depth: Int, decoded: DecodedEntry, time: Timestamp) {
+                program: String? = nil, callSite: UInt64, depth: Int, decoded: DecodedEntry, time: Timestamp) {
         self.thread = thread
         self.process = process
         self.callID = callID
         self.function = function
         self.caller = caller
+        self.program = program
         self.callSite = callSite
         self.depth = depth
         self.decoded = decoded

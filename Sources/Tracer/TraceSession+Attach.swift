@@ -1,0 +1,265 @@
+import Glibc
+
+// `-p PID`: attaching to running processes with PTRACE_SEIZE, and letting go of them again with every
+// breakpoint byte and hijacked return address put back, so the program runs on as if never traced.
+extension TraceSession {
+    // MARK: Attach
+
+    /// Seizes every thread of every process, stops them all, arms each process, then lets them all run.
+    /// Nothing is written into a process before all of its threads are stopped.
+    func attach(_ requested: [Int32]) throws(TraceError) {
+        attached = true
+        do throws(TraceError) {
+            for pid in requested {
+                guard let group = Self.threadGroup(of: pid) else { throw .cannotAttach(pid: pid, reason: "no such process") }
+                if group == getpid() { throw .cannotAttach(pid: pid, reason: "that is linkscope itself") }
+                if threads[group] != nil { continue }  // named twice
+                try seizeAllThreads(of: group, named: pid)
+                if firstProcess == 0 { firstProcess = group }
+            }
+        } catch {
+            // Nothing has been written yet: letting go is enough.
+            for tid in threads.keys { try? Ptrace.detach(tid) }
+            threads.removeAll()
+            throw error
+        }
+        try stopEverything()
+        var seen: Set<ObjectIdentifier> = []
+        for (tid, state) in threads.sorted(by: { $0.key < $1.key }) where tid == state.process {
+            guard seen.insert(ObjectIdentifier(state.space)).inserted, !state.space.armed else { continue }
+            attachImage(state.space, process: tid)
+        }
+        for (tid, state) in threads {
+            threads[tid]?.hold = nil
+            try release(tid, state.hold ?? .signal(0))
+        }
+    }
+
+    /// PTRACE_SEIZE of each thread in /proc/PID/task, again until no new thread shows up (one created by a
+    /// thread not yet seized would be missed; one created by a seized thread is attached by the kernel).
+    private func seizeAllThreads(of group: pid_t, named pid: Int32) throws(TraceError) {
+        let space = AddressSpace(mainPath: "", programName: nil)
+        var known: Set<pid_t> = []
+        var grew = true
+        while grew {
+            grew = false
+            for tid in Self.threadsOf(group) where !known.contains(tid) {
+                known.insert(tid)
+                do {
+                    try Ptrace.seize(tid, options: Self.traceOptions)
+                } catch {
+                    if error == .noSuchProcess && tid != group { continue }  // it ended meanwhile
+                    if error == .notPermitted, Self.tracer(of: tid) == getpid() {
+                        // Already ours: a thread the kernel attached when a seized sibling created it.
+                    } else {
+                        throw .cannotAttach(pid: pid, reason: Self.whyNotTraceable(pid: pid, errno: error))
+                    }
+                }
+                var state = ThreadState(space: space, process: group)
+                state.seized = true
+                threads[tid] = state
+                grew = true
+            }
+        }
+        if threads[group] == nil { throw .cannotAttach(pid: pid, reason: "no such process") }
+    }
+
+    /// Interrupts every seized thread and handles stops until each one is held.
+    private func stopEverything() throws(TraceError) {
+        for (tid, state) in threads where state.hold == nil {
+            do { try Ptrace.interrupt(tid) } catch {
+                if error != .noSuchProcess { throw .lostTracee(pid: tid, operation: "PTRACE_INTERRUPT", errno: error) }
+            }
+        }
+        while threads.values.contains(where: { $0.hold == nil }) {
+            let tid: pid_t, status: WaitStatus
+            do { (tid, status) = try Ptrace.wait() } catch {
+                if error == .noChild { threads.removeAll(); return }
+                throw .lostTracee(pid: firstProcess, operation: "waitpid", errno: error)
+            }
+            switch status {
+            case .exited, .killed:
+                threads[tid] = nil
+            case .stopped(let signal, let event):
+                if threads[tid] == nil {
+                    guard let group = Self.threadGroup(of: tid), let sibling = threads[group] else {
+                        // A child forked before its parent stopped: nothing was written into it yet.
+                        try? Ptrace.detach(tid)
+                        continue
+                    }
+                    var state = ThreadState(space: sibling.space, process: group)
+                    state.seized = true
+                    threads[tid] = state
+                }
+                if event == .stop {
+                    threads[tid]?.awaitingStartStop = false
+                    let isGroupStop = [SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU].contains(signal)
+                    threads[tid]?.hold = isGroupStop ? .groupStop : .signal(0)
+                } else if let event {
+                    // A clone/fork/exec on its way when we interrupted: let it finish, the interrupt follows.
+                    if event == .clone || event == .fork || event == .vfork,
+                       let message = try? Ptrace.eventMessage(tid), threads[pid_t(message)] == nil {
+                        let child = pid_t(message)
+                        if Self.threadGroup(of: child) == threads[tid]?.process, let space = threads[tid]?.space {
+                            var state = ThreadState(space: space, process: threads[tid]!.process)
+                            state.seized = true
+                            state.awaitingStartStop = true
+                            threads[child] = state
+                        }
+                    }
+                    if event == .exec, let space = threads[tid]?.space {
+                        for (other, state) in threads where state.space === space && other != tid { threads[other] = nil }
+                    }
+                    try resume(tid)
+                } else {
+                    // A signal on its way to the program: keep it for when the thread is let go.
+                    threads[tid]?.hold = .signal(signal)
+                }
+            }
+        }
+    }
+
+    /// An attached process's objects, armed at once (its entry point is long past).
+    private func attachImage(_ space: AddressSpace, process: pid_t) {
+        if let exe = try? String(contentsOfSymlink: "/proc/\(process)/exe") { space.mainPath = exe }
+        space.programName = space.mainPath.split(separator: "/").last.map(String.init)
+        if (try? factsFor(path: space.mainPath, wantSlots: false))?.isStatic ?? false {
+            diagnose("\(space.mainPath) is statically linked: no library calls to trace")
+            space.armed = true
+            return
+        }
+        guard let entry = Self.auxiliaryValue(pid: process, type: 9 /* AT_ENTRY */), entry != 0 else {
+            diagnose("cannot read the entry point of \(space.mainPath): no library calls will be traced")
+            space.armed = true
+            return
+        }
+        space.entryPoint = entry
+        armImages(of: space, thread: process)
+    }
+
+    private func release(_ tid: pid_t, _ hold: Hold) throws(TraceError) {
+        do {
+            switch hold {
+            case .signal(let signal): try Ptrace.cont(tid, signal: signal)
+            case .groupStop: try Ptrace.listen(tid)
+            }
+        } catch {
+            if error == .noSuchProcess { return }
+            throw .lostTracee(pid: tid, operation: "resume after attach", errno: error)
+        }
+    }
+
+    static func threadsOf(_ group: pid_t) -> [pid_t] {
+        guard let directory = opendir("/proc/\(group)/task") else { return [] }
+        defer { closedir(directory) }
+        var result: [pid_t] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if let tid = pid_t(name) { result.append(tid) }
+        }
+        return result.sorted()
+    }
+
+    /// TracerPid from /proc/PID/status (0: not traced).
+    static func tracer(of tid: pid_t) -> pid_t? {
+        guard let bytes = try? readWholeFile("/proc/\(tid)/status") else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix("TracerPid:") {
+            return pid_t(String(line.dropFirst(10)).strippingBlanks())
+        }
+        return nil
+    }
+
+    /// The reason a user can act on when PTRACE_SEIZE fails.
+    static func whyNotTraceable(pid: pid_t, errno: Errno) -> String {
+        if errno == .noSuchProcess { return "no such process" }
+        guard errno == .notPermitted else { return errno.description }
+        if let tracer = tracer(of: pid), tracer != 0 {
+            let name = (try? readWholeFile("/proc/\(tracer)/comm")).map {
+                String(decoding: $0, as: UTF8.self).strippingBlanks().replacingNewlines()
+            }
+            return "already traced by process \(tracer)" + (name.map { " (\($0))" } ?? "")
+        }
+        if let bytes = try? readWholeFile("/proc/sys/kernel/yama/ptrace_scope"),
+           let scope = Int(String(decoding: bytes, as: UTF8.self).strippingBlanks().replacingNewlines()), scope > 0 {
+            switch scope {
+            case 1: return "\(errno) (kernel.yama.ptrace_scope is 1: only a parent may trace; run as root, or set it to 0)"
+            case 2: return "\(errno) (kernel.yama.ptrace_scope is 2: only root may attach)"
+            default: return "\(errno) (kernel.yama.ptrace_scope is \(scope): attaching is disabled until reboot)"
+            }
+        }
+        if getuid() != 0 { return "\(errno) (another user's process, or one that is not dumpable: run as root)" }
+        return "\(errno) (a kernel thread, or a process that cannot be traced)"
+    }
+
+    // MARK: Detach
+
+    /// Stop every thread; `finishDetachIfReady` lets go once all are held.
+    func beginDetach() throws(TraceError) {
+        detaching = true
+        for (tid, state) in threads where state.hold == nil {
+            do { try Ptrace.interrupt(tid) } catch {
+                if error != .noSuchProcess { throw .lostTracee(pid: tid, operation: "PTRACE_INTERRUPT", errno: error) }
+            }
+        }
+        finishDetachIfReady()
+    }
+
+    /// Once every thread is stopped: put every breakpoint byte and every hijacked return address back, then
+    /// detach each thread, delivering the signal it was stopped with.
+    func finishDetachIfReady() {
+        guard !threads.values.contains(where: { $0.hold == nil }) else { return }
+        var restored: Set<ObjectIdentifier> = []
+        for (tid, state) in threads where restored.insert(ObjectIdentifier(state.space)).inserted {
+            state.space.restoreBreakpoints(TraceeMemory(pid: tid))
+        }
+        for (tid, state) in threads {
+            Self.restoreReturnAddresses(state.shadow, memory: TraceeMemory(pid: tid))
+        }
+        let time = Timestamp.now()
+        for (tid, state) in threads.sorted(by: { $0.key < $1.key }) {
+            switch state.hold {
+            case .signal(let signal)?: try? Ptrace.detach(tid, signal: signal)
+            case .groupStop?, nil: try? Ptrace.detach(tid)
+            }
+            if tid == state.process && !state.isForeign {
+                emit(.detached(process: ThreadID(rawValue: tid), time: time))
+            }
+        }
+        threads.removeAll()
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP ask an attached trace to let go; SIGCHLD says a traced thread has news. All
+/// four are blocked while attached and taken with sigtimedwait, so none is lost between a check and a wait.
+struct StopRequestSignals {
+    private var previous = sigset_t()
+    private var requests = sigset_t()
+
+    init() {
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGCHLD] { sigaddset(&blocked, signal) }
+        requests = blocked
+        pthread_sigmask(SIG_BLOCK, &blocked, &previous)
+    }
+
+    func restore() {
+        var mask = previous
+        pthread_sigmask(SIG_SETMASK, &mask, nil)
+    }
+
+    /// Waits up to `nanoseconds` for one of the signals: true when it asks to let go.
+    func wait(nanoseconds: UInt64) -> Bool {
+        var set = requests
+        var timeout = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        let signal = sigtimedwait(&set, nil, &timeout)
+        return signal == SIGINT || signal == SIGTERM || signal == SIGHUP
+    }
+}
+
+extension String {
+    func replacingNewlines() -> String { String(filter { $0 != "\n" }) }
+}

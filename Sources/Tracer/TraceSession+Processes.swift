@@ -1,0 +1,204 @@
+import CPtrace
+import ELF
+import Glibc
+
+// Starting a program, and what happens to threads and processes the program creates: threads share their
+// process's address space; fork children get a copy, followed (-f) or cleaned and let go; vfork children run
+// in their parent's memory until they exec; exec replaces an address space.
+extension TraceSession {
+    // MARK: Launch
+
+    func launch(executable path: String, arguments: [String], environment: [String]) throws(TraceError) {
+        var childErrno: Int32 = 0
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        let child = cptrace_spawn_traced(path, argv, envp, &childErrno)
+        if child < 0 {
+            if childErrno == EPERM { throw .cannotTrace(path: path, errno: Errno(rawValue: childErrno)) }
+            if childErrno != 0 { throw .cannotExecute(path: path, errno: Errno(rawValue: childErrno)) }
+            throw .cannotTrace(path: path, errno: .current)
+        }
+        firstProcess = child
+        // The exec stop (a plain SIGTRAP: options are not set yet).
+        let status: WaitStatus
+        do { (_, status) = try Ptrace.wait(child) } catch { throw .lostTracee(pid: child, operation: "wait for exec", errno: error) }
+        guard case .stopped(SIGTRAP, nil) = status else {
+            throw .lostTracee(pid: child, operation: "exec stop", errno: Errno(rawValue: ESRCH))
+        }
+        do {
+            try Ptrace.setOptions(child, Self.traceOptions.union(.exitKill))
+        } catch { throw .lostTracee(pid: child, operation: "PTRACE_SETOPTIONS", errno: error) }
+        let space = AddressSpace(mainPath: path, programName: nil)
+        threads[child] = ThreadState(space: space, process: child)
+        prepareImage(space, process: child)
+        try resume(child)
+    }
+
+    /// Events every traced thread reports; children inherit them.
+    static let traceOptions: PtraceOptions = [.traceSysGood, .traceClone, .traceFork, .traceVfork, .traceExec]
+
+    /// At an exec stop: the new image has only its program and the loader mapped. Plant a breakpoint at the
+    /// program's entry point (AT_ENTRY); by then the loader has mapped every DT_NEEDED object and filled
+    /// r_debug.
+    func prepareImage(_ space: AddressSpace, process: pid_t) {
+        if let exe = try? String(contentsOfSymlink: "/proc/\(process)/exe") { space.mainPath = exe }
+        let facts = try? factsFor(path: space.mainPath, wantSlots: false)
+        if facts?.isStatic ?? false {
+            diagnose("\(space.mainPath) is statically linked: no library calls to trace")
+            space.armed = true
+            return
+        }
+        guard let entry = Self.auxiliaryValue(pid: process, type: 9 /* AT_ENTRY */), entry != 0 else {
+            diagnose("cannot read the entry point of \(space.mainPath): no library calls will be traced")
+            space.armed = true
+            return
+        }
+        space.entryPoint = entry
+        do {
+            let original = try TraceeMemory(pid: process).replaceByte(at: entry, with: 0xcc)
+            space.breakpoints[entry] = AddressSpace.Breakpoint(original: original, role: .entryPoint)
+        } catch {
+            diagnose("cannot plant a breakpoint at the entry point of \(space.mainPath) (\(error)): no library calls will be traced")
+        }
+    }
+
+    static func auxiliaryValue(pid: pid_t, type: UInt64) -> UInt64? {
+        guard let bytes = try? readWholeFile("/proc/\(pid)/auxv") else { return nil }
+        var index = 0
+        while index + 16 <= bytes.count {
+            var key: UInt64 = 0, value: UInt64 = 0
+            for i in 0..<8 {
+                key |= UInt64(bytes[index + i]) << (8 * UInt64(i))
+                value |= UInt64(bytes[index + 8 + i]) << (8 * UInt64(i))
+            }
+            if key == type { return value }
+            if key == 0 { break }
+            index += 16
+        }
+        return nil
+    }
+
+    // MARK: ptrace events: threads, forks, exec
+
+    func ptraceEvent(_ tid: pid_t, _ event: PtraceEvent) throws(TraceError) {
+        guard let parent = threads[tid] else { preconditionFailure("stopped() registers every thread") }
+        switch event {
+        case .clone:
+            guard let message = try? Ptrace.eventMessage(tid) else { break }
+            let new = pid_t(message)
+            if threads[new] != nil { break }  // its first stop came first and registered it as a thread
+            if Self.threadGroup(of: new).map({ $0 != parent.process }) ?? false {
+                // clone without CLONE_THREAD: a process of its own. Modelled as sharing its parent's memory
+                // (CLONE_VM, as posix_spawn-like clones do): followed like a vfork child.
+                try adoptSharingChild(new, of: tid)
+                break
+            }
+            var state = ThreadState(space: parent.space, process: parent.process)
+            state.isForeign = parent.isForeign
+            state.seized = parent.seized
+            state.awaitingStartStop = earlyChildren.remove(new) == nil
+            threads[new] = state
+            if !state.awaitingStartStop { try proceed(new) }
+        case .fork:
+            guard let message = try? Ptrace.eventMessage(tid) else { break }
+            let child = pid_t(message)
+            if configuration.followForks && !parent.isForeign {
+                try followForkChild(child, of: tid)
+            } else {
+                cleanAndDetach(child: child, forkedBy: tid)
+            }
+        case .vfork:
+            guard let message = try? Ptrace.eventMessage(tid) else { break }
+            try adoptSharingChild(pid_t(message), of: tid)
+        case .exec:
+            try execed(tid)
+            return
+        default:
+            break
+        }
+        try proceed(tid)
+    }
+
+    /// A child that runs in its parent's memory and on its parent's stack until it execs or exits (vfork,
+    /// posix_spawn). It is followed even without -f, silently, so its returns through our return sites
+    /// still work; with -f its own calls are reported.
+    private func adoptSharingChild(_ child: pid_t, of tid: pid_t) throws(TraceError) {
+        guard let parent = threads[tid] else { return }
+        var state = ThreadState(space: parent.space, process: child)
+        state.isForeign = parent.isForeign || !configuration.followForks
+        state.seized = parent.seized
+        for var frame in parent.shadow.frames {
+            frame.reported = false
+            state.shadow.push(frame)
+        }
+        let alreadyStopped = earlyChildren.remove(child) != nil
+        state.awaitingStartStop = !alreadyStopped
+        threads[child] = state
+        if alreadyStopped { try proceed(child) }
+    }
+
+    /// -f: the child has a copy of its parent's memory, so a copy of the address space, and the forking
+    /// thread's open calls (their hijacked return addresses are in its copy of the stack). Those frames get
+    /// call ids of their own: each process returns from them separately.
+    private func followForkChild(_ child: pid_t, of tid: pid_t) throws(TraceError) {
+        guard let parent = threads[tid] else { return }
+        var state = ThreadState(space: parent.space.copy(), process: child)
+        state.seized = parent.seized
+        for var frame in parent.shadow.frames {
+            frame.callID = nextCallID
+            nextCallID += 1
+            state.shadow.push(frame)
+        }
+        let alreadyStopped = earlyChildren.remove(child) != nil
+        state.awaitingStartStop = !alreadyStopped
+        threads[child] = state
+        if alreadyStopped { try proceed(child) }
+    }
+
+    /// PTRACE_EVENT_EXEC: `tid` is the thread group leader's id now, whichever thread called exec.
+    private func execed(_ tid: pid_t) throws(TraceError) {
+        guard let old = threads[tid] else { return }
+        if old.isForeign {
+            // A vfork child (not followed) exec'd: its new image has none of our breakpoints.
+            threads[tid] = nil
+            try? Ptrace.detach(tid)
+            return
+        }
+        // A new image: the process's other threads are gone, and so is every open call.
+        for (other, state) in threads where state.process == old.process && other != tid { threads[other] = nil }
+        var state = ThreadState(space: AddressSpace(mainPath: "", programName: nil), process: old.process)
+        state.seized = old.seized
+        threads[tid] = state
+        prepareImage(state.space, process: tid)
+        state.space.programName = state.space.mainPath.split(separator: "/").last.map(String.init)
+        try proceed(tid)
+    }
+
+    /// A fork child gets a private copy of our breakpoints and of its parent's hijacked return addresses: put
+    /// the original bytes and the real return addresses back in the copy, then let it go.
+    func cleanAndDetach(child: pid_t, forkedBy parent: pid_t) {
+        if earlyChildren.remove(child) == nil {
+            // Its first stop is on its way.
+            while true {
+                guard let (stoppedPid, status) = try? Ptrace.wait(child) else { return }
+                if stoppedPid == child, case .stopped = status { break }
+                if case .exited = status { return }
+                if case .killed = status { return }
+            }
+        }
+        guard let state = threads[parent] else { return }
+        let memory = TraceeMemory(pid: child)
+        state.space.restoreBreakpoints(memory)
+        Self.restoreReturnAddresses(state.shadow, memory: memory)
+        try? Ptrace.detach(child)
+    }
+
+    /// Writes the real return address back into every hijacked stack slot. Innermost first, so on a slot
+    /// shared by tail calls the outermost (real) address is written last.
+    static func restoreReturnAddresses(_ shadow: ShadowStack, memory: TraceeMemory) {
+        for frame in shadow.frames.reversed() {
+            try? memory.writeWord(frame.realReturn, at: frame.stackSlot)
+        }
+    }
+}
