@@ -1,5 +1,6 @@
 import Foundation
 import Linker
+import Prototypes
 
 /// Terminal styling for the tree: colour only on a terminal and never with NO_COLOR set.
 public struct DepsStyle: Sendable {
@@ -182,21 +183,8 @@ public enum DepsJSONRenderer {
         "{" + fields.map { "\(string($0.0)):\($0.1)" }.joined(separator: ",") + "}"
     }
 
-    static func string(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    /// The package's one JSON escaper (shared with `trace --json`).
+    static func string(_ text: String) -> String { Value.jsonString(text) }
 }
 
 /// A Graphviz digraph: one node per object (missing ones red), edges labelled with the rule.

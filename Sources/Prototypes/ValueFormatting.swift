@@ -94,8 +94,16 @@ extension Value {
 
     /// A JSON string literal; bytes that are not valid UTF-8 become U+FFFD.
     public static func jsonString(_ bytes: [UInt8]) -> String {
+        jsonString(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// A JSON string literal (RFC 8259): `"` and `\\` escaped, `\n` `\r` `\t` by name, the other control
+    /// characters below U+0020 as `\u00XX`; everything else, DEL and non-ASCII included, as is (UTF-8).
+    /// The one JSON escaper of the package: `deps --json` and `trace --json` both use it.
+    public static func jsonString(_ text: String) -> String {
         var out = "\""
-        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"

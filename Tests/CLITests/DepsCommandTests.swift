@@ -190,6 +190,17 @@ import Testing
         #expect(leaf["rule"] as? String == "not_found")
     }
 
+    /// File names are bytes a user does not choose: the JSON escapes them exactly as `trace --json` does
+    /// (one escaper, pinned in PrototypesTests), and stays parseable.
+    @Test func jsonEscapesControlCharactersQuotesAndBackslashes() throws {
+        let odd = "/nonexistent/q\"b\\s\u{1}\u{1f}\n\r\tdir é😀/x"
+        let run = TestSupport.linkscope(["deps", "--json", odd])
+        #expect(run.status == 2)
+        #expect(run.stdout.contains(#"{"file":"/nonexistent/q\"b\\s\u0001\u001f\n\r\tdir é😀/x","error":"#), "\(run.stdout)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect((document["files"] as? [[String: Any]])?.first?["file"] as? String == odd)
+    }
+
     @Test func treeSaysWhyAndUsesNoColourWhenPiped() throws {
         let prog = try Self.fixture("rpath/prog")
         let run = TestSupport.linkscope(["deps", prog])

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Prototypes
 
@@ -51,6 +52,22 @@ import Testing
                 == #"{"kind":"string","value":"a\"b\n","truncated":true}"#)
         #expect(Value.null.jsonText == #"{"kind":"null"}"#)
         #expect(Value.bitmask(names: ["O_CREAT"], remainder: 1).jsonText == #"{"kind":"flags","names":["O_CREAT"],"remainder":1}"#)
+    }
+
+    /// The package's one JSON escaper (`deps --json`, `trace --json`), pinned character by character: quote
+    /// and backslash escaped, \n \r \t by name, every other C0 control as a lower-case \u00xx (\b and \f too),
+    /// DEL and all non-ASCII left as UTF-8, invalid UTF-8 as U+FFFD.
+    @Test func jsonStringEscapesExactly() {
+        let text = "q\"b\\s\u{0}\u{1}\u{8}\u{c}\u{1b}\u{1f}\n\r\t \u{7f}é😀\u{2028}/"
+        let expected = #""q\"b\\s\u0000\u0001\u0008\u000c\u001b\u001f\n\r\t "# + "\u{7f}é😀\u{2028}/\""
+        #expect(Value.jsonString(text) == expected)
+        // Byte for byte: String's == would let a normalised é pass.
+        #expect(Array(Value.jsonString(Array(text.utf8)).utf8) == Array(expected.utf8))
+        #expect(Value.jsonString(Array("a".utf8) + [0xff, 0xc3] + Array("b".utf8)) == "\"a\u{fffd}\u{fffd}b\"")
+        #expect(Value.jsonString("") == #""""#)
+        // What it writes reads back as the same text.
+        let decoded = try? JSONSerialization.jsonObject(with: Data(("[" + expected + "]").utf8)) as? [String]
+        #expect(decoded == [text])
     }
 }
 
