@@ -50,3 +50,8 @@ build ifunc ifunc.c -- -no-pie
 build libtail.so tail.c -- -shared -fPIC -O2
 build tailmain tailmain.c -- -L"$out" -Wl,--no-as-needed -ltail -Wl,-rpath,"$out"
 build twostop-floor twostop-floor.c
+build stress stress.c -- -pthread
+build libforker.so forker.c -- -shared -fPIC
+build spawn spawn.c -- -L"$out" -Wl,--no-as-needed -lforker -Wl,-rpath,"$out"
+build attachme attachme.c -- -pthread
+build vforker vforker.c
