@@ -56,6 +56,11 @@ int main(int argc, char **argv) {
     memset(&action, 0, sizeof action);
     action.sa_handler = on_usr1;
     sigaction(SIGUSR1, &action, NULL);
+    // A test runner may start us with SIGUSR1 blocked (the mask survives exec): counting needs it delivered.
+    sigset_t usr1_only;
+    sigemptyset(&usr1_only);
+    sigaddset(&usr1_only, SIGUSR1);
+    sigprocmask(SIG_UNBLOCK, &usr1_only, NULL);
     struct worker *workers = calloc((size_t)threads, sizeof *workers);
     if (!workers) return 2;
     clock_gettime(CLOCK_MONOTONIC, &started);

@@ -11,46 +11,10 @@ import TestSupport
 
     init() throws { fixtures = try TestSupport.testBinaries.appendingPathComponent("trace") }
 
-    struct Traced {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        /// The trace itself (written with -o to its own file).
-        var lines: [String]
-        /// The function names of the trace's call lines, in order.
-        var functions: [String]
-        var calls: Int?
-        var callStops: Int?
-    }
-
     private func program(_ name: String) -> String { fixtures.appendingPathComponent(name).path }
 
     private func trace(_ options: [String], _ command: [String], directory: String? = nil) throws -> Traced {
-        let dir = try TestSupport.temporaryDirectory("trace-engine")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("trace.txt").path
-        let result = TestSupport.linkscope(["trace", "--engine-stats", "-o", file] + options + ["--"] + command,
-                                           directory: directory)
-        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-        let lines = text.split(separator: "\n").map(String.init)
-        var functions: [String] = []
-        for line in lines {
-            var body = Substring(line)
-            if body.hasPrefix("[pid ") { body = body.drop { $0 != "]" }.dropFirst(2) }
-            if body.hasPrefix("<... ") || body.hasPrefix("---") || body.hasPrefix("+++") { continue }
-            guard let paren = body.firstIndex(of: "(") else { continue }
-            var name = body[..<paren]
-            if let arrow = name.range(of: "->") { name = name[arrow.upperBound...] }
-            functions.append(String(name))
-        }
-        var calls: Int?, stops: Int?
-        if let stats = result.stderr.split(separator: "\n").first(where: { $0.contains("linkscope: engine:") }) {
-            let words = stats.split(separator: " ")
-            if let i = words.firstIndex(of: "calls,") { calls = Int(words[i - 1]) }
-            if let i = words.firstIndex(of: "call"), i + 1 < words.count, words[i + 1] == "stops," { stops = Int(words[i - 1]) }
-        }
-        return Traced(status: result.status, stdout: result.stdout, stderr: result.stderr, lines: lines,
-                      functions: functions, calls: calls, callStops: stops)
+        try Traced.run(options, command, directory: directory)
     }
 
     private func untraced(_ command: [String]) -> TestSupport.Output { TestSupport.run(command) }

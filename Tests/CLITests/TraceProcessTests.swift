@@ -1,0 +1,285 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+
+/// Issue #4: threads, fork/vfork/exec with and without -f, and attaching to running programs with -p. Each
+/// test checks the trace *and* that the traced program computed and exited exactly as it does untraced.
+@Suite struct TraceProcessTests {
+    let fixtures: URL
+
+    init() throws { fixtures = try TestSupport.testBinaries.appendingPathComponent("trace") }
+
+    private func program(_ name: String) -> String { fixtures.appendingPathComponent(name).path }
+
+    // MARK: Threads
+
+    /// 4 threads × 10,000 strlen calls at once, five runs in a row: every call seen, two stops each, and the
+    /// program's own total right.
+    @Test func threadStressCountsEveryCallExactly() throws {
+        for _ in 0..<5 {
+            let result = try Traced.run(["-e", "strlen"], [program("stress"), "4", "10000"])
+            #expect(result.status == 0)
+            #expect(result.stdout == "threads=4 calls=40000 total=100000 ok\n")
+            #expect(result.calls == 40000 && result.callStops == 80000, "\(result.stderr)")
+            let strlenLines = result.lines.filter { Traced.callee(of: $0) == "strlen" }
+            #expect(strlenLines.count == 40000)
+            // Thread i measures i+1 letters: a result reported on the wrong thread shows here.
+            var expected: [Int32: Int] = [:]
+            var misattributed = 0
+            for line in strlenLines + result.lines.filter({ Traced.body(of: $0).hasPrefix("<... strlen resumed>") }) {
+                let pid = Traced.pid(of: line) ?? 0
+                let body = Traced.body(of: line)
+                if let open = body.range(of: "strlen(\"") {
+                    expected[pid] = body[open.upperBound...].prefix { $0 != "\"" }.count
+                }
+                if let equals = body.range(of: " = ", options: .backwards), let value = Int(body[equals.upperBound...]),
+                   value != expected[pid] { misattributed += 1 }
+            }
+            #expect(misattributed == 0)
+        }
+    }
+
+    @Test func summaryCountsAreExactUnderContention() throws {
+        let result = try Traced.run(["-c", "-e", "strlen"], [program("stress"), "4", "2500"])
+        #expect(result.stdout == "threads=4 calls=10000 total=25000 ok\n")
+        #expect(result.lines.contains { $0.hasSuffix(" 10000 strlen") }, "\(result.lines)")
+    }
+
+    // MARK: Children without -f
+
+    @Test func childrenRunUntracedAndUnharmedWithoutFollow() throws {
+        let plain = TestSupport.run([program("spawn")])
+        #expect(plain.status == 0)
+        let result = try Traced.run(["-e", "strlen"], [program("spawn")], directory: fixtures.path)
+        #expect(result.status == plain.status)
+        #expect(result.stdout == plain.stdout)
+        // The parent's six through its own PLT (libc.so.6->strlen lines are printf's), none of its children's,
+        // and no [pid] prefix: only one thread printed.
+        #expect(result.lines.filter { $0.hasPrefix("spawn->strlen(") }.count == 6, "\(result.lines)")
+        #expect(!result.lines.contains { $0.contains("strlen(\"child\")") || $0.contains("strlen(\"forker-child\")") })
+        #expect(result.lines.allSatisfy { !$0.hasPrefix("[pid ") })
+        #expect(result.lines.last == "+++ exited (status 0) +++")
+    }
+
+    @Test func vforkChildrenRunUnharmedWithoutFollow() throws {
+        let plain = TestSupport.run([program("vforker")])
+        #expect(plain.stdout == "start 7\nvfork-execve exited 0\nvfork-exit exited 5\nparent 6\n")
+        let result = try Traced.run(["-e", "strlen"], [program("vforker")])
+        #expect(result.stdout == plain.stdout)
+        #expect(result.status == 0)
+        #expect(result.lines.filter { $0.hasPrefix("vforker->strlen(") }.count == 2, "\(result.lines)")
+        #expect(!result.lines.contains { $0.contains("vfork-child") })
+    }
+
+    // MARK: -f
+
+    @Test func followTracesEveryChildAndExec() throws {
+        let plain = TestSupport.run([program("spawn")])
+        let result = try Traced.run(["-f", "-e", "strlen+forker_fork+fputs_unlocked"], [program("spawn")])
+        #expect(result.stdout == plain.stdout)
+        #expect(result.status == 0, "the first process's status, not a child's")
+        #expect(result.lines.allSatisfy { $0.hasPrefix("[pid ") }, "ltrace -f prefixes every line")
+        // The parent makes no selected call before its first fork: its pid is the last line's.
+        let parent = try #require(result.lines.last.flatMap(Traced.pid(of:)))
+        let parentStrlen = result.lines.filter { Traced.pid(of: $0) == parent && $0.contains("] spawn->strlen(") }
+        #expect(parentStrlen.count == 6)
+        // The fork children's own calls, under their own pids.
+        let child = try #require(result.lines.first { $0.contains("spawn->strlen(\"child\")") })
+        #expect(Traced.pid(of: child) != parent && child.hasSuffix(" = 5"))
+        let forkerChild = try #require(result.lines.first { $0.contains("spawn->strlen(\"forker-child\")") })
+        let forkerPid = try #require(Traced.pid(of: forkerChild))
+        #expect(forkerPid != parent)
+        // forker_fork returns in both processes: the child returns through the copy of the hijacked address.
+        #expect(result.lines.contains { Traced.pid(of: $0) == forkerPid && $0.contains("<... forker_fork resumed> )") && $0.hasSuffix(" = 0") },
+                "\(result.lines)")
+        #expect(result.lines.contains("[pid \(forkerPid)] +++ exited (status 9) +++"))
+        #expect(result.lines.contains { $0.hasSuffix("+++ exited (status 7) +++") })
+        // After exec the new image is armed, and its lines carry its own name.
+        #expect(result.lines.contains { $0.contains("] echo->fputs_unlocked(\"exec-child\", ") }, "\(result.lines)")
+        #expect(result.lines.contains { $0.contains("] echo->fputs_unlocked(\"spawned\", ") })
+        #expect(result.lines.last == "[pid \(parent)] +++ exited (status 0) +++")
+    }
+
+    @Test func followTracesVforkChildren() throws {
+        let result = try Traced.run(["-f", "-e", "strlen"], [program("vforker")])
+        #expect(result.stdout == "start 7\nvfork-execve exited 0\nvfork-exit exited 5\nparent 6\n")
+        #expect(result.status == 0)
+        let children = result.lines.filter { $0.contains("strlen(\"vfork-child\")") && $0.hasSuffix(" = 11") }
+        #expect(children.count == 2, "\(result.lines)")
+        #expect(Set(children.compactMap(Traced.pid(of:))).count == 2)
+        #expect(result.lines.contains { $0.hasSuffix("+++ exited (status 5) +++") })
+    }
+
+    @Test func unwindingAcrossTracedCallsUnderFollow() throws {
+        let jump = try Traced.run(["-f"], [program("jump")])
+        #expect(jump.stdout == "after 4\n" && jump.status == 5)
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/g++") {
+            let thrown = try Traced.run(["-f"], [program("exception")])
+            #expect(thrown.stdout == "caught boom 4\nsecond 0\n" && thrown.status == 4)
+        }
+    }
+
+    // MARK: -p
+
+    /// A program attached to and detached from six times (--duration, SIGINT, SIGTERM), with signals sent in
+    /// between, finishes exactly as it would untraced.
+    @Test func attachAndDetachLeaveTheProgramUnharmed() throws {
+        let target = try Background([program("attachme"), "5", "4"])
+        defer { target.stop() }
+        let pid = try target.waitForReady()
+        var traces: [Traced] = []
+        for round in 0..<6 {
+            let way = ["duration", "SIGINT", "SIGTERM"][round % 3]
+            var options = ["-e", "strlen+usleep"]
+            if way == "duration" { options += ["--duration", "0.3"] }
+            let trace = try Background.linkscopeTrace(options + ["-p", String(pid)])
+            if way != "duration" {
+                usleep(300_000)
+                kill(trace.pid, way == "SIGINT" ? SIGINT : SIGTERM)
+            }
+            let result = trace.finish()
+            #expect(result.status == 0, "\(way): \(result.stderr)")
+            #expect(!result.stderr.split(separator: "\n").contains { !$0.hasPrefix("linkscope: engine:") },
+                    "\(way): \(result.stderr)")
+            traces.append(result)
+            kill(pid, SIGUSR1)
+            usleep(50_000)
+        }
+        let end = target.finish()
+        #expect(end.status == 0)
+        #expect(end.stdout.contains("mismatches=0\nusr1=6\nexit 0\n"), "\(end.stdout)")
+        for trace in traces {
+            #expect(trace.lines.last == "[pid \(pid)] +++ detached +++" || trace.lines.last == "+++ detached +++",
+                    "\(trace.lines.suffix(3))")
+            #expect(trace.lines.contains { $0.contains("attachme->strlen(\"attachme\")") && $0.hasSuffix(" = 8") }
+                    || trace.lines.contains { $0.contains("<... strlen resumed> )") && $0.hasSuffix(" = 8") })
+            // Every thread is traced: the workers' calls come from more than one thread.
+            #expect(Set(trace.lines.compactMap(Traced.pid(of:))).count >= 2)
+        }
+    }
+
+    @Test func aStoppedProgramStaysStoppedAfterDetach() throws {
+        let target = try Background([program("attachme"), "3", "2"])
+        defer { target.stop() }
+        let pid = try target.waitForReady()
+        kill(pid, SIGSTOP)
+        usleep(100_000)
+        let trace = try Background.linkscopeTrace(["-e", "strlen", "--duration", "0.3", "-p", String(pid)])
+        let result = trace.finish()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(Background.state(of: pid) == "T", "job-control stop kept")
+        #expect(!result.lines.contains { Traced.callee(of: $0) == "strlen" }, "nothing ran while stopped")
+        kill(pid, SIGCONT)
+        let end = target.finish()
+        #expect(end.status == 0 && end.stdout.contains("mismatches=0"))
+    }
+
+    @Test func attachToMissingProcessIsOneLine() throws {
+        let result = TestSupport.linkscope(["trace", "-p", "999999999"])
+        #expect(result.status == 126)
+        #expect(result.stderr == "linkscope: cannot attach to 999999999: no such process\n")
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/strace")))
+    func attachToAnAlreadyTracedProcessSaysWho() throws {
+        let target = try Background(["/usr/bin/strace", "-o", "/dev/null", program("attachme"), "3", "1"])
+        defer { target.stop() }
+        let pid = try target.waitForReady()
+        let result = TestSupport.linkscope(["trace", "-p", String(pid)])
+        #expect(result.status == 126)
+        #expect(result.stderr.hasPrefix("linkscope: cannot attach to \(pid): already traced by process "))
+        #expect(result.stderr.hasSuffix(" (strace)\n"))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test(arguments: [
+        ["-p", "1", "--", "/bin/true"], ["--duration", "1", "--", "/bin/true"], ["-p", "0"], ["-p", "1", "--duration", "-1"],
+    ])
+    func attachUsageErrors(arguments: [String]) {
+        let result = TestSupport.linkscope(["trace"] + arguments)
+        #expect(result.status == 2, "\(arguments): \(result.stderr)")
+    }
+
+    /// PTRACE_O_EXITKILL: a launched program does not outlive a SIGKILLed linkscope, stopped forever.
+    @Test func launchedProgramDiesWithLinkscope() throws {
+        let trace = try Background([TestSupport.linkscopeExecutable, "trace", "-e", "strlen", "-o", "/dev/null", "--",
+                                    program("attachme"), "30", "1"])
+        defer { trace.stop() }
+        let pid = try trace.waitForReady()
+        kill(trace.pid, SIGKILL)
+        _ = trace.finish()
+        var gone = false
+        for _ in 0..<50 where !gone {
+            let state = Background.state(of: pid)
+            gone = state == nil || state == "Z"
+            if !gone { usleep(100_000) }
+        }
+        #expect(gone, "the traced program is still alive: \(Background.state(of: pid) ?? "-")")
+    }
+}
+
+/// A process run in the background with its output in files, for tests that act on it while it runs.
+final class Background {
+    let process = Process()
+    let directory: URL
+    var pid: Int32 { process.processIdentifier }
+    private var traceFile: String?
+
+    init(_ arguments: [String]) throws {
+        directory = try TestSupport.temporaryDirectory("background")
+        FileManager.default.createFile(atPath: directory.appendingPathComponent("out").path, contents: nil)
+        FileManager.default.createFile(atPath: directory.appendingPathComponent("err").path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        process.standardOutput = try FileHandle(forWritingTo: directory.appendingPathComponent("out"))
+        process.standardError = try FileHandle(forWritingTo: directory.appendingPathComponent("err"))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// `linkscope trace --engine-stats -o FILE ARGS` in the background.
+    static func linkscopeTrace(_ arguments: [String]) throws -> Background {
+        let directory = try TestSupport.temporaryDirectory("background-trace")
+        let file = directory.appendingPathComponent("trace.txt").path
+        let trace = try Background([TestSupport.linkscopeExecutable, "trace", "--engine-stats", "-o", file] + arguments)
+        trace.traceFile = file
+        return trace
+    }
+
+    var stdout: String { (try? String(contentsOf: directory.appendingPathComponent("out"), encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOf: directory.appendingPathComponent("err"), encoding: .utf8)) ?? "" }
+
+    /// The PID of an attachme fixture's `ready PID` line (waits up to 20 s).
+    func waitForReady() throws -> Int32 {
+        for _ in 0..<400 {
+            if let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix("ready ") }),
+               let pid = Int32(line.dropFirst(6)) { return pid }
+            if !process.isRunning { break }
+            usleep(50_000)
+        }
+        throw TestSupportError("no 'ready' line from \(process.executableURL?.path ?? "?"): \(stdout) \(stderr)")
+    }
+
+    /// Waits for the end (at most 60 s, then SIGKILL) and returns what it did.
+    func finish() -> Traced {
+        for _ in 0..<1200 where process.isRunning { usleep(50_000) }
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
+        let trace = traceFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
+        return Traced(status: process.terminationStatus, stdout: stdout, stderr: stderr, trace: trace)
+    }
+
+    func stop() {
+        if process.isRunning { kill(pid, SIGKILL) }
+        try? FileManager.default.removeItem(at: directory)
+        if let traceFile { try? FileManager.default.removeItem(atPath: (traceFile as NSString).deletingLastPathComponent) }
+    }
+
+    /// The one-letter State of /proc/PID/status (R, S, T, t, Z…), nil when the process is gone.
+    static func state(of pid: Int32) -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("State:") }) else { return nil }
+        return line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init)
+    }
+}
