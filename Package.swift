@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "LinkerTests", dependencies: ["Linker", "TestSupport"]),
         .testTarget(name: "PrototypesTests", dependencies: ["Prototypes", "TestSupport"]),
         .testTarget(name: "TracerTests", dependencies: ["Tracer", "Prototypes", "TestSupport"]),
-        .testTarget(name: "CheckTests", dependencies: ["Check", "ELF", "TestSupport"]),
+        .testTarget(name: "CheckTests", dependencies: ["Check", "ELF", "Linker", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LinkscopeCLI", "TestSupport"]),
     ]
 )

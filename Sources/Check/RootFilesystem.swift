@@ -1,4 +1,5 @@
 import Foundation
+import Linker
 
 /// A directory treated as `/`, the way `chroot` would: absolute symlink targets are read inside it and
 /// `..` stops at its top. Paths inside the root ("in-root paths") always start with `/`; host paths are

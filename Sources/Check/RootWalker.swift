@@ -1,4 +1,5 @@
 import Foundation
+import Linker
 
 /// A regular file the walk found. Whether it is ELF is the checker's first question, asked on all cores:
 /// reading the first bytes of every file is most of the cost of a walk.

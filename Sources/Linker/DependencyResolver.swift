@@ -148,14 +148,12 @@ public final class DependencyResolver: Sendable {
                                environment: LoaderEnvironment) -> Result<ObjectInfo, ProbeFailure> {
         func fail(_ rejection: Rejection) -> Result<ObjectInfo, ProbeFailure> { .failure(ProbeFailure(rejection: rejection)) }
         let header: [UInt8]
-        switch SystemCalls.readPrefix(hostPath, count: 64) {
-        case .success(let bytes): header = bytes
-        case .failure(let error):
-            let code = error.code
+        do { header = try SystemCalls.readPrefix(hostPath, count: 64) } catch {
+            let code = error.errno
             if code == EACCES { return fail(.permissionDenied) }
             if code == ENOENT { return fail(.missing) }
             if code == EISDIR { return fail(.fatal("cannot read file data: Is a directory")) }
-            return fail(.fatal("cannot open shared object file: \(String(cString: strerror(code)))"))
+            return fail(.fatal("cannot open shared object file: \(error.reason)"))
         }
         guard header.count >= 64 else { return fail(.fatal("file too short")) }
         guard header[0] == 0x7f, header[1] == 0x45, header[2] == 0x4c, header[3] == 0x46 else {

@@ -1,28 +1,144 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The few syscalls the resolver makes itself, with EINTR retried.
-enum SystemCalls {
-    /// Up to `count` bytes from the start of `path`, or the errno of open/read.
-    static func readPrefix(_ path: String, count: Int) -> Result<[UInt8], SystemError> {
-        var fd: Int32
-        repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
-        guard fd >= 0 else { return .failure(SystemError(code: errno)) }
+/// A failed system call, with what was attempted and on which path: enough for a one-line message a user
+/// can act on ("cannot read directory /root/etc: Permission denied").
+public struct SystemCallError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var errno: Int32
+
+    public init(_ operation: String, path: String, errno: Int32) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+    }
+
+    public var reason: String { String(cString: strerror(errno)) }
+    public var description: String { "\(operation) \(path): \(reason)" }
+}
+
+/// The POSIX calls of the resolver and of `check`'s walker, each retried on EINTR and turned into
+/// `throws(SystemCallError)`. Kept in one place so both read as file-system logic, not errno bookkeeping;
+/// `package`, because Check uses them too, but they are no part of the Linker's API.
+package enum SystemCalls {
+    private static func retrying<T>(_ body: () -> T, failed: (T) -> Bool) -> (T, Int32) {
+        while true {
+            let value = body()
+            if failed(value) {
+                let code = Foundation.errno
+                if code == EINTR { continue }
+                return (value, code)
+            }
+            return (value, 0)
+        }
+    }
+
+    package static func linkStatus(_ path: String) throws(SystemCallError) -> Glibc.stat {
+        var info = Glibc.stat()
+        let (result, code) = retrying({ fstatat(AT_FDCWD, path, &info, AT_SYMLINK_NOFOLLOW) }, failed: { $0 != 0 })
+        if result != 0 { throw SystemCallError("cannot stat", path: path, errno: code) }
+        return info
+    }
+
+    package static func status(_ path: String) throws(SystemCallError) -> Glibc.stat {
+        var info = Glibc.stat()
+        // fstatat rather than stat(2): in Swift `stat` names the struct before the function.
+        let (result, code) = retrying({ fstatat(AT_FDCWD, path, &info, 0) }, failed: { $0 != 0 })
+        if result != 0 { throw SystemCallError("cannot stat", path: path, errno: code) }
+        return info
+    }
+
+    package static func readlink(_ path: String) throws(SystemCallError) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let (count, code) = retrying({ Foundation.readlink(path, &buffer, buffer.count - 1) }, failed: { $0 < 0 })
+        if count < 0 { throw SystemCallError("cannot read symlink", path: path, errno: code) }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Up to `count` bytes from the start of `path`; fewer when the file is shorter. O_NONBLOCK, so a FIFO
+    /// named as a library or program reads as empty instead of blocking until a writer comes.
+    package static func readPrefix(_ path: String, count: Int) throws(SystemCallError) -> [UInt8] {
+        let (fd, openCode) = retrying({ open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) }, failed: { $0 < 0 })
+        if fd < 0 { throw SystemCallError("cannot open", path: path, errno: openCode) }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: count)
+        var bytes = [UInt8](repeating: 0, count: count)
         var filled = 0
         while filled < count {
-            let got = buffer.withUnsafeMutableBytes { raw in
-                read(fd, raw.baseAddress! + filled, count - filled)
+            let (got, code) = bytes.withUnsafeMutableBytes { raw in
+                retrying({ pread(fd, raw.baseAddress! + filled, count - filled, off_t(filled)) }, failed: { $0 < 0 })
             }
-            if got < 0 {
-                if errno == EINTR { continue }
-                return .failure(SystemError(code: errno))
-            }
+            if got < 0 { throw SystemCallError("cannot read", path: path, errno: code) }
             if got == 0 { break }
             filled += got
         }
-        return .success(Array(buffer[0..<filled]))
+        return Array(bytes[..<filled])
+    }
+
+    /// The names in directory `path` (without `.` and `..`) with their `d_type` and inode.
+    package static func directoryEntries(_ path: String) throws(SystemCallError) -> [DirectoryEntry] {
+        let (handle, code) = retrying({ opendir(path) }, failed: { $0 == nil })
+        guard let handle else { throw SystemCallError("cannot read directory", path: path, errno: code) }
+        defer { closedir(handle) }
+        var result: [DirectoryEntry] = []
+        while true {
+            Foundation.errno = 0
+            guard let entry = readdir(handle) else {
+                let code = Foundation.errno
+                if code == 0 { break }
+                if code == EINTR { continue }
+                throw SystemCallError("cannot read directory", path: path, errno: code)
+            }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            result.append(DirectoryEntry(name: name, type: FileType(directoryType: entry.pointee.d_type),
+                                         inode: UInt64(entry.pointee.d_ino)))
+        }
+        return result
     }
 }
 
-struct SystemError: Error, Hashable, Sendable { var code: Int32 }
+package struct DirectoryEntry: Hashable, Sendable {
+    package var name: String
+    package var type: FileType
+    package var inode: UInt64
+}
+
+/// A file's type, from `d_type` (DT_*) or `st_mode` (S_IF*).
+package struct FileType: RawRepresentable, Hashable, Sendable {
+    package var rawValue: UInt8
+    package init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// DT_UNKNOWN: the file system did not say; lstat it.
+    package static let unknown = FileType(rawValue: 0)
+    /// DT_DIR
+    package static let directory = FileType(rawValue: 4)
+    /// DT_REG
+    package static let regular = FileType(rawValue: 8)
+    /// DT_LNK
+    package static let symlink = FileType(rawValue: 10)
+    /// Anything else: FIFO, socket, device node.
+    package static let other = FileType(rawValue: 255)
+
+    package init(directoryType: UInt8) {
+        switch directoryType {
+        case 4: self = .directory
+        case 8: self = .regular
+        case 10: self = .symlink
+        case 0: self = .unknown
+        default: self = .other
+        }
+    }
+
+    package init(mode: mode_t) {
+        switch mode & S_IFMT {
+        case S_IFDIR: self = .directory
+        case S_IFREG: self = .regular
+        case S_IFLNK: self = .symlink
+        default: self = .other
+        }
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Check
+import Linker
 import TestSupport
 
 /// On this machine's own root, over /usr/bin, /usr/sbin and /usr/lib/x86_64-linux-gnu (recursively):

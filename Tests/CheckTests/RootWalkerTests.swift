@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Check
+import Linker
 import TestSupport
 
 /// The walk over the fixture root built by TestBinaries/check/build.sh.
