@@ -16,7 +16,7 @@ public struct Checker: Sendable {
     public func run(progress: Progress? = nil) throws(CheckError) -> CheckReport {
         var archive: RootArchive?
         defer { archive?.remove() }
-        let root: RootFilesystem
+        let root: LoaderRoot
         if let given = options.root {
             var info = stat()
             guard stat(given, &info) == 0 else {
@@ -27,11 +27,11 @@ public struct Checker: Sendable {
                     throw .rootNotUsable(path: given, reason: String(cString: strerror(errno)))
                 }
                 let absolute = URL(fileURLWithPath: given).standardizedFileURL.resolvingSymlinksInPath().path
-                root = RootFilesystem(hostRoot: absolute == "/" ? "" : absolute)
+                root = LoaderRoot(hostRoot: absolute == "/" ? "" : absolute)
             } else if RootArchive.looksLikeArchive(given) {
                 let unpacked = try RootArchive.unpack(given)
                 archive = unpacked
-                root = RootFilesystem(hostRoot: unpacked.directory.path)
+                root = LoaderRoot(hostRoot: unpacked.directory.path)
             } else {
                 throw .rootNotUsable(path: given, reason: "neither a directory nor a tar archive")
             }

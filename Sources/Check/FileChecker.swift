@@ -5,12 +5,12 @@ import Linker
 /// What every worker shares: the root, the options, one resolver (thread-safe, caching each object's
 /// parse by real path) and the symbol tables of `--symbols`.
 final class CheckContext: Sendable {
-    let root: RootFilesystem
+    let root: LoaderRoot
     let symbols: Bool
     let resolver: DependencyResolver
     let symbolTables = SharedCache<SymbolTable?>()
 
-    init(root: RootFilesystem, symbols: Bool) throws(CheckError) {
+    init(root: LoaderRoot, symbols: Bool) throws(CheckError) {
         self.root = root
         self.symbols = symbols
         // A root is checked as an image: its own cache and conf, none of this process's LD_* variables.

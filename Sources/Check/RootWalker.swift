@@ -29,14 +29,14 @@ public struct WalkResult: Sendable {
 /// `/proc`, `/sys`, `/dev` and other mounts left alone. It reads directories only: the ELF magic of each
 /// file is read by the checker's workers, on all cores.
 public struct RootWalker: Sendable {
-    public var root: RootFilesystem
+    public var root: LoaderRoot
     /// Descend into directories on another device than the one each start path lives on.
     public var crossesMounts = false
     /// In-root directories never entered: kernel pseudo file systems, whose files are not part of an image.
     /// `/usr/lib/debug` holds separate debug files: ELF headers over sections the loader never sees.
     public var excludedDirectories: Set<String> = ["/proc", "/sys", "/dev", "/usr/lib/debug"]
 
-    public init(root: RootFilesystem) { self.root = root }
+    public init(root: LoaderRoot) { self.root = root }
 
     private struct FileID: Hashable { var device: UInt64; var inode: UInt64 }
 
@@ -53,10 +53,10 @@ public struct RootWalker: Sendable {
     public func walk(_ paths: [String] = ["/"]) throws(SystemCallError) -> WalkResult {
         var state = State()
         for path in paths.isEmpty ? ["/"] : paths {
-            let inRoot = RootFilesystem.normalized(path)
+            let inRoot = LoaderRoot.normalized(path)
             let canonical: String
             do {
-                canonical = try root.resolve(inRoot)
+                canonical = try root.realPath(inRoot)
             } catch {
                 switch error {
                 case .system(let failure): throw failure
@@ -149,7 +149,7 @@ public struct RootWalker: Sendable {
     private func visitLink(_ path: String, state: inout State) {
         let target: String
         do {
-            target = try root.resolve(path)
+            target = try root.realPath(path)
         } catch {
             guard Self.matters(path) else { return }
             let written = (try? SystemCalls.readlink(root.hostPath(path))) ?? "?"

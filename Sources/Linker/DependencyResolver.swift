@@ -124,8 +124,8 @@ public final class DependencyResolver: Sendable {
             switch error {
             case .missing, .notADirectory: return .rejected(.missing)
             case .loop: return .rejected(.fatal("Too many levels of symbolic links"))
-            case .system(let code) where code == EACCES: return .rejected(.permissionDenied)
-            case .system(let code): return .rejected(.fatal(String(cString: strerror(code))))
+            case .system(let failure) where failure.errno == EACCES: return .rejected(.permissionDenied)
+            case .system(let failure): return .rejected(.fatal(failure.reason))
             }
         }
         if let known = parsed.withLock({ $0[real] }) {

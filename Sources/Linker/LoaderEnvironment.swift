@@ -84,7 +84,7 @@ public struct LoaderEnvironment: Hashable, Sendable {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw .rootNotADirectory(directory)
         }
-        let absolute = LoaderPath.normalized(LoaderPath.absolute(directory, in: FileManager.default.currentDirectoryPath))
+        let absolute = LoaderRoot.normalized(LoaderPath.absolute(directory, in: FileManager.default.currentDirectoryPath))
         var result = LoaderEnvironment(root: LoaderRoot(hostRoot: absolute == "/" ? "" : absolute))
         result.libraryPath = environment["LD_LIBRARY_PATH"]
         result.loadRootFiles(preloadVariable: environment["LD_PRELOAD"])

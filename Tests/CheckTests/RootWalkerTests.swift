@@ -11,7 +11,7 @@ import TestSupport
     }
 
     @Test func eachRealFileOnceSkippingProc() throws {
-        let root = RootFilesystem(hostRoot: try Self.fixtureRoot().path)
+        let root = LoaderRoot(hostRoot: try Self.fixtureRoot().path)
         let walk = try RootWalker(root: root).walk()
         let paths = walk.files.map(\.path)
         #expect(Set(paths).count == paths.count, "a file was listed twice: \(paths)")
@@ -36,7 +36,7 @@ import TestSupport
     }
 
     @Test func brokenLibrarySymlinkIsReported() throws {
-        let root = RootFilesystem(hostRoot: try Self.fixtureRoot().path)
+        let root = LoaderRoot(hostRoot: try Self.fixtureRoot().path)
         let walk = try RootWalker(root: root).walk()
         let broken = walk.problems.filter { $0.kind == .brokenSymlink }
         #expect(broken.map(\.file).sorted() == ["/usr/lib/x86_64-linux-gnu/libdangling.so.1",
@@ -45,7 +45,7 @@ import TestSupport
     }
 
     @Test func startPathsAreInterpretedInsideTheRoot() throws {
-        let root = RootFilesystem(hostRoot: try Self.fixtureRoot().path)
+        let root = LoaderRoot(hostRoot: try Self.fixtureRoot().path)
         // /bin is a symlink to usr/bin inside the root.
         let walk = try RootWalker(root: root).walk(["/bin"])
         #expect(walk.files.map(\.path).contains("/usr/bin/prog-ok"))
