@@ -68,7 +68,8 @@ package enum SystemCalls {
         var filled = 0
         while filled < count {
             let (got, code) = bytes.withUnsafeMutableBytes { raw in
-                retrying({ pread(fd, raw.baseAddress! + filled, count - filled, off_t(filled)) }, failed: { $0 < 0 })
+                // read, not pread: a FIFO cannot seek (ESPIPE); a fresh descriptor starts at offset 0 anyway.
+                retrying({ read(fd, raw.baseAddress! + filled, count - filled) }, failed: { $0 < 0 })
             }
             if got < 0 { throw SystemCallError("cannot read", path: path, errno: code) }
             if got == 0 { break }

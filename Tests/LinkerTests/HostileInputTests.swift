@@ -32,6 +32,10 @@ import Testing
         let loop = dir.appendingPathComponent("loop").path
         try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: loop)
         #expect(throws: DependencyError.self) { try Self.resolver.resolve(loop) }
+        // A FIFO with no writer: rtld's open would wait forever; we read nothing and say so.
+        let fifo = dir.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: DependencyError(path: fifo, reason: "file too short")) { try Self.resolver.resolve(fifo) }
     }
 
     @Test func truncatedCopiesOfARealLibraryNeverCrash() throws {
