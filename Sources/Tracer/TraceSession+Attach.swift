@@ -201,7 +201,9 @@ extension TraceSession {
         detaching = true
         for (tid, state) in threads where state.hold == nil {
             do { try Ptrace.interrupt(tid) } catch {
-                if error != .noSuchProcess { throw .lostTracee(pid: tid, operation: "PTRACE_INTERRUPT", errno: error) }
+                // Reaped already (ESRCH from a thread we trace means it is gone): nothing will report it.
+                if error == .noSuchProcess { threads[tid] = nil; continue }
+                throw .lostTracee(pid: tid, operation: "PTRACE_INTERRUPT", errno: error)
             }
         }
         finishDetachIfReady()
@@ -210,7 +212,18 @@ extension TraceSession {
     /// Once every thread is stopped: put every breakpoint byte and every hijacked return address back, then
     /// detach each thread, delivering the signal it was stopped with.
     func finishDetachIfReady() {
-        guard !threads.values.contains(where: { $0.hold == nil }) else { return }
+        let running = threads.filter { $0.value.hold == nil }
+        guard running.isEmpty else {
+            // Only children sharing a parent's memory still run (a CLONE_VM child whose parent did not wait
+            // for it): stop them now.
+            if running.values.allSatisfy(\.sharesParentMemory) {
+                for tid in running.keys where !interruptedSharers.contains(tid) {
+                    interruptedSharers.insert(tid)
+                    try? Ptrace.interrupt(tid)
+                }
+            }
+            return
+        }
         var restored: Set<ObjectIdentifier> = []
         for (tid, state) in threads where restored.insert(ObjectIdentifier(state.space)).inserted {
             state.space.restoreBreakpoints(TraceeMemory(pid: tid))

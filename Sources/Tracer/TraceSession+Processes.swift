@@ -87,7 +87,8 @@ extension TraceSession {
         case .clone:
             guard let message = try? Ptrace.eventMessage(tid) else { break }
             let new = pid_t(message)
-            if threads[new] != nil { break }  // its first stop came first and registered it as a thread
+            // Its first stop (and maybe its exit) came first.
+            if settledBeforeCreation.remove(new) != nil { break }
             if Self.threadGroup(of: new).map({ $0 != parent.process }) ?? false {
                 // clone without CLONE_THREAD: a process of its own. Modelled as sharing its parent's memory
                 // (CLONE_VM, as posix_spawn-like clones do): followed like a vfork child.
@@ -97,12 +98,14 @@ extension TraceSession {
             var state = ThreadState(space: parent.space, process: parent.process)
             state.isForeign = parent.isForeign
             state.seized = parent.seized
+            state.sharesParentMemory = parent.sharesParentMemory
             state.awaitingStartStop = earlyChildren.remove(new) == nil
             threads[new] = state
             if !state.awaitingStartStop { try proceed(new) }
         case .fork:
             guard let message = try? Ptrace.eventMessage(tid) else { break }
             let child = pid_t(message)
+            settledBeforeCreation.remove(child)
             if configuration.followForks && !parent.isForeign {
                 try followForkChild(child, of: tid)
             } else {
@@ -110,6 +113,7 @@ extension TraceSession {
             }
         case .vfork:
             guard let message = try? Ptrace.eventMessage(tid) else { break }
+            settledBeforeCreation.remove(pid_t(message))
             try adoptSharingChild(pid_t(message), of: tid)
         case .exec:
             try execed(tid)
@@ -128,6 +132,7 @@ extension TraceSession {
         var state = ThreadState(space: parent.space, process: child)
         state.isForeign = parent.isForeign || !configuration.followForks
         state.seized = parent.seized
+        state.sharesParentMemory = true
         for var frame in parent.shadow.frames {
             frame.reported = false
             state.shadow.push(frame)

@@ -126,6 +126,9 @@ public final class TraceSession {
         var awaitingStartStop = false
         /// Attached with PTRACE_SEIZE (or a descendant of such a thread): interrupts and LISTEN work.
         var seized = false
+        /// A vfork (or CLONE_VM) child running in its parent's memory: while it lives a vfork parent cannot
+        /// stop, so a detach lets it run on until it exits or execs.
+        var sharesParentMemory = false
         /// Non-nil while the engine keeps the thread stopped.
         var hold: Hold?
 
@@ -145,12 +148,17 @@ public final class TraceSession {
     var outcome: ProgramOutcome?
     /// Children whose first stop came before their parent's fork/vfork/clone event: handled at that event.
     var earlyChildren: Set<pid_t> = []
+    /// Threads already registered (or already ended) when their creator's clone event is reaped: waitpid
+    /// reports the newest tracee first, so a short-lived thread can start, run and exit before it.
+    var settledBeforeCreation: Set<pid_t> = []
     /// Whether the processes were attached to (they are detached, never killed, when the trace ends early).
     var attached = false
     /// Set by ^C, SIGTERM, SIGHUP or --duration while attached: detach from everything.
     var stopRequested = false
     /// Detaching: every stop is held until all threads are stopped, then everything is restored.
     var detaching = false
+    /// Children sharing a parent's memory interrupted once everything else was held.
+    var interruptedSharers: Set<pid_t> = []
     var deadline: UInt64?
 
     public init(configuration: TraceConfiguration) {
@@ -239,7 +247,10 @@ public final class TraceSession {
     }
 
     private func threadEnded(_ tid: pid_t, outcome ending: ProgramOutcome) {
-        guard let state = threads.removeValue(forKey: tid) else { return }
+        guard let state = threads.removeValue(forKey: tid) else {
+            settledBeforeCreation.insert(tid)
+            return
+        }
         guard tid == state.process, !state.isForeign else { return }
         let time = Timestamp.now()
         switch ending {
@@ -261,7 +272,9 @@ public final class TraceSession {
             var state = ThreadState(space: sibling.space, process: group)
             state.isForeign = sibling.isForeign
             state.seized = sibling.seized
+            state.sharesParentMemory = sibling.sharesParentMemory
             threads[tid] = state
+            settledBeforeCreation.insert(tid)
             if (signal == SIGSTOP && event == nil) || event == .stop { return try proceed(tid) }
         }
         if threads[tid]?.awaitingStartStop == true && ((signal == SIGSTOP && event == nil) || event == .stop) {
@@ -331,11 +344,14 @@ public final class TraceSession {
         return nil
     }
 
-    /// The end of handling a stop: resume the thread, or keep it stopped while detaching.
+    /// The end of handling a stop: resume the thread, or keep it stopped while detaching. A child sharing its
+    /// parent's memory is kept only once everything else is: its vfork parent stops only after it is gone.
     func proceed(_ tid: pid_t, signal: Int32 = 0) throws(TraceError) {
-        if detaching, threads[tid] != nil {
-            threads[tid]?.hold = .signal(signal)
-            return
+        if detaching, let state = threads[tid] {
+            if !state.sharesParentMemory || !threads.values.contains(where: { !$0.sharesParentMemory && $0.hold == nil }) {
+                threads[tid]?.hold = .signal(signal)
+                return
+            }
         }
         try resume(tid, signal: signal)
     }

@@ -55,3 +55,4 @@ build libforker.so forker.c -- -shared -fPIC
 build spawn spawn.c -- -L"$out" -Wl,--no-as-needed -lforker -Wl,-rpath,"$out"
 build attachme attachme.c -- -pthread
 build vforker vforker.c
+build churn churn.c -- -pthread

@@ -159,6 +159,38 @@ import TestSupport
         }
     }
 
+    /// Threads and children created and ending all the time while linkscope attaches and detaches (with and
+    /// without -f) at arbitrary moments: every detach ends, and no thread or child of churn is harmed.
+    @Test func attachAndDetachWhileThreadsAndChildrenComeAndGo() throws {
+        let target = try Background([program("churn"), "6"])
+        defer { target.stop() }
+        let pid = try target.waitForReady()
+        for round in 0..<10 {
+            let follow = round % 2 == 1 ? ["-f"] : []
+            let trace = try Background.linkscopeTrace(follow + ["-e", "strlen", "-p", String(pid)])
+            usleep(UInt32(100_000 + 70_000 * (round % 4)))
+            kill(trace.pid, SIGINT)
+            let result = trace.finish()
+            #expect(result.status == 0, "round \(round): \(result.stderr)")
+            #expect(result.lines.last?.hasSuffix("+++ detached +++") == true, "round \(round): \(result.lines.suffix(3))")
+        }
+        let end = target.finish()
+        #expect(end.status == 0)
+        #expect(end.stdout.contains("\nbad=0\n"), "\(end.stdout)")
+    }
+
+    /// -f from the start: every fork and vfork child of every round is followed to its exit.
+    @Test func followEveryChildOfAChurningProgram() throws {
+        let result = try Traced.run(["-f", "-e", "strlen"], [program("churn"), "1"])
+        #expect(result.status == 0)
+        let rounds = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("rounds=") }.flatMap { Int($0.dropFirst(7)) })
+        #expect(result.stdout.hasSuffix("bad=0\n"))
+        // Two children per round, and the program itself.
+        #expect(result.lines.filter { $0.contains("+++ exited (status ") }.count == 2 * rounds + 1)
+        // 2 threads x 50 calls and the fork child's one, per round.
+        #expect(result.lines.filter { $0.contains("churn->strlen(\"churn\"") }.count == 101 * rounds)
+    }
+
     @Test func aStoppedProgramStaysStoppedAfterDetach() throws {
         let target = try Background([program("attachme"), "3", "2"])
         defer { target.stop() }
