@@ -25,6 +25,8 @@ public final class LtraceTextRenderer: TraceRenderer {
     /// The call whose left half is on the current line, not yet ended.
     private var openCall: UInt64?
     private var openThread: ThreadID?
+    /// The process of the open line's thread: another process's exit leaves it merely unfinished.
+    private var openProcess: ThreadID?
     private var threadsSeen: Set<ThreadID> = []
     private var showPID: Bool
     private var lastLineTime: UInt64?
@@ -46,6 +48,7 @@ public final class LtraceTextRenderer: TraceRenderer {
             output.write(line)
             openCall = call.callID
             openThread = call.thread
+            openProcess = call.process
             pendingColumn = line.utf8.count
 
         case .callReturn(let ret):
@@ -82,12 +85,12 @@ public final class LtraceTextRenderer: TraceRenderer {
             output.flush()
 
         case .exited(let process, let status, let time):
-            closeOpenLine(" <no return ...>")
+            closeOpenLine(openProcess == process ? " <no return ...>" : " <unfinished ...>")
             output.write(beginLine(thread: process, time: time, depth: 0, callSite: nil) + "+++ exited (status \(status)) +++\n")
             output.flush()
 
         case .killed(let process, let signal, let coreDumped, let time):
-            closeOpenLine(" <no return ...>")
+            closeOpenLine(openProcess == process ? " <no return ...>" : " <unfinished ...>")
             output.write(beginLine(thread: process, time: time, depth: 0, callSite: nil)
                          + "+++ killed by \(SignalName.name(signal))\(coreDumped ? " (core dumped)" : "") +++\n")
             output.flush()

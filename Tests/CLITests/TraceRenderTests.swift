@@ -191,6 +191,25 @@ import Tracer
         #expect(text(script) == "longjmp_target(1 <no return ...>\nnever_returns( <no return ...>\n")
     }
 
+    /// -f: a child's exit does not end its parent's open call, which resumes later; a detach ends the trace of
+    /// a process attached to.
+    @Test func anotherProcessEndingLeavesAnOpenCallUnfinished() {
+        let script = Script()
+        script.enter("waitpid", [.signed(200)])
+        script.events.append(.exited(process: ThreadID(rawValue: 200), status: 5, time: script.now()))
+        script.leave(.signed(200))
+        script.events.append(.detached(process: ThreadID(rawValue: 100), time: script.now()))
+        var options = TraceRenderOptions()
+        options.processPrefix = .always
+        #expect(text(script, options) == """
+            [pid 100] waitpid(200 <unfinished ...>
+            [pid 200] +++ exited (status 5) +++
+            [pid 100] <... waitpid resumed> )                = 200
+            [pid 100] +++ detached +++
+
+            """)
+    }
+
     @Test func summaryTableMatchesLtraceLayout() {
         // ltrace -c, rows from its output on this machine.
         let table = SummaryRenderer.table([
