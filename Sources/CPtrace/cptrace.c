@@ -11,19 +11,31 @@ long cptrace_request(int request, pid_t pid, void *addr, void *data) {
     return ptrace((enum __ptrace_request)request, pid, addr, data);
 }
 
-pid_t cptrace_spawn_traced(const char *path, char *const argv[], char *const envp[], int *child_errno) {
+static void close_pair(int fds[2]) {
+    int saved = errno;
+    close(fds[0]);
+    close(fds[1]);
+    errno = saved;
+}
+
+pid_t cptrace_spawn_seized(const char *path, char *const argv[], char *const envp[], unsigned long options,
+                           int *stage, int *child_errno) {
+    *stage = CPTRACE_SPAWN_SYSTEM;
     *child_errno = 0;
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    int go[2], fds[2];
+    if (pipe2(go, O_CLOEXEC) != 0) return -1;
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        close_pair(go);
+        return -1;
+    }
     pid_t pid = fork();
     if (pid < 0) {
-        int saved = errno;
-        close(fds[0]);
-        close(fds[1]);
-        errno = saved;
+        close_pair(go);
+        close_pair(fds);
         return -1;
     }
     if (pid == 0) {
+        close(go[1]);
         close(fds[0]);
         // The tracer may have blocked or ignored signals; the program must start with the defaults.
         sigset_t none;
@@ -34,24 +46,44 @@ pid_t cptrace_spawn_traced(const char *path, char *const argv[], char *const env
         signal(SIGPIPE, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         signal(SIGQUIT, SIG_DFL);
-        if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0) {
-            int code = errno;
-            (void)!write(fds[1], &code, sizeof code);
-            _exit(127);
-        }
+        char byte;
+        ssize_t got;
+        do { got = read(go[0], &byte, 1); } while (got < 0 && errno == EINTR);
+        if (got != 1) _exit(127);  // the parent could not attach and let us go
         execve(path, argv, envp);
         int code = errno;
         (void)!write(fds[1], &code, sizeof code);
         _exit(127);
     }
+    close(go[0]);
     close(fds[1]);
+    if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)options) != 0) {
+        *stage = CPTRACE_SPAWN_SEIZE;
+        *child_errno = errno;
+        close(go[1]);  // the child reads EOF and leaves
+        close(fds[0]);
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        return -1;
+    }
+    char go_byte = 1;
+    ssize_t sent;
+    do { sent = write(go[1], &go_byte, 1); } while (sent < 0 && errno == EINTR);
+    close(go[1]);
     int code = 0;
     ssize_t got;
     do { got = read(fds[0], &code, sizeof code); } while (got < 0 && errno == EINTR);
     close(fds[0]);
     if (got == (ssize_t)sizeof code) {
+        // It is traced now: wait for its exit itself (__WALL), passing on any signal that stops it first.
         int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        for (;;) {
+            pid_t r = waitpid(pid, &status, __WALL);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status)) break;
+            ptrace(PTRACE_CONT, pid, NULL, (void *)(long)(WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status)));
+        }
+        *stage = CPTRACE_SPAWN_EXEC;
         *child_errno = code;
         return -1;
     }

@@ -64,9 +64,13 @@ extension TraceSession {
         if threads[group] == nil { throw .cannotAttach(pid: pid, reason: "no such process") }
     }
 
-    /// Interrupts every seized thread and handles stops until each one is held.
+    /// Interrupts every seized thread and handles stops until each one is held. A stop is handled as in the
+    /// trace itself (a clone, fork, vfork or exec on its way registers what it creates), except that the
+    /// thread is kept stopped: an event stop uses up a pending interrupt, so resuming would let it run on.
     private func stopEverything() throws(TraceError) {
-        for (tid, state) in threads where state.hold == nil {
+        attaching = true
+        defer { attaching = false }
+        for (tid, state) in threads where state.hold == nil && !state.awaitingStartStop {
             do { try Ptrace.interrupt(tid) } catch {
                 if error != .noSuchProcess { throw .lostTracee(pid: tid, operation: "PTRACE_INTERRUPT", errno: error) }
             }
@@ -78,43 +82,9 @@ extension TraceSession {
                 throw .lostTracee(pid: firstProcess, operation: "waitpid", errno: error)
             }
             switch status {
-            case .exited, .killed:
-                threads[tid] = nil
-            case .stopped(let signal, let event):
-                if threads[tid] == nil {
-                    guard let group = Self.threadGroup(of: tid), let sibling = threads[group] else {
-                        // A child forked before its parent stopped: nothing was written into it yet.
-                        try? Ptrace.detach(tid)
-                        continue
-                    }
-                    var state = ThreadState(space: sibling.space, process: group)
-                    state.seized = true
-                    threads[tid] = state
-                }
-                if event == .stop {
-                    threads[tid]?.awaitingStartStop = false
-                    let isGroupStop = [SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU].contains(signal)
-                    threads[tid]?.hold = isGroupStop ? .groupStop : .signal(0)
-                } else if let event {
-                    // A clone/fork/exec on its way when we interrupted: let it finish, the interrupt follows.
-                    if event == .clone || event == .fork || event == .vfork,
-                       let message = try? Ptrace.eventMessage(tid), threads[pid_t(message)] == nil {
-                        let child = pid_t(message)
-                        if Self.threadGroup(of: child) == threads[tid]?.process, let space = threads[tid]?.space {
-                            var state = ThreadState(space: space, process: threads[tid]!.process)
-                            state.seized = true
-                            state.awaitingStartStop = true
-                            threads[child] = state
-                        }
-                    }
-                    if event == .exec, let space = threads[tid]?.space {
-                        for (other, state) in threads where state.space === space && other != tid { threads[other] = nil }
-                    }
-                    try resume(tid)
-                } else {
-                    // A signal on its way to the program: keep it for when the thread is let go.
-                    threads[tid]?.hold = .signal(signal)
-                }
+            case .exited(let code): threadEnded(tid, outcome: .exited(status: code))
+            case .killed(let signal, let core): threadEnded(tid, outcome: .killed(signal: signal, coreDumped: core))
+            case .stopped(let signal, let event): try stopped(tid, signal: signal, event: event)
             }
         }
     }
@@ -205,6 +175,31 @@ extension TraceSession {
                 if error == .noSuchProcess { threads[tid] = nil; continue }
                 throw .lostTracee(pid: tid, operation: "PTRACE_INTERRUPT", errno: error)
             }
+        }
+        finishDetachIfReady()
+    }
+
+    /// The next stop while detaching. Every thread was interrupted, so stops come quickly; when none has come
+    /// for a second, the threads still running are looked at again (a safety net: an interrupt can be used up
+    /// by a trap that is handled by resuming the thread).
+    func waitWhileDetaching() throws(Errno) -> (pid_t, WaitStatus)? {
+        for _ in 0..<20 {
+            if let stop = try Ptrace.poll() { return stop }
+            usleep(50_000)
+        }
+        chaseRunningThreads()
+        return nil
+    }
+
+    private func chaseRunningThreads() {
+        for (tid, state) in threads where state.hold == nil {
+            guard let bytes = try? readWholeFile("/proc/\(tid)/status") else {
+                threads[tid] = nil  // gone without a word to us: nothing to restore in it
+                continue
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            let stopped = text.split(separator: "\n").contains { $0.hasPrefix("State:") && $0.contains("t (tracing stop)") }
+            if !stopped { try? Ptrace.interrupt(tid) }
         }
         finishDetachIfReady()
     }

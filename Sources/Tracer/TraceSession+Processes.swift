@@ -9,30 +9,41 @@ extension TraceSession {
     // MARK: Launch
 
     func launch(executable path: String, arguments: [String], environment: [String]) throws(TraceError) {
-        var childErrno: Int32 = 0
+        var stage: Int32 = 0, childErrno: Int32 = 0
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        let child = cptrace_spawn_traced(path, argv, envp, &childErrno)
+        // Seized, not PTRACE_TRACEME: job-control stops can then be kept (PTRACE_LISTEN) and threads interrupted.
+        let child = cptrace_spawn_seized(path, argv, envp, Self.traceOptions.union(.exitKill).rawValue,
+                                         &stage, &childErrno)
         if child < 0 {
-            if childErrno == EPERM { throw .cannotTrace(path: path, errno: Errno(rawValue: childErrno)) }
-            if childErrno != 0 { throw .cannotExecute(path: path, errno: Errno(rawValue: childErrno)) }
-            throw .cannotTrace(path: path, errno: .current)
+            switch Int(stage) {
+            case Int(CPTRACE_SPAWN_EXEC): throw .cannotExecute(path: path, errno: Errno(rawValue: childErrno))
+            case Int(CPTRACE_SPAWN_SEIZE): throw .cannotTrace(path: path, errno: Errno(rawValue: childErrno))
+            default: throw .cannotTrace(path: path, errno: .current)
+            }
         }
         firstProcess = child
-        // The exec stop (a plain SIGTRAP: options are not set yet).
-        let status: WaitStatus
-        do { (_, status) = try Ptrace.wait(child) } catch { throw .lostTracee(pid: child, operation: "wait for exec", errno: error) }
-        guard case .stopped(SIGTRAP, nil) = status else {
-            throw .lostTracee(pid: child, operation: "exec stop", errno: Errno(rawValue: ESRCH))
-        }
-        do {
-            try Ptrace.setOptions(child, Self.traceOptions.union(.exitKill))
-        } catch { throw .lostTracee(pid: child, operation: "PTRACE_SETOPTIONS", errno: error) }
         let space = AddressSpace(mainPath: path, programName: nil)
-        threads[child] = ThreadState(space: space, process: child)
-        prepareImage(space, process: child)
-        try resume(child)
+        var state = ThreadState(space: space, process: child)
+        state.seized = true
+        threads[child] = state
+        // The exec stop; a signal that arrives before it is passed on.
+        while true {
+            let status: WaitStatus
+            do { (_, status) = try Ptrace.wait(child) } catch { throw .lostTracee(pid: child, operation: "wait for exec", errno: error) }
+            switch status {
+            case .stopped(_, .exec?):
+                prepareImage(space, process: child)
+                return try resume(child)
+            case .stopped(let signal, nil):
+                try resume(child, signal: signal)
+            case .stopped:
+                try resume(child)
+            case .exited, .killed:
+                throw .lostTracee(pid: child, operation: "exec stop", errno: Errno(rawValue: ESRCH))
+            }
+        }
     }
 
     /// Events every traced thread reports; children inherit them.
@@ -61,6 +72,7 @@ extension TraceSession {
         } catch {
             diagnose("cannot plant a breakpoint at the entry point of \(space.mainPath) (\(error)): no library calls will be traced")
         }
+        space.armed = true  // the rest at the entry point
     }
 
     static func auxiliaryValue(pid: pid_t, type: UInt64) -> UInt64? {
@@ -87,8 +99,8 @@ extension TraceSession {
         case .clone:
             guard let message = try? Ptrace.eventMessage(tid) else { break }
             let new = pid_t(message)
-            // Its first stop (and maybe its exit) came first.
-            if settledBeforeCreation.remove(new) != nil { break }
+            // Its first stop (and maybe its exit) came first, or it was found in /proc while attaching.
+            if settledBeforeCreation.remove(new) != nil || threads[new] != nil { break }
             if Self.threadGroup(of: new).map({ $0 != parent.process }) ?? false {
                 // clone without CLONE_THREAD: a process of its own. Modelled as sharing its parent's memory
                 // (CLONE_VM, as posix_spawn-like clones do): followed like a vfork child.

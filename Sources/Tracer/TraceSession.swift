@@ -157,6 +157,8 @@ public final class TraceSession {
     var stopRequested = false
     /// Detaching: every stop is held until all threads are stopped, then everything is restored.
     var detaching = false
+    /// Attaching: every stop is held until all threads are stopped, then the processes are armed.
+    var attaching = false
     /// Children sharing a parent's memory interrupted once everything else was held.
     var interruptedSharers: Set<pid_t> = []
     var deadline: UInt64?
@@ -208,7 +210,8 @@ public final class TraceSession {
             if stopRequested && !detaching { try beginDetach() }
             let next: (pid_t, WaitStatus)?
             do {
-                if let requests, !detaching { next = try waitOrRequest(requests) } else { next = try Ptrace.wait() }
+                if detaching { next = try waitWhileDetaching() }
+                else if let requests { next = try waitOrRequest(requests) } else { next = try Ptrace.wait() }
             } catch {
                 if error == .noChild { return }
                 throw .lostTracee(pid: firstProcess, operation: "waitpid", errno: error)
@@ -246,7 +249,7 @@ public final class TraceSession {
         }
     }
 
-    private func threadEnded(_ tid: pid_t, outcome ending: ProgramOutcome) {
+    func threadEnded(_ tid: pid_t, outcome ending: ProgramOutcome) {
         guard let state = threads.removeValue(forKey: tid) else {
             settledBeforeCreation.insert(tid)
             return
@@ -313,7 +316,7 @@ public final class TraceSession {
             return try resume(tid)
         }
         if isGroupStop {
-            if detaching { threads[tid]?.hold = .groupStop; return }
+            if detaching || attaching { threads[tid]?.hold = .groupStop; return }
             do { try Ptrace.listen(tid) } catch {
                 if error == .noSuchProcess { return }
                 throw .lostTracee(pid: tid, operation: "PTRACE_LISTEN", errno: error)
@@ -347,7 +350,7 @@ public final class TraceSession {
     /// The end of handling a stop: resume the thread, or keep it stopped while detaching. A child sharing its
     /// parent's memory is kept only once everything else is: its vfork parent stops only after it is gone.
     func proceed(_ tid: pid_t, signal: Int32 = 0) throws(TraceError) {
-        if detaching, let state = threads[tid] {
+        if detaching || attaching, let state = threads[tid] {
             if !state.sharesParentMemory || !threads.values.contains(where: { !$0.sharesParentMemory && $0.hold == nil }) {
                 threads[tid]?.hold = .signal(signal)
                 return

@@ -85,9 +85,10 @@ import TestSupport
         let parentStrlen = result.lines.filter { Traced.pid(of: $0) == parent && $0.contains("] spawn->strlen(") }
         #expect(parentStrlen.count == 6)
         // The fork children's own calls, under their own pids.
-        let child = try #require(result.lines.first { $0.contains("spawn->strlen(\"child\")") })
-        #expect(Traced.pid(of: child) != parent && child.hasSuffix(" = 5"))
-        let forkerChild = try #require(result.lines.first { $0.contains("spawn->strlen(\"forker-child\")") })
+        // (An entry line another process interrupts ends `<unfinished ...>`: match the entry's left half.)
+        let child = try #require(result.lines.first { $0.contains("spawn->strlen(\"child\"") })
+        #expect(Traced.pid(of: child) != parent)
+        let forkerChild = try #require(result.lines.first { $0.contains("spawn->strlen(\"forker-child\"") })
         let forkerPid = try #require(Traced.pid(of: forkerChild))
         #expect(forkerPid != parent)
         // forker_fork returns in both processes: the child returns through the copy of the hijacked address.
@@ -135,6 +136,7 @@ import TestSupport
             if way == "duration" { options += ["--duration", "0.3"] }
             let trace = try Background.linkscopeTrace(options + ["-p", String(pid)])
             if way != "duration" {
+                Background.waitUntil(pid, isTracedBy: trace.pid)
                 usleep(300_000)
                 kill(trace.pid, way == "SIGINT" ? SIGINT : SIGTERM)
             }
@@ -168,9 +170,11 @@ import TestSupport
         for round in 0..<10 {
             let follow = round % 2 == 1 ? ["-f"] : []
             let trace = try Background.linkscopeTrace(follow + ["-e", "strlen", "-p", String(pid)])
+            // A signal before linkscope has started would find SIGINT as the test runner left it.
+            Background.waitUntil(pid, isTracedBy: trace.pid)
             usleep(UInt32(100_000 + 70_000 * (round % 4)))
             kill(trace.pid, SIGINT)
-            let result = trace.finish()
+            let result = trace.finish(onHang: { Background.threadStates(pid) })
             #expect(result.status == 0, "round \(round): \(result.stderr)")
             #expect(result.lines.last?.hasSuffix("+++ detached +++") == true, "round \(round): \(result.lines.suffix(3))")
         }
@@ -205,6 +209,27 @@ import TestSupport
         kill(pid, SIGCONT)
         let end = target.finish()
         #expect(end.status == 0 && end.stdout.contains("mismatches=0"))
+    }
+
+    /// A launched program is seized too, so SIGSTOP (^Z) stops it under trace until SIGCONT, as without.
+    @Test func jobControlStopsHoldForALaunchedProgram() throws {
+        let trace = try Background.linkscopeTrace(["-e", "strlen", "--", program("attachme"), "1.5", "1"])
+        defer { trace.stop() }
+        let pid = try trace.waitForReady()
+        kill(pid, SIGSTOP)
+        usleep(200_000)
+        let before = try String(contentsOf: trace.directory.appendingPathComponent("out"), encoding: .utf8)
+        let stoppedAt = Background.lines(ofTraceFile: trace)
+        usleep(500_000)
+        #expect(Background.lines(ofTraceFile: trace) == stoppedAt, "no call while stopped")
+        #expect(["T", "t"].contains(Background.state(of: pid)))
+        kill(pid, SIGCONT)
+        let result = trace.finish()
+        #expect(before == "ready \(pid)\n")
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("mismatches=0"))
+        #expect(result.lines.contains { $0.hasSuffix("--- SIGSTOP (Stopped (signal)) ---") })
+        #expect(result.lines.contains { $0.hasSuffix("--- SIGCONT (Continued) ---") })
     }
 
     @Test func attachToMissingProcessIsOneLine() throws {
@@ -294,18 +319,48 @@ final class Background {
     }
 
     /// Waits for the end (at most 60 s, then SIGKILL) and returns what it did.
-    func finish() -> Traced {
+    func finish(onHang: () -> String = { "" }) -> Traced {
         for _ in 0..<1200 where process.isRunning { usleep(50_000) }
-        if process.isRunning { kill(pid, SIGKILL) }
+        var hung = ""
+        if process.isRunning {
+            hung = "still running after 60 s, in " + ((try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? "?")
+                + "; " + onHang()
+            kill(pid, SIGKILL)
+        }
         process.waitUntilExit()
         let trace = traceFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
-        return Traced(status: process.terminationStatus, stdout: stdout, stderr: stderr, trace: trace)
+        return Traced(status: process.terminationStatus, stdout: stdout, stderr: stderr + hung, trace: trace)
     }
 
     func stop() {
         if process.isRunning { kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(at: directory)
         if let traceFile { try? FileManager.default.removeItem(atPath: (traceFile as NSString).deletingLastPathComponent) }
+    }
+
+    /// Each thread of `pid` with its State and TracerPid, for a failure message.
+    static func threadStates(_ pid: Int32) -> String {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.sorted().map { tid in
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/status", encoding: .utf8)) ?? ""
+            let fields = text.split(separator: "\n").filter { $0.hasPrefix("State:") || $0.hasPrefix("TracerPid:") || $0.hasPrefix("SigPnd:") }
+            return tid + " " + fields.joined(separator: " ")
+        }.joined(separator: "; ")
+    }
+
+    /// Waits (up to 20 s) until `pid` is traced by `tracer`.
+    static func waitUntil(_ pid: Int32, isTracedBy tracer: Int32) {
+        for _ in 0..<1000 {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return }
+            if text.split(separator: "\n").contains(where: { $0.hasPrefix("TracerPid:") && $0.hasSuffix("\t\(tracer)") }) { return }
+            usleep(20_000)
+        }
+    }
+
+    /// How many lines the trace file of a `linkscopeTrace` holds so far.
+    static func lines(ofTraceFile trace: Background) -> Int {
+        guard let file = trace.traceFile, let text = try? String(contentsOfFile: file, encoding: .utf8) else { return 0 }
+        return text.split(separator: "\n").count
     }
 
     /// The one-letter State of /proc/PID/status (R, S, T, t, Z…), nil when the process is gone.

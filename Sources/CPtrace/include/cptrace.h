@@ -9,12 +9,17 @@
 long cptrace_request(int request, pid_t pid, void *addr, void *data);
 
 // The child's path from fork to exec cannot be Swift: between fork and exec only async-signal-safe calls are
-// allowed, and Swift code may allocate or take locks. The child asks to be traced (PTRACE_TRACEME) and execs
-// `path`; if exec fails it writes its errno to a close-on-exec pipe and _exits 127. The parent reads EOF
-// (exec happened: the child is now stopped with SIGTRAP at its first instruction) or an errno.
-// Returns the child's pid, or -1 with `*child_errno` set (the child has then been reaped) or errno set
-// (fork or pipe failed, `*child_errno` = 0).
-pid_t cptrace_spawn_traced(const char *path, char *const argv[], char *const envp[], int *child_errno);
+// allowed, and Swift code may allocate or take locks. The child waits on a pipe until the parent has attached
+// to it with PTRACE_SEIZE and `options` (so group-stops can be kept with PTRACE_LISTEN, and PTRACE_INTERRUPT
+// works), then execs `path`; if exec fails it writes its errno to a close-on-exec pipe and _exits 127. The
+// parent reads EOF (exec happened: the child stops at PTRACE_EVENT_EXEC, the first stop the tracer sees,
+// unless a signal came first) or an errno.
+// Returns the child's pid, or -1 with `*stage` saying what failed: CPTRACE_SPAWN_SYSTEM (pipe or fork; errno
+// is set), CPTRACE_SPAWN_SEIZE or CPTRACE_SPAWN_EXEC (the errno is in `*child_errno`; the child has been
+// reaped).
+enum { CPTRACE_SPAWN_SYSTEM = 1, CPTRACE_SPAWN_SEIZE = 2, CPTRACE_SPAWN_EXEC = 3 };
+pid_t cptrace_spawn_seized(const char *path, char *const argv[], char *const envp[], unsigned long options,
+                           int *stage, int *child_errno);
 
 // glibc declares process_vm_readv only under _GNU_SOURCE, which Swift's Glibc module is not built with.
 ssize_t cptrace_process_vm_readv(pid_t pid, const struct iovec *local, unsigned long local_count,
