@@ -136,6 +136,10 @@ public struct TraceCommand: ParsableCommand {
         options.mainProgramName = programName
         // ltrace -f prefixes every line; several processes attached to are told apart the same way.
         if follow || Set(pids).count > 1 { options.processPrefix = .always }
+        // A process attached to with threads already running: every line says which thread, from the first.
+        if let pid = pids.first, ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task"))?.count ?? 0) > 1 {
+            options.processPrefix = .always
+        }
         let renderer: TraceRenderer
         if summary { renderer = SummaryRenderer(output: output) }
         else if json { renderer = JSONLinesRenderer(output: output) }

@@ -152,8 +152,9 @@ import TestSupport
         #expect(end.status == 0)
         #expect(end.stdout.contains("mismatches=0\nusr1=6\nexit 0\n"), "\(end.stdout)")
         for trace in traces {
-            #expect(trace.lines.last == "[pid \(pid)] +++ detached +++" || trace.lines.last == "+++ detached +++",
-                    "\(trace.lines.suffix(3))")
+            #expect(trace.lines.last == "[pid \(pid)] +++ detached +++", "\(trace.lines.suffix(3))")
+            // Threads were running when it attached: every line names its thread, from the first.
+            #expect(trace.lines.allSatisfy { $0.hasPrefix("[pid ") })
             #expect(trace.lines.contains { $0.contains("attachme->strlen(\"attachme\")") && $0.hasSuffix(" = 8") }
                     || trace.lines.contains { $0.contains("<... strlen resumed> )") && $0.hasSuffix(" = 8") })
             // Every thread is traced: the workers' calls come from more than one thread.
