@@ -91,19 +91,8 @@ extension TraceSession {
 
     /// An attached process's objects, armed at once (its entry point is long past).
     private func attachImage(_ space: AddressSpace, process: pid_t) {
-        if let exe = try? String(contentsOfSymlink: "/proc/\(process)/exe") { space.mainPath = exe }
-        space.programName = space.mainPath.split(separator: "/").last.map(String.init)
-        if (try? factsFor(path: space.mainPath, wantSlots: false))?.isStatic ?? false {
-            diagnose("\(space.mainPath) is statically linked: no library calls to trace")
-            space.armed = true
-            return
-        }
-        guard let entry = Self.auxiliaryValue(pid: process, type: 9 /* AT_ENTRY */), entry != 0 else {
-            diagnose("cannot read the entry point of \(space.mainPath): no library calls will be traced")
-            space.armed = true
-            return
-        }
-        space.entryPoint = entry
+        defer { space.programName = space.mainPath.split(separator: "/").last.map(String.init) }
+        guard findEntryPoint(space, process: process) != nil else { return }
         armImages(of: space, thread: process)
     }
 
@@ -133,14 +122,7 @@ extension TraceSession {
     }
 
     /// TracerPid from /proc/PID/status (0: not traced).
-    static func tracer(of tid: pid_t) -> pid_t? {
-        guard let bytes = try? readWholeFile("/proc/\(tid)/status") else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self)
-        for line in text.split(separator: "\n") where line.hasPrefix("TracerPid:") {
-            return pid_t(String(line.dropFirst(10)).strippingBlanks())
-        }
-        return nil
-    }
+    static func tracer(of tid: pid_t) -> pid_t? { statusField("TracerPid", of: tid).flatMap { pid_t($0) } }
 
     /// The reason a user can act on when PTRACE_SEIZE fails.
     static func whyNotTraceable(pid: pid_t, errno: Errno) -> String {
@@ -193,13 +175,11 @@ extension TraceSession {
 
     private func chaseRunningThreads() {
         for (tid, state) in threads where state.hold == nil {
-            guard let bytes = try? readWholeFile("/proc/\(tid)/status") else {
+            guard let state = Self.statusField("State", of: tid) else {
                 threads[tid] = nil  // gone without a word to us: nothing to restore in it
                 continue
             }
-            let text = String(decoding: bytes, as: UTF8.self)
-            let stopped = text.split(separator: "\n").contains { $0.hasPrefix("State:") && $0.contains("t (tracing stop)") }
-            if !stopped { try? Ptrace.interrupt(tid) }
+            if !state.hasPrefix("t") { try? Ptrace.interrupt(tid) }
         }
         finishDetachIfReady()
     }

@@ -53,19 +53,7 @@ extension TraceSession {
     /// program's entry point (AT_ENTRY); by then the loader has mapped every DT_NEEDED object and filled
     /// r_debug.
     func prepareImage(_ space: AddressSpace, process: pid_t) {
-        if let exe = try? String(contentsOfSymlink: "/proc/\(process)/exe") { space.mainPath = exe }
-        let facts = try? factsFor(path: space.mainPath, wantSlots: false)
-        if facts?.isStatic ?? false {
-            diagnose("\(space.mainPath) is statically linked: no library calls to trace")
-            space.armed = true
-            return
-        }
-        guard let entry = Self.auxiliaryValue(pid: process, type: 9 /* AT_ENTRY */), entry != 0 else {
-            diagnose("cannot read the entry point of \(space.mainPath): no library calls will be traced")
-            space.armed = true
-            return
-        }
-        space.entryPoint = entry
+        guard let entry = findEntryPoint(space, process: process) else { return }
         do {
             let original = try TraceeMemory(pid: process).replaceByte(at: entry, with: 0xcc)
             space.breakpoints[entry] = AddressSpace.Breakpoint(original: original, role: .entryPoint)
@@ -73,6 +61,24 @@ extension TraceSession {
             diagnose("cannot plant a breakpoint at the entry point of \(space.mainPath) (\(error)): no library calls will be traced")
         }
         space.armed = true  // the rest at the entry point
+    }
+
+    /// Reads the program's path and entry point (AT_ENTRY) into `space`; nil, with a warning, for a static
+    /// program or an unreadable auxv (the space is then done with: nothing will be armed).
+    func findEntryPoint(_ space: AddressSpace, process: pid_t) -> UInt64? {
+        if let exe = try? String(contentsOfSymlink: "/proc/\(process)/exe") { space.mainPath = exe }
+        if (try? factsFor(path: space.mainPath, wantSlots: false))?.isStatic ?? false {
+            diagnose("\(space.mainPath) is statically linked: no library calls to trace")
+            space.armed = true
+            return nil
+        }
+        guard let entry = Self.auxiliaryValue(pid: process, type: 9 /* AT_ENTRY */), entry != 0 else {
+            diagnose("cannot read the entry point of \(space.mainPath): no library calls will be traced")
+            space.armed = true
+            return nil
+        }
+        space.entryPoint = entry
+        return entry
     }
 
     static func auxiliaryValue(pid: pid_t, type: UInt64) -> UInt64? {

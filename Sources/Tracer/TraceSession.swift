@@ -331,18 +331,18 @@ public final class TraceSession {
     private func hasPendingBreakpointTrap(_ tid: pid_t) -> Bool {
         guard let space = threads[tid]?.space, let regs = try? Ptrace.registers(tid),
               space.breakpoints[regs.rip &- 1] != nil,
-              let bytes = try? readWholeFile("/proc/\(tid)/status") else { return false }
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("SigPnd:") }),
-              let mask = UInt64(String(line.dropFirst(7)).strippingBlanks(), radix: 16) else { return false }
+              let mask = Self.statusField("SigPnd", of: tid).flatMap({ UInt64($0, radix: 16) }) else { return false }
         return mask & (1 << UInt64(SIGTRAP - 1)) != 0
     }
 
-    static func threadGroup(of tid: pid_t) -> pid_t? {
+    static func threadGroup(of tid: pid_t) -> pid_t? { statusField("Tgid", of: tid).flatMap { pid_t($0) } }
+
+    /// The value of one `Name:\tvalue` line of /proc/TID/status, nil when the thread is gone.
+    static func statusField(_ name: String, of tid: pid_t) -> String? {
         guard let bytes = try? readWholeFile("/proc/\(tid)/status") else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self)
-        for line in text.split(separator: "\n") where line.hasPrefix("Tgid:") {
-            return pid_t(String(line.dropFirst(5)).strippingBlanks())
+        let prefix = name + ":"
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix(prefix) {
+            return String(line.dropFirst(prefix.count)).strippingBlanks()
         }
         return nil
     }
