@@ -87,6 +87,9 @@ public final class JSONLinesRenderer: TraceRenderer {
             field("signal", str(SignalName.name(signal)))
             field("number", String(signal))
             field("core_dumped", core ? "true" : "false")
+        case .exec(let process, let program, let time):
+            common("exec", process, process, time)
+            field("program", str(program))
         case .detached(let process, let time):
             common("detached", process, process, time)
         }

@@ -23,7 +23,8 @@ public final class SummaryRenderer: TraceRenderer {
             lastTime = max(lastTime, ret.time.monotonicNanoseconds)
             guard let entry = open.removeValue(forKey: ret.callID) else { return }
             add(entry.function, from: entry.start, to: ret.time.monotonicNanoseconds)
-        case .signal(_, _, let time), .exited(_, _, let time), .killed(_, _, _, let time), .detached(_, let time):
+        case .signal(_, _, let time), .exited(_, _, let time), .killed(_, _, _, let time), .detached(_, let time),
+             .exec(_, _, let time):
             lastTime = max(lastTime, time.monotonicNanoseconds)
         }
     }

@@ -95,6 +95,11 @@ public final class LtraceTextRenderer: TraceRenderer {
                          + "+++ killed by \(SignalName.name(signal))\(coreDumped ? " (core dumped)" : "") +++\n")
             output.flush()
 
+        case .exec(let process, _, let time):
+            // The exec call of this process never returns; another process's open call goes on.
+            closeOpenLine(openProcess == process ? " <no return ...>" : " <unfinished ...>")
+            output.write(beginLine(thread: process, time: time, depth: 0, callSite: nil) + "--- Called exec() ---\n")
+
         case .detached(let process, let time):
             closeOpenLine(" <unfinished ...>")
             output.write(beginLine(thread: process, time: time, depth: 0, callSite: nil) + "+++ detached +++\n")

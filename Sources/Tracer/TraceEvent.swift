@@ -13,6 +13,8 @@ public enum TraceEvent: Hashable, Sendable {
     case exited(process: ThreadID, status: Int32, time: Timestamp)
     /// A traced process was killed by a signal (`+++ killed by SIGTERM +++`).
     case killed(process: ThreadID, signal: Int32, coreDumped: Bool, time: Timestamp)
+    /// A traced process exec'd `program` (its file name), whose calls follow (ltrace's `--- Called exec() ---`).
+    case exec(process: ThreadID, program: String, time: Timestamp)
     /// The trace let go of a process it had attached to; the process runs on untraced (`+++ detached +++`).
     case detached(process: ThreadID, time: Timestamp)
 }

@@ -194,7 +194,9 @@ extension TraceSession {
         state.seized = old.seized
         threads[tid] = state
         prepareImage(state.space, process: tid)
-        state.space.programName = state.space.mainPath.split(separator: "/").last.map(String.init)
+        let name = state.space.mainPath.split(separator: "/").last.map(String.init) ?? state.space.mainPath
+        state.space.programName = name
+        emit(.exec(process: ThreadID(rawValue: tid), program: name, time: .now()))
         try proceed(tid)
     }
 

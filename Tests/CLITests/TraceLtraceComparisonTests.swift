@@ -32,6 +32,61 @@ import TestSupport
             }
     }
 
+    /// `-f` on fork + system(): per process (pids numbered in order of appearance, as the two runs differ),
+    /// the same lines as `ltrace -f` for the parent up to system() and for the fork child, and both mark the
+    /// shell's exec with `--- Called exec() ---`. (ltrace ends the open system( line `<no return ...>` and
+    /// later resumes it; linkscope says `<unfinished ...>`.)
+    @Test func followForksLikeLtrace() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.ltrace) else {
+            Issue.record("ltrace not installed (scripts/install-deps)")
+            return
+        }
+        let forks = try TestSupport.testBinaries.appendingPathComponent("trace/forks").path
+        let theirs = TestSupport.run([Self.ltrace, "-f", forks])
+        let ours = TestSupport.linkscope(["trace", "-f", "--", forks])
+        #expect(ours.status == 0 && theirs.status == 0)
+        #expect(ours.stdout == theirs.stdout)
+        let mine = Self.byProcess(ours.stderr), ltrace = Self.byProcess(theirs.stderr)
+        func untilSystem(_ lines: [String]) -> [String] {
+            guard let end = lines.firstIndex(where: { $0.hasPrefix("system(") }) else { return lines }
+            return Array(lines[..<end])
+        }
+        #expect(untilSystem(mine[1] ?? []) == untilSystem(ltrace[1] ?? []), "\(ours.stderr)")
+        #expect(mine[1]?.contains { $0.hasPrefix("system(\"echo from-system\"") } == true)
+        #expect(mine[2] == ltrace[2], "the fork child")
+        #expect(mine[2]?.contains("strlen(\"child\") = 5") == true)
+        #expect(mine[3]?.first == "--- Called exec() ---" && ltrace[3]?.first == "--- Called exec() ---")
+    }
+
+    /// Calls by process (1 = the first pid seen, 2 = the next, …), each a whole `f(args) = value` (an
+    /// `<unfinished ...>` entry joined with its `<... f resumed>` line, as interleaving differs between runs),
+    /// with `---` lines, pids and addresses replaced and padding squeezed.
+    static func byProcess(_ trace: String) -> [Int: [String]] {
+        var numbers: [String: Int] = [:], result: [Int: [String]] = [:], open: [Int: [String]] = [:]
+        for line in trace.split(separator: "\n") where line.hasPrefix("[pid ") {
+            guard let close = line.firstIndex(of: "]") else { continue }
+            let pid = String(line[line.index(line.startIndex, offsetBy: 5)..<close])
+            let number = numbers[pid] ?? (numbers.count + 1)
+            numbers[pid] = number
+            var body = String(line[line.index(close, offsetBy: 2)...])
+                .replacingOccurrences(of: "0x[0-9a-f]+", with: "0xADDR", options: .regularExpression)
+                .replacingOccurrences(of: " +=", with: " =", options: .regularExpression)
+            if body.hasPrefix("---") && body != "--- Called exec() ---" { continue }
+            if body.hasSuffix(" <unfinished ...>") {
+                open[number, default: []].append(String(body.dropLast(" <unfinished ...>".count)))
+                continue
+            }
+            if body.hasPrefix("<... "), let resumed = body.range(of: " resumed> "), let entry = open[number]?.popLast() {
+                body = entry + body[resumed.upperBound...]
+            }
+            result[number, default: []].append(body)
+        }
+        let pids = numbers.keys.sorted().joined(separator: "|")
+        return result.mapValues { lines in
+            lines.map { $0.replacingOccurrences(of: "\\b(\(pids))\\b", with: "PID", options: .regularExpression) }
+        }
+    }
+
     struct Case: Sendable, CustomTestStringConvertible {
         var filter: String
         var command: [String]
