@@ -2,7 +2,8 @@
 // if never traced. THREADS threads (argv[2], default 3) loop for SECONDS (argv[1], fractions allowed) of
 // CLOCK_MONOTONIC: strlen("attachme") through the PLT, checked (a wrong result is counted), then
 // usleep(1000), a blocking PLT call, so at a detach some thread is very likely inside a traced call with
-// its return address hijacked. SIGUSR1 is counted, so a test can check signals still arrive after a detach.
+// its return address hijacked. SIGUSR1 is counted, so a test can check signals still arrive after a detach;
+// SIGUSR2 ends the run early (a test on a loaded machine gives a long SECONDS and ends it when done).
 // stdout: `ready PID` (flushed once every thread has made its first call), then at the end
 // `done threads=T iterations=N` (N varies), `mismatches=0`, `usr1=K` (SIGUSR1s received), `exit 0`;
 // exit 0, or 1 (`mismatches=M`, `exit 1`) when some strlen returned a wrong value.
@@ -19,6 +20,8 @@ struct worker {
 };
 static volatile sig_atomic_t usr1;
 static void on_usr1(int s) { (void)s; usr1++; }
+static volatile sig_atomic_t stop_early;
+static void on_usr2(int s) { (void)s; stop_early = 1; }
 static double seconds;
 static struct timespec started;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -42,7 +45,7 @@ static void *work(void *arg) {
             pthread_mutex_unlock(&lock);
         }
         usleep(1000);  // EINTR from SIGUSR1 or an attach is harmless: the loop goes on
-    } while (elapsed() < seconds);
+    } while (elapsed() < seconds && !stop_early);
     return NULL;
 }
 int main(int argc, char **argv) {
@@ -56,10 +59,13 @@ int main(int argc, char **argv) {
     memset(&action, 0, sizeof action);
     action.sa_handler = on_usr1;
     sigaction(SIGUSR1, &action, NULL);
+    action.sa_handler = on_usr2;
+    sigaction(SIGUSR2, &action, NULL);
     // A test runner may start us with SIGUSR1 blocked (the mask survives exec): counting needs it delivered.
     sigset_t usr1_only;
     sigemptyset(&usr1_only);
     sigaddset(&usr1_only, SIGUSR1);
+    sigaddset(&usr1_only, SIGUSR2);
     sigprocmask(SIG_UNBLOCK, &usr1_only, NULL);
     struct worker *workers = calloc((size_t)threads, sizeof *workers);
     if (!workers) return 2;

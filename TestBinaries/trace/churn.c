@@ -3,9 +3,11 @@
 // each, joins them, then forks a child that calls strlen and exits 3 (checked), and vforks one that
 // _exit(4)s. A thread or child that hits a breakpoint left behind, or returns through a return address
 // nobody repaired, dies of SIGTRAP or SIGSEGV and the round counts as bad.
+// SIGUSR2 ends the run early (a test on a loaded machine gives a long SECONDS and ends it when done).
 // stdout: `ready PID` (flushed after the first round), then `rounds=N` (varies), `bad=0`, exit 0; exit 1
 // when some round went wrong.
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 #include <unistd.h>
 // volatile: strlen is pure, and the compiler would fold or hoist a call on a constant string.
 static const char *volatile word = "churn";
+static volatile sig_atomic_t stop_early;
+static void on_usr2(int s) { (void)s; stop_early = 1; }
 static void *work(void *arg) {
     long *bad = arg;
     for (int i = 0; i < 50; i++)
@@ -27,9 +31,14 @@ static double now(void) {
 }
 int main(int argc, char **argv) {
     double seconds = argc > 1 ? atof(argv[1]) : 3;
+    signal(SIGUSR2, on_usr2);
+    sigset_t usr2;  // a test runner may start us with it blocked (the mask survives exec)
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    sigprocmask(SIG_UNBLOCK, &usr2, NULL);
     double start = now();
     long rounds = 0, bad = 0;
-    while (rounds == 0 || now() - start < seconds) {
+    while (rounds == 0 || (now() - start < seconds && !stop_early)) {
         pthread_t t[2];
         long thread_bad[2] = {0, 0};
         for (int i = 0; i < 2; i++)

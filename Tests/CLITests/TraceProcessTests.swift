@@ -126,7 +126,8 @@ import TestSupport
     /// A program attached to and detached from six times (--duration, SIGINT, SIGTERM), with signals sent in
     /// between, finishes exactly as it would untraced.
     @Test func attachAndDetachLeaveTheProgramUnharmed() throws {
-        let target = try Background([program("attachme"), "5", "4"])
+        // Long enough for six rounds on a loaded machine; SIGUSR2 ends it once they are done.
+        let target = try Background([program("attachme"), "120", "4"])
         defer { target.stop() }
         let pid = try target.waitForReady()
         var traces: [Traced] = []
@@ -148,6 +149,7 @@ import TestSupport
             kill(pid, SIGUSR1)
             usleep(50_000)
         }
+        kill(pid, SIGUSR2)
         let end = target.finish()
         #expect(end.status == 0)
         #expect(end.stdout.contains("mismatches=0\nusr1=6\nexit 0\n"), "\(end.stdout)")
@@ -165,7 +167,7 @@ import TestSupport
     /// Threads and children created and ending all the time while linkscope attaches and detaches (with and
     /// without -f) at arbitrary moments: every detach ends, and no thread or child of churn is harmed.
     @Test func attachAndDetachWhileThreadsAndChildrenComeAndGo() throws {
-        let target = try Background([program("churn"), "6"])
+        let target = try Background([program("churn"), "120"])
         defer { target.stop() }
         let pid = try target.waitForReady()
         for round in 0..<10 {
@@ -179,6 +181,7 @@ import TestSupport
             #expect(result.status == 0, "round \(round): \(result.stderr)")
             #expect(result.lines.last?.hasSuffix("+++ detached +++") == true, "round \(round): \(result.lines.suffix(3))")
         }
+        kill(pid, SIGUSR2)
         let end = target.finish()
         #expect(end.status == 0)
         #expect(end.stdout.contains("\nbad=0\n"), "\(end.stdout)")
@@ -197,7 +200,7 @@ import TestSupport
     }
 
     @Test func aStoppedProgramStaysStoppedAfterDetach() throws {
-        let target = try Background([program("attachme"), "3", "2"])
+        let target = try Background([program("attachme"), "60", "2"])
         defer { target.stop() }
         let pid = try target.waitForReady()
         kill(pid, SIGSTOP)
@@ -208,13 +211,14 @@ import TestSupport
         #expect(Background.state(of: pid) == "T", "job-control stop kept")
         #expect(!result.lines.contains { Traced.callee(of: $0) == "strlen" }, "nothing ran while stopped")
         kill(pid, SIGCONT)
+        kill(pid, SIGUSR2)
         let end = target.finish()
         #expect(end.status == 0 && end.stdout.contains("mismatches=0"))
     }
 
     /// A launched program is seized too, so SIGSTOP (^Z) stops it under trace until SIGCONT, as without.
     @Test func jobControlStopsHoldForALaunchedProgram() throws {
-        let trace = try Background.linkscopeTrace(["-e", "strlen", "--", program("attachme"), "1.5", "1"])
+        let trace = try Background.linkscopeTrace(["-e", "strlen", "--", program("attachme"), "60", "1"])
         defer { trace.stop() }
         let pid = try trace.waitForReady()
         kill(pid, SIGSTOP)
@@ -225,6 +229,7 @@ import TestSupport
         #expect(Background.lines(ofTraceFile: trace) == stoppedAt, "no call while stopped")
         #expect(["T", "t"].contains(Background.state(of: pid)))
         kill(pid, SIGCONT)
+        kill(pid, SIGUSR2)
         let result = trace.finish()
         #expect(before == "ready \(pid)\n")
         #expect(result.status == 0)
@@ -241,9 +246,10 @@ import TestSupport
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/strace")))
     func attachToAnAlreadyTracedProcessSaysWho() throws {
-        let target = try Background(["/usr/bin/strace", "-o", "/dev/null", program("attachme"), "3", "1"])
+        let target = try Background(["/usr/bin/strace", "-o", "/dev/null", program("attachme"), "60", "1"])
         defer { target.stop() }
         let pid = try target.waitForReady()
+        defer { kill(pid, SIGUSR2) }
         let result = TestSupport.linkscope(["trace", "-p", String(pid)])
         #expect(result.status == 126)
         #expect(result.stderr.hasPrefix("linkscope: cannot attach to \(pid): already traced by process "))
