@@ -191,19 +191,6 @@ enum Ptrace {
         return regs
     }
 
-    /// True when the stop is a signal-delivery-stop; false (EINVAL) for a group-stop.
-    static func hasSignalInfo(_ pid: pid_t) throws(Errno) -> Bool {
-        var info = siginfo_t()
-        do {
-            try withUnsafeMutableBytes(of: &info) { (raw) throws(Errno) in
-                try request(.getSignalInfo, pid, pointer: raw.baseAddress!)
-            }
-            return true
-        } catch .invalidArgument {
-            return false
-        }
-    }
-
     /// One word of the tracee's memory. PEEKDATA's -1 is valid data, so errno is cleared before the call.
     static func peek(_ pid: pid_t, _ address: UInt64) throws(Errno) -> UInt64 {
         while true {

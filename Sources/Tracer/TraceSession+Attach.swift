@@ -8,7 +8,6 @@ extension TraceSession {
     /// Seizes every thread of every process, stops them all, arms each process, then lets them all run.
     /// Nothing is written into a process before all of its threads are stopped.
     func attach(_ requested: [Int32]) throws(TraceError) {
-        attached = true
         do throws(TraceError) {
             for pid in requested {
                 guard let group = Self.threadGroup(of: pid) else { throw .cannotAttach(pid: pid, reason: "no such process") }
@@ -55,26 +54,20 @@ extension TraceSession {
                         throw .cannotAttach(pid: pid, reason: Self.whyNotTraceable(pid: pid, errno: error))
                     }
                 }
-                var state = ThreadState(space: space, process: group)
-                state.seized = true
-                threads[tid] = state
+                threads[tid] = ThreadState(space: space, process: group)
                 grew = true
             }
         }
         if threads[group] == nil { throw .cannotAttach(pid: pid, reason: "no such process") }
     }
 
-    /// Interrupts every seized thread and handles stops until each one is held. A stop is handled as in the
+    /// Interrupts every thread and handles stops until each one is held. A stop is handled as in the
     /// trace itself (a clone, fork, vfork or exec on its way registers what it creates), except that the
     /// thread is kept stopped: an event stop uses up a pending interrupt, so resuming would let it run on.
     private func stopEverything() throws(TraceError) {
         attaching = true
         defer { attaching = false }
-        for (tid, state) in threads where state.hold == nil && !state.awaitingStartStop {
-            do { try Ptrace.interrupt(tid) } catch {
-                if error != .noSuchProcess { throw .lostTracee(pid: tid, operation: "PTRACE_INTERRUPT", errno: error) }
-            }
-        }
+        try interruptRunningThreads()
         while threads.values.contains(where: { $0.hold == nil }) {
             let tid: pid_t, status: WaitStatus
             do { (tid, status) = try Ptrace.wait() } catch {
@@ -130,12 +123,12 @@ extension TraceSession {
         guard errno == .notPermitted else { return errno.description }
         if let tracer = tracer(of: pid), tracer != 0 {
             let name = (try? readWholeFile("/proc/\(tracer)/comm")).map {
-                String(decoding: $0, as: UTF8.self).strippingBlanks().replacingNewlines()
+                String(decoding: $0, as: UTF8.self).strippingBlanks()
             }
             return "already traced by process \(tracer)" + (name.map { " (\($0))" } ?? "")
         }
         if let bytes = try? readWholeFile("/proc/sys/kernel/yama/ptrace_scope"),
-           let scope = Int(String(decoding: bytes, as: UTF8.self).strippingBlanks().replacingNewlines()), scope > 0 {
+           let scope = Int(String(decoding: bytes, as: UTF8.self).strippingBlanks()), scope > 0 {
             switch scope {
             case 1: return "\(errno) (kernel.yama.ptrace_scope is 1: only a parent may trace; run as root, or set it to 0)"
             case 2: return "\(errno) (kernel.yama.ptrace_scope is 2: only root may attach)"
@@ -151,14 +144,20 @@ extension TraceSession {
     /// Stop every thread; `finishDetachIfReady` lets go once all are held.
     func beginDetach() throws(TraceError) {
         detaching = true
-        for (tid, state) in threads where state.hold == nil {
+        try interruptRunningThreads()
+        finishDetachIfReady()
+    }
+
+    /// PTRACE_INTERRUPT to every thread not held (a thread still to report its start stop needs none).
+    private func interruptRunningThreads() throws(TraceError) {
+        for (tid, state) in threads where state.hold == nil && !state.awaitingStartStop {
             do { try Ptrace.interrupt(tid) } catch {
-                // Reaped already (ESRCH from a thread we trace means it is gone): nothing will report it.
+                // ESRCH: reaped already, nothing will report it. EIO: exiting (a zombie): its exit is coming.
                 if error == .noSuchProcess { threads[tid] = nil; continue }
+                if error.rawValue == EIO { continue }
                 throw .lostTracee(pid: tid, operation: "PTRACE_INTERRUPT", errno: error)
             }
         }
-        finishDetachIfReady()
     }
 
     /// The next stop while detaching. Every thread was interrupted, so stops come quickly; when none has come
@@ -246,8 +245,4 @@ struct StopRequestSignals {
         let signal = sigtimedwait(&set, nil, &timeout)
         return signal == SIGINT || signal == SIGTERM || signal == SIGHUP
     }
-}
-
-extension String {
-    func replacingNewlines() -> String { String(filter { $0 != "\n" }) }
 }

@@ -25,9 +25,7 @@ extension TraceSession {
         }
         firstProcess = child
         let space = AddressSpace(mainPath: path, programName: nil)
-        var state = ThreadState(space: space, process: child)
-        state.seized = true
-        threads[child] = state
+        threads[child] = ThreadState(space: space, process: child)
         // The exec stop; a signal that arrives before it is passed on.
         while true {
             let status: WaitStatus
@@ -113,13 +111,7 @@ extension TraceSession {
                 try adoptSharingChild(new, of: tid)
                 break
             }
-            var state = ThreadState(space: parent.space, process: parent.process)
-            state.isForeign = parent.isForeign
-            state.seized = parent.seized
-            state.sharesParentMemory = parent.sharesParentMemory
-            state.awaitingStartStop = earlyChildren.remove(new) == nil
-            threads[new] = state
-            if !state.awaitingStartStop { try proceed(new) }
+            try register(new, ThreadState(siblingOf: parent))
         case .fork:
             guard let message = try? Ptrace.eventMessage(tid) else { break }
             let child = pid_t(message)
@@ -149,16 +141,12 @@ extension TraceSession {
         guard let parent = threads[tid] else { return }
         var state = ThreadState(space: parent.space, process: child)
         state.isForeign = parent.isForeign || !configuration.followForks
-        state.seized = parent.seized
         state.sharesParentMemory = true
         for var frame in parent.shadow.frames {
             frame.reported = false
             state.shadow.push(frame)
         }
-        let alreadyStopped = earlyChildren.remove(child) != nil
-        state.awaitingStartStop = !alreadyStopped
-        threads[child] = state
-        if alreadyStopped { try proceed(child) }
+        try register(child, state)
     }
 
     /// -f: the child has a copy of its parent's memory, so a copy of the address space, and the forking
@@ -167,16 +155,22 @@ extension TraceSession {
     private func followForkChild(_ child: pid_t, of tid: pid_t) throws(TraceError) {
         guard let parent = threads[tid] else { return }
         var state = ThreadState(space: parent.space.copy(), process: child)
-        state.seized = parent.seized
         for var frame in parent.shadow.frames {
             frame.callID = nextCallID
             nextCallID += 1
             state.shadow.push(frame)
         }
-        let alreadyStopped = earlyChildren.remove(child) != nil
+        try register(child, state)
+    }
+
+    /// A thread or child from a creation event: its start stop is still to come, or (when it came first and
+    /// was parked) the thread goes on now.
+    private func register(_ tid: pid_t, _ state: ThreadState) throws(TraceError) {
+        var state = state
+        let alreadyStopped = earlyChildren.remove(tid) != nil
         state.awaitingStartStop = !alreadyStopped
-        threads[child] = state
-        if alreadyStopped { try proceed(child) }
+        threads[tid] = state
+        if alreadyStopped { try proceed(tid) }
     }
 
     /// PTRACE_EVENT_EXEC: `tid` is the thread group leader's id now, whichever thread called exec.
@@ -190,8 +184,7 @@ extension TraceSession {
         }
         // A new image: the process's other threads are gone, and so is every open call.
         for (other, state) in threads where state.process == old.process && other != tid { threads[other] = nil }
-        var state = ThreadState(space: AddressSpace(mainPath: "", programName: nil), process: old.process)
-        state.seized = old.seized
+        let state = ThreadState(space: AddressSpace(mainPath: "", programName: nil), process: old.process)
         threads[tid] = state
         prepareImage(state.space, process: tid)
         let name = state.space.mainPath.split(separator: "/").last.map(String.init) ?? state.space.mainPath

@@ -57,7 +57,7 @@ public enum ProgramOutcome: Hashable, Sendable {
 public enum TraceError: Error, Hashable, Sendable, CustomStringConvertible {
     /// exec failed in the child (ENOENT, EACCES, ENOEXEC...).
     case cannotExecute(path: String, errno: Errno)
-    /// fork, or PTRACE_TRACEME, failed.
+    /// fork, or PTRACE_SEIZE of the new child, failed.
     case cannotTrace(path: String, errno: Errno)
     /// PTRACE_SEIZE of a running process failed; `reason` says why in words a user can act on.
     case cannotAttach(pid: Int32, reason: String)
@@ -121,11 +121,9 @@ public final class TraceSession {
         var process: pid_t
         /// Calls are not reported, only passed through: a vfork child sharing its parent's stack, without -f.
         var isForeign = false
-        /// Created from a clone/fork event: its first stop (SIGSTOP, or PTRACE_EVENT_STOP when seized) is the
+        /// Created from a clone/fork event: its first stop (PTRACE_EVENT_STOP: every tracee is seized) is the
         /// kernel's, not the program's.
         var awaitingStartStop = false
-        /// Attached with PTRACE_SEIZE (or a descendant of such a thread): interrupts and LISTEN work.
-        var seized = false
         /// A vfork (or CLONE_VM) child running in its parent's memory: while it lives a vfork parent cannot
         /// stop, so a detach lets it run on until it exits or execs.
         var sharesParentMemory = false
@@ -135,6 +133,13 @@ public final class TraceSession {
         init(space: AddressSpace, process: pid_t) {
             self.space = space
             self.process = process
+        }
+
+        /// A new thread of `sibling`'s process.
+        init(siblingOf sibling: ThreadState) {
+            self.init(space: sibling.space, process: sibling.process)
+            isForeign = sibling.isForeign
+            sharesParentMemory = sibling.sharesParentMemory
         }
     }
 
@@ -151,8 +156,6 @@ public final class TraceSession {
     /// Threads already registered (or already ended) when their creator's clone event is reaped: waitpid
     /// reports the newest tracee first, so a short-lived thread can start, run and exit before it.
     var settledBeforeCreation: Set<pid_t> = []
-    /// Whether the processes were attached to (they are detached, never killed, when the trace ends early).
-    var attached = false
     /// Set by ^C, SIGTERM, SIGHUP or --duration while attached: detach from everything.
     var stopRequested = false
     /// Detaching: every stop is held until all threads are stopped, then everything is restored.
@@ -272,15 +275,11 @@ public final class TraceSession {
                 earlyChildren.insert(tid)  // a new process: handled at its parent's fork/vfork/clone event
                 return
             }
-            var state = ThreadState(space: sibling.space, process: group)
-            state.isForeign = sibling.isForeign
-            state.seized = sibling.seized
-            state.sharesParentMemory = sibling.sharesParentMemory
-            threads[tid] = state
+            threads[tid] = ThreadState(siblingOf: sibling)
             settledBeforeCreation.insert(tid)
-            if (signal == SIGSTOP && event == nil) || event == .stop { return try proceed(tid) }
+            if event == .stop { return try proceed(tid) }  // its start stop
         }
-        if threads[tid]?.awaitingStartStop == true && ((signal == SIGSTOP && event == nil) || event == .stop) {
+        if threads[tid]?.awaitingStartStop == true && event == .stop {
             threads[tid]?.awaitingStartStop = false
             return try proceed(tid)
         }
@@ -292,14 +291,6 @@ public final class TraceSession {
             return try breakpointStop(tid)
         }
         if signal == SIGTRAP | 0x80 { return try proceed(tid) }  // a syscall stop: not asked for
-        if [SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU].contains(signal), threads[tid]?.seized != true {
-            let isDelivery = (try? Ptrace.hasSignalInfo(tid)) ?? true
-            if !isDelivery {
-                // A group-stop of a thread started with TRACEME. Without PTRACE_SEIZE it cannot be kept
-                // without losing the end of it, so the thread is resumed (documented limitation).
-                return try proceed(tid)
-            }
-        }
         counters.signalStops += 1
         if threads[tid]?.isForeign != true {
             emit(.signal(thread: ThreadID(rawValue: tid), signal: signal, time: .now()))
@@ -307,7 +298,7 @@ public final class TraceSession {
         try proceed(tid, signal: signal)
     }
 
-    /// PTRACE_EVENT_STOP of a seized thread: a group-stop (job control), our interrupt, or a stray one.
+    /// PTRACE_EVENT_STOP (every tracee is seized): a group-stop (job control), our interrupt, or a stray one.
     private func eventStop(_ tid: pid_t, signal: Int32) throws(TraceError) {
         let isGroupStop = [SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU].contains(signal)
         if detaching, !isGroupStop, hasPendingBreakpointTrap(tid) {
@@ -756,7 +747,9 @@ extension String {
         self = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Without the spaces, tabs and newlines at either end (a /proc field or one-line file).
     func strippingBlanks() -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+        func isBlank(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\n" }
+        return String(drop(while: isBlank).reversed().drop(while: isBlank).reversed())
     }
 }
