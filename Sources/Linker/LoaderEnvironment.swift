@@ -22,7 +22,7 @@ public struct LoaderEnvironment: Hashable, Sendable {
     /// glibc-hwcaps subdirectories this CPU supports, best first (`x86-64-v3`, `x86-64-v2`).
     public var hwcapsSubdirectories: [String]
     /// Legacy hwcap names 2.36 still searches under each path directory, in glibc's order (`x86_64`, and
-    /// `avx512_1` on CPUs with AVX-512); combined with `tls` and `platform` by `searchSubdirectories`.
+    /// `avx512_1` on Intel CPUs with AVX-512); combined with `tls` and `platform` by `searchSubdirectories`.
     public var legacyHWCaps: [String]
     /// `$PLATFORM` and AT_PLATFORM (`x86_64`).
     public var platform: String
@@ -153,11 +153,14 @@ public struct CPUCapabilities: Hashable, Sendable {
         let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let flagsLine = text.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
         let flags = Set(flagsLine.split(separator: " ").map(String.init))
-        return CPUCapabilities(flags: flags, platform: platformFromAuxv() ?? "x86_64")
+        let vendorLine = text.split(separator: "\n").first { $0.hasPrefix("vendor_id") } ?? ""
+        return CPUCapabilities(flags: flags, platform: platformFromAuxv() ?? "x86_64",
+                               isIntel: vendorLine.hasSuffix("GenuineIntel"))
     }()
 
-    /// The ISA levels of the x86-64 psABI (dl-hwcaps-subdirs.c, sysdeps/x86/get-isa-level.h).
-    public init(flags: Set<String>, platform: String) {
+    /// The ISA levels of the x86-64 psABI (dl-hwcaps-subdirs.c, sysdeps/x86/get-isa-level.h), and the legacy
+    /// hwcaps and platform glibc derives on Intel CPUs only (init_cpu_features in sysdeps/x86/cpu-features.c).
+    public init(flags: Set<String>, platform: String, isIntel: Bool) {
         let v2: Set<String> = ["cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"]
         let v3: Set<String> = ["avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"]
         let v4: Set<String> = ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]
@@ -170,8 +173,25 @@ public struct CPUCapabilities: Hashable, Sendable {
             levels.append("x86-64-v2")
         }
         hwcapsSubdirectories = levels
-        // HWCAP_X86_64 is always set on x86_64; HWCAP_X86_AVX512_1 needs AVX512F/CD/BW/DQ/VL usable.
-        legacyHWCaps = ["x86_64"] + (v4.isSubset(of: flags) ? ["avx512_1"] : [])
+        // HWCAP_X86_64 is always set on x86_64. Only on Intel does glibc add HWCAP_X86_AVX512_1 (AVX512CD
+        // without AVX512ER, and BW/DQ/VL) and replace AT_PLATFORM with "xeon_phi" (AVX512CD, ER, PF) or
+        // "haswell" (AVX2, FMA, BMI1, BMI2, LZCNT, MOVBE, POPCNT); an AMD CPU with AVX-512 gets neither.
+        legacyHWCaps = ["x86_64"]
+        var platform = platform
+        if isIntel {
+            var override: String?
+            if flags.contains("avx512cd") {
+                if flags.contains("avx512er") {
+                    if flags.contains("avx512pf") { override = "xeon_phi" }
+                } else if ["avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) {
+                    legacyHWCaps.append("avx512_1")
+                }
+            }
+            if override == nil, ["avx2", "fma", "bmi1", "bmi2", "abm", "movbe", "popcnt"].allSatisfy(flags.contains) {
+                override = "haswell"
+            }
+            platform = override ?? platform
+        }
         self.platform = platform
     }
 

@@ -24,6 +24,21 @@ import Testing
         #expect(list == ours)
     }
 
+    /// glibc derives the legacy `avx512_1` hwcap and the `haswell`/`xeon_phi` platform on Intel CPUs only: the
+    /// AMD EPYC of these VMs has AVX-512 and `ld.so --help` lists `avx512_1` as unsupported.
+    @Test func legacyHWCapsAndPlatformAreIntelOnly() {
+        let skylake: Set<String> = ["cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3", "avx", "avx2", "bmi1",
+                                    "bmi2", "f16c", "fma", "abm", "movbe", "xsave", "avx512f", "avx512bw",
+                                    "avx512cd", "avx512dq", "avx512vl"]
+        let amd = CPUCapabilities(flags: skylake, platform: "x86_64", isIntel: false)
+        #expect(amd.legacyHWCaps == ["x86_64"] && amd.platform == "x86_64")
+        let intel = CPUCapabilities(flags: skylake, platform: "x86_64", isIntel: true)
+        #expect(intel.legacyHWCaps == ["x86_64", "avx512_1"] && intel.platform == "haswell")
+        let phi = CPUCapabilities(flags: skylake.union(["avx512er", "avx512pf"]), platform: "x86_64", isIntel: true)
+        #expect(phi.legacyHWCaps == ["x86_64"] && phi.platform == "xeon_phi")
+        #expect(amd.hwcapsSubdirectories == ["x86-64-v4", "x86-64-v3", "x86-64-v2"])
+    }
+
     @Test func rootEnvironmentReadsTheRootsOwnFiles() throws {
         let root = try TestSupport.temporaryDirectory("deps-root")
         defer { try? FileManager.default.removeItem(at: root) }
