@@ -23,12 +23,13 @@ let package = Package(
         .target(name: "ELF", dependencies: ["CLibELF"]),
         .target(name: "Linker", dependencies: ["ELF"]),
         .target(name: "Prototypes"),
-        .target(name: "Tracer", dependencies: ["CPtrace", "ELF", "Prototypes"]),
+        .target(name: "TraceModel", dependencies: ["Prototypes"]),
+        .target(name: "Tracer", dependencies: ["CPtrace", "ELF", "Prototypes", "TraceModel"]),
         .target(name: "Check", dependencies: ["ELF", "Linker"]),
         .target(
             name: "LinkscopeCLI",
             dependencies: [
-                "ELF", "Linker", "Tracer", "Prototypes", "Check",
+                "ELF", "Linker", "TraceModel", "Tracer", "Prototypes", "Check",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -37,11 +38,11 @@ let package = Package(
         // Tests. TestSupport builds TestBinaries/ once per run and finds the built executable.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "TestSupport"]),
-        // Each area adds its test target here when it has tests: LinkerTests, PrototypesTests, TracerTests.
         .testTarget(name: "LinkerTests", dependencies: ["Linker", "TestSupport"]),
         .testTarget(name: "PrototypesTests", dependencies: ["Prototypes", "TestSupport"]),
-        .testTarget(name: "TracerTests", dependencies: ["Tracer", "Prototypes", "TestSupport"]),
+        .testTarget(name: "TraceModelTests", dependencies: ["TraceModel", "Prototypes", "TestSupport"]),
+        .testTarget(name: "TracerTests", dependencies: ["Tracer", "TraceModel", "ELF", "TestSupport"]),
         .testTarget(name: "CheckTests", dependencies: ["Check", "ELF", "Linker", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["LinkscopeCLI", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["LinkscopeCLI", "TraceModel", "TestSupport"]),
     ]
 )

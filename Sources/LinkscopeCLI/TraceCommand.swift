@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Prototypes
+import TraceModel
 import Tracer
 
 /// `linkscope trace [ltrace flags] -- COMMAND [ARGS...]` or `linkscope trace -p PID`: runs COMMAND (or
@@ -145,12 +146,12 @@ public struct TraceCommand: ParsableCommand {
         else if json { renderer = JSONLinesRenderer(output: output) }
         else { renderer = LtraceTextRenderer(output: output, options: options) }
 
-        let session = TraceSession(configuration: TraceConfiguration(
+        let engine: any TraceEngine = TraceSession(configuration: TraceConfiguration(
             target: target, followForks: follow, duration: duration, filter: filter,
             decoder: CallDecoder(stringLimit: stringLimit, arrayLimit: arrayLimit, library: library)))
         let outcome: ProgramOutcome
         do {
-            outcome = try session.run(events: { renderer.render($0) }, diagnostics: { message in
+            outcome = try engine.run(events: { renderer.render($0) }, diagnostics: { message in
                 output.flush()
                 FileHandle.standardError.write(Data("linkscope: \(message)\n".utf8))
             })
@@ -163,10 +164,7 @@ public struct TraceCommand: ParsableCommand {
         }
         renderer.finish()
         if engineStats {
-            let c = session.counters
-            FileHandle.standardError.write(Data(("linkscope: engine: \(c.calls) calls, \(c.callStops) call stops, "
-                + String(format: "%.2f", c.stopsPerCall) + " stops/call, \(c.internalStops) internal stops, "
-                + "\(c.signalStops) signal stops, \(c.breakpoints) breakpoints\n").utf8))
+            FileHandle.standardError.write(Data("linkscope: engine: \(engine.statistics) [\(engine.name)]\n".utf8))
         }
         return outcome.shellStatus
     }

@@ -1,4 +1,5 @@
 import Prototypes
+import TraceModel
 import Tracer
 
 /// `--json`: one JSON object per event and line, for tools. Schema (every object has `type`, `tid`, `pid`,

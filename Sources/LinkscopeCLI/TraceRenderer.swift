@@ -1,3 +1,4 @@
+import TraceModel
 import Tracer
 
 /// A consumer of the engine's events that turns them into some output (shared/DESIGN.md decision 6).

@@ -1,4 +1,5 @@
 import Foundation
+import TraceModel
 import Tracer
 
 /// ltrace's `-c`: per function, time spent inside it (entry stop to return stop, so callbacks it made are

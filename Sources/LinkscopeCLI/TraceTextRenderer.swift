@@ -1,5 +1,6 @@
 import Glibc
 import Prototypes
+import TraceModel
 import Tracer
 
 /// ltrace 0.7.3's text, line shape for line shape (checked against `ltrace` on this machine):

@@ -1,3 +1,5 @@
+import TraceModel
+
 /// The memory one or more traced threads run in, and what the engine has put into it: breakpoints with the
 /// bytes they replaced, the objects armed, where the loader's r_debug lives.
 ///

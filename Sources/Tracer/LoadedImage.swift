@@ -1,3 +1,4 @@
+import TraceModel
 import ELF
 
 /// One object mapped into the traced address space, as the loader's link map names it.
@@ -80,37 +81,4 @@ struct ImageFacts {
         }
         return end
     }
-}
-
-/// Calls that do not return to their caller: their return address is never hijacked (a frame that cannot
-/// return would only dangle), and their entry is reported alone, as ltrace's `exit(0 <no return ...>`.
-enum NoReturnFunctions {
-    static let names: Set<String> = [
-        "exit", "_exit", "_Exit", "quick_exit", "abort", "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk",
-        "__cxa_throw", "__cxa_rethrow", "_Unwind_Resume", "pthread_exit", "__stack_chk_fail", "__assert_fail",
-        "__assert_perror_fail", "__fortify_fail", "__chk_fail", "err", "errx", "verr", "verrx",
-        "__libc_start_main", "_ZSt9terminatev", "__cxa_call_unexpected",
-    ]
-
-    /// Functions that save their own return address to come back through it later (setjmp's saved PC,
-    /// getcontext, vfork's register copy): a hijacked address would be saved and later "returned" through
-    /// without a frame. Never hijacked either; shown at entry only.
-    static let returnsTwice: Set<String> = [
-        "setjmp", "_setjmp", "sigsetjmp", "__sigsetjmp", "getcontext", "savectx", "vfork", "__vfork",
-    ]
-
-    static func contains(_ name: String) -> Bool {
-        if returnsTwice.contains(name) { return true }
-        // libstdc++'s std::__throw_* helpers (_ZSt17__throw_bad_allocv, ...) only ever throw.
-        return names.contains(name) || (name.hasPrefix("_ZSt") && name.contains("__throw_"))
-    }
-}
-
-/// Functions that start an unwind. The unwinder walks return addresses and finds no unwind information for
-/// a return site of ours, so before it starts every hijacked return address of the thread is put back.
-/// Engine-internal breakpoints go on these slots in every object, whether or not a filter selects them.
-enum UnwindStarters {
-    static let names: Set<String> = [
-        "_Unwind_RaiseException", "_Unwind_Resume", "_Unwind_ForcedUnwind", "_Unwind_Resume_or_Rethrow",
-    ]
 }

@@ -1,19 +1,6 @@
+import TraceModel
 import CPtrace
 import Glibc
-
-/// An errno value with its message; the currency of the syscall layer.
-public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public var rawValue: Int32
-    public init(rawValue: Int32) { self.rawValue = rawValue }
-    /// The calling thread's current errno.
-    static var current: Errno { Errno(rawValue: Glibc.errno) }
-    public static let interrupted = Errno(rawValue: EINTR)
-    public static let noChild = Errno(rawValue: ECHILD)
-    public static let noSuchProcess = Errno(rawValue: ESRCH)
-    public static let notPermitted = Errno(rawValue: EPERM)
-    public static let invalidArgument = Errno(rawValue: EINVAL)
-    public var description: String { String(cString: strerror(rawValue)) }
-}
 
 /// A ptrace(2) request (`PTRACE_*` of <sys/ptrace.h>).
 public struct PtraceRequest: RawRepresentable, Hashable, Sendable {

@@ -1,3 +1,4 @@
+import TraceModel
 import Glibc
 
 // `-p PID`: attaching to running processes with PTRACE_SEIZE, and letting go of them again with every

@@ -1,3 +1,4 @@
+import TraceModel
 import CPtrace
 import ELF
 import Glibc

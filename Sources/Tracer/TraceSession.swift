@@ -1,78 +1,8 @@
+import TraceModel
 import CPtrace
 import ELF
 import Glibc
 import Prototypes
-
-/// What to trace and how to decode it.
-public struct TraceConfiguration: Sendable {
-    public enum Target: Hashable, Sendable {
-        /// Start a program: the file to execute (already resolved through PATH), argv including argv[0], and
-        /// the environment as `NAME=value` strings.
-        case launch(executable: String, arguments: [String], environment: [String])
-        /// Attach to running processes (any thread id names its whole process), every thread of each.
-        case attach(pids: [Int32])
-    }
-
-    public var target: Target
-    /// `-f`: trace the children of fork, vfork and non-thread clones too (without it they run untraced).
-    public var followForks: Bool
-    /// `--duration`: detach after this many seconds (attach only).
-    public var duration: Double?
-    public var filter: CallFilter
-    public var decoder: CallDecoder
-
-    public init(target: Target, followForks: Bool = false, duration: Double? = nil, filter: CallFilter,
-                decoder: CallDecoder = CallDecoder()) {
-        self.target = target
-        self.followForks = followForks
-        self.duration = duration
-        self.filter = filter
-        self.decoder = decoder
-    }
-
-    public init(executable: String, arguments: [String], environment: [String], filter: CallFilter,
-                decoder: CallDecoder = CallDecoder()) {
-        self.init(target: .launch(executable: executable, arguments: arguments, environment: environment),
-                  filter: filter, decoder: decoder)
-    }
-}
-
-/// How the traced program ended: a result, not an error.
-public enum ProgramOutcome: Hashable, Sendable {
-    case exited(status: Int32)
-    case killed(signal: Int32, coreDumped: Bool)
-    /// The trace let go of a process it had attached to (^C, SIGTERM, --duration); the process runs on.
-    case detached
-
-    /// What a shell would report: the exit status, or 128 + the signal number; 0 after a detach.
-    public var shellStatus: Int32 {
-        switch self {
-        case .exited(let status): return status
-        case .killed(let signal, _): return 128 + signal
-        case .detached: return 0
-        }
-    }
-}
-
-public enum TraceError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// exec failed in the child (ENOENT, EACCES, ENOEXEC...).
-    case cannotExecute(path: String, errno: Errno)
-    /// fork, or PTRACE_SEIZE of the new child, failed.
-    case cannotTrace(path: String, errno: Errno)
-    /// PTRACE_SEIZE of a running process failed; `reason` says why in words a user can act on.
-    case cannotAttach(pid: Int32, reason: String)
-    /// A ptrace call on a thread that should have been stopped failed.
-    case lostTracee(pid: Int32, operation: String, errno: Errno)
-
-    public var description: String {
-        switch self {
-        case .cannotExecute(let path, let errno): return "cannot execute \(path): \(errno)"
-        case .cannotTrace(let path, let errno): return "cannot trace \(path): \(errno)"
-        case .cannotAttach(let pid, let reason): return "cannot attach to \(pid): \(reason)"
-        case .lostTracee(let pid, let operation, let errno): return "lost traced process \(pid) (\(operation)): \(errno)"
-        }
-    }
-}
 
 /// The engine's own counts, so a figure like "µs per call" can explain itself.
 public struct EngineCounters: Hashable, Sendable {
@@ -98,9 +28,18 @@ public struct EngineCounters: Hashable, Sendable {
 /// One session traces every thread of its processes, and with `followForks` their children. It waits with
 /// waitpid(-1, __WALL), so it must be the only thing in its process that reaps children while it runs (the
 /// `linkscope` executable is).
-public final class TraceSession {
+public final class TraceSession: TraceEngine {
     public let configuration: TraceConfiguration
     public private(set) var counters = EngineCounters()
+    public let name = "ptrace"
+
+    public var statistics: String {
+        let c = counters
+        let hundredths = Int((c.stopsPerCall * 100).rounded())
+        let perCall = "\(hundredths / 100)." + (hundredths % 100 < 10 ? "0" : "") + "\(hundredths % 100)"
+        return "\(c.calls) calls, \(c.callStops) call stops, \(perCall) stops/call, \(c.internalStops) internal stops, "
+            + "\(c.signalStops) signal stops, \(c.breakpoints) breakpoints"
+    }
 
     var emit: (TraceEvent) -> Void = { _ in }
     var diagnose: (String) -> Void = { _ in }
@@ -687,16 +626,6 @@ public final class TraceSession {
             if factsByPath[object.path]?.definedFunctions.contains(symbol) == true { return object }
         }
         return nil
-    }
-}
-
-extension Timestamp {
-    static func now() -> Timestamp {
-        var wall = timespec(), mono = timespec()
-        clock_gettime(CLOCK_REALTIME, &wall)
-        clock_gettime(CLOCK_MONOTONIC, &mono)
-        return Timestamp(wallSeconds: Int64(wall.tv_sec), wallNanoseconds: Int32(wall.tv_nsec),
-                         monotonicNanoseconds: UInt64(mono.tv_sec) * 1_000_000_000 + UInt64(mono.tv_nsec))
     }
 }
 

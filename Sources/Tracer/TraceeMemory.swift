@@ -1,3 +1,4 @@
+import TraceModel
 import CPtrace
 import Glibc
 import Prototypes

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TraceModel
 @testable import LinkscopeCLI
 import Prototypes
 import Tracer

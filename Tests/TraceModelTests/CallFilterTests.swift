@@ -1,5 +1,5 @@
 import Testing
-@testable import Tracer
+@testable import TraceModel
 
 /// ltrace's filter semantics (man ltrace, FILTER EXPRESSIONS), as a table of expressions × calls. Where
 /// the expected answer was checked against ltrace 0.7.3 on this machine, the comment says what ltrace did.
