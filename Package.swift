@@ -18,6 +18,9 @@ let package = Package(
             providers: [.apt(["libelf-dev"])]
         ),
         .target(name: "CPtrace"),
+        // The in-process agent's shared-memory protocol (the agent itself is C built by Agent/build.sh).
+        .target(name: "CAgent"),
+        .plugin(name: "AgentImage", capability: .buildTool()),
 
         // Swift modules, one concern each (shared/DESIGN.md).
         .target(name: "ELF", dependencies: ["CLibELF"]),
@@ -25,11 +28,13 @@ let package = Package(
         .target(name: "Prototypes"),
         .target(name: "TraceModel", dependencies: ["Prototypes"]),
         .target(name: "Tracer", dependencies: ["CPtrace", "ELF", "Prototypes", "TraceModel"]),
+        .target(name: "InProcess", dependencies: ["CAgent", "ELF", "Prototypes", "TraceModel", "Tracer"],
+                plugins: ["AgentImage"]),
         .target(name: "Check", dependencies: ["ELF", "Linker"]),
         .target(
             name: "LinkscopeCLI",
             dependencies: [
-                "ELF", "Linker", "TraceModel", "Tracer", "Prototypes", "Check",
+                "ELF", "Linker", "TraceModel", "Tracer", "InProcess", "Prototypes", "Check",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

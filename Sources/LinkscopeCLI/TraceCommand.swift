@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import InProcess
 import Prototypes
 import TraceModel
 import Tracer
@@ -59,6 +60,8 @@ public struct TraceCommand: ParsableCommand {
     var prototypeFiles: [String] = []
     @Flag(name: .long, help: "One JSON object per event instead of ltrace text.")
     var json = false
+    @Option(name: .customLong("engine"), help: ArgumentHelp("auto (in-process where it can serve, else ptrace), inproc or ptrace.", valueName: "ENGINE"))
+    var engineChoice: EngineChoice = .auto
     @Flag(name: .customLong("engine-stats"), help: "At the end, print the engine's stop counters to stderr.")
     var engineStats = false
     @Argument(parsing: .postTerminator, help: "The command to run, after --.")
@@ -146,9 +149,21 @@ public struct TraceCommand: ParsableCommand {
         else if json { renderer = JSONLinesRenderer(output: output) }
         else { renderer = LtraceTextRenderer(output: output, options: options) }
 
-        let engine: any TraceEngine = TraceSession(configuration: TraceConfiguration(
+        let configuration = TraceConfiguration(
             target: target, followForks: follow, duration: duration, filter: filter,
-            decoder: CallDecoder(stringLimit: stringLimit, arrayLimit: arrayLimit, library: library)))
+            decoder: CallDecoder(stringLimit: stringLimit, arrayLimit: arrayLimit, library: library))
+        let engine: any TraceEngine
+        switch engineChoice {
+        case .ptrace: engine = TraceSession(configuration: configuration)
+        case .inproc:
+            if let reason = InProcessEngine.unsupportedReason(configuration) {
+                return fail("the in-process engine cannot trace this: \(reason)", status: 126)
+            }
+            engine = InProcessEngine(configuration: configuration)
+        case .auto:
+            engine = InProcessEngine.unsupportedReason(configuration) == nil
+                ? InProcessEngine(configuration: configuration) : TraceSession(configuration: configuration)
+        }
         let outcome: ProgramOutcome
         do {
             outcome = try engine.run(events: { renderer.render($0) }, diagnostics: { message in
@@ -179,4 +194,9 @@ public struct TraceCommand: ParsableCommand {
         }
         return nil
     }
+}
+
+/// `--engine`: which trace engine runs the trace.
+enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, inproc, ptrace
 }

@@ -62,7 +62,7 @@ public indirect enum ValueType: Hashable, Sendable {
     case guess
 
     /// The size of a value of this type in memory (in a struct or behind a pointer).
-    var size: Int {
+    public var size: Int {
         switch self {
         case .void: return 0
         case .char, .bool: return 1
@@ -88,7 +88,7 @@ public indirect enum ValueType: Hashable, Sendable {
     }
 
     /// Passed in a vector register (xmm) rather than an integer register.
-    var isFloatingPoint: Bool { self == .float || self == .double }
+    public var isFloatingPoint: Bool { self == .float || self == .double }
 }
 
 private func align(_ offset: Int, _ alignment: Int) -> Int { (offset + alignment - 1) / alignment * alignment }

@@ -1,0 +1,678 @@
+// linkscope's in-process trace agent: an rtld-audit module (LD_AUDIT) loaded into a program that
+// `linkscope trace --engine inproc` launches. It runs inside someone else's process, so it is C with an
+// assembly file for the stubs, not Swift: no runtime to load, no allocator or lock shared with the program,
+// and nothing on the hot path but stores into shared memory (no libc call, no lock, no allocation, no vector
+// register: built -mgeneral-regs-only). Every decision — which calls to hook, what bytes to copy — is
+// linkscope's, answered over the control block of the shared memfd (linkscope_agent.h); the agent follows.
+//
+// Binding: the loader calls la_symbind64 for every PLT binding (lazy and -z now alike, dlopen'd objects too,
+// IFUNCs already resolved); for a hooked one we return a stub of ours, which records the entry, replaces the
+// return address with a return site inside the calling object (so dlsym(RTLD_NEXT) still sees its caller),
+// keeps the real one on a per-thread shadow stack, and jumps to the function. The return site records the
+// result and returns to the real address.
+#define _GNU_SOURCE
+#include <elf.h>
+#include <link.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <asm/unistd.h>
+#include "linkscope_agent.h"
+
+#define HIDDEN __attribute__((visibility("hidden")))
+#define EXPORT __attribute__((visibility("default")))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+// ---- raw system calls (no libc: errno, cancellation points and locks stay the program's) ----
+
+static inline long sys6(long n, long a, long b, long c, long d, long e, long f) {
+    long ret;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+#define sys3(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+
+static void *sys_mmap(size_t length, int prot) {
+    long p = sys6(__NR_mmap, 0, (long)length, prot, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
+    return (p < 0 && p > -4096) ? 0 : (void *)p;
+}
+
+static int gettid_raw(void) { return (int)sys3(__NR_gettid, 0, 0, 0); }
+
+static void futex_wait(uint32_t *word, uint32_t value, long nanoseconds) {
+    struct { long sec, nsec; } timeout = { nanoseconds / 1000000000L, nanoseconds % 1000000000L };
+    sys6(__NR_futex, (long)word, FUTEX_WAIT, value, (long)&timeout, 0, 0);
+}
+
+static void futex_wake(uint32_t *word) { sys6(__NR_futex, (long)word, FUTEX_WAKE, 1 << 30, 0, 0, 0); }
+
+static void copy_bytes(void *to, const void *from, size_t n) {
+    unsigned char *d = to;
+    const unsigned char *s = from;
+    while (n--) *d++ = *s++;
+}
+
+static size_t string_length(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+static int has_prefix(const char *s, const char *prefix) {
+    while (*prefix) if (*s++ != *prefix++) return 0;
+    return 1;
+}
+
+// ---- state ----
+
+typedef struct binding {
+    uint64_t target;      // the function the slot binds
+    uint64_t return_site; // where hijacked returns go (inside the calling object when it has room)
+    uint32_t id;
+    ls_plan plan;
+} binding;
+
+typedef struct {
+    uint64_t slot;        // where the return address lives on the stack
+    uint64_t real_return;
+    uint64_t call;
+    binding *bound;
+    uint64_t args[6];     // for out-parameters captured at return
+} frame;
+
+typedef struct {
+    ls_ring_header *ring;
+    uint8_t *data;
+    frame *frames;
+    uint32_t depth, capacity;
+    uint64_t calls;
+    int32_t tid;
+    int32_t quiet;        // this thread records nothing (a fork child without -f, no ring left, linkscope gone)
+} thread_state;
+
+static __thread thread_state self;
+
+static ls_control *control;
+static uint8_t *rings_base;
+static int agent_ready;
+static int process_quiet;  // the whole process records nothing (fork child without -f)
+static int32_t process_pid;
+static uint32_t request_lock;
+static int objects_seen;
+static uint64_t heartbeat_seen, heartbeat_checked_at;
+
+HIDDEN extern char ls_entry_common[];
+HIDDEN extern char ls_return_common[];
+
+// glibc's struct pthread keeps the kernel thread id at this offset from the thread pointer (x86-64,
+// glibc 2.26 through 2.40): a fork child's threads have new ids there, so a copied ring is never reused.
+#define TID_OFFSET 0x2d0
+static inline int32_t current_tid(void) {
+    int32_t tid;
+    __asm__("movl %%fs:%c1, %0" : "=r"(tid) : "i"(TID_OFFSET));
+    return tid;
+}
+
+// ---- readable memory: a cache of /proc/self/maps, so a bad pointer argument is a value, never a fault ----
+
+#define MAX_RANGES 8192
+static struct { uint64_t start, end; } ranges[2][MAX_RANGES];
+static uint32_t range_count[2];
+static uint32_t range_generation;  // odd while a refresh writes
+static uint32_t range_active;
+static uint32_t refresh_lock;
+
+static int parse_hex(const char **p, uint64_t *out) {
+    uint64_t v = 0;
+    int any = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+        if (d < 0) break;
+        v = v * 16 + (uint64_t)d;
+        any = 1;
+    }
+    *out = v;
+    return any;
+}
+
+static void refresh_ranges(void) {
+    if (__atomic_exchange_n(&refresh_lock, 1, __ATOMIC_ACQUIRE)) return;  // another thread refreshes
+    uint32_t next = range_active ^ 1, count = 0;
+    long fd = sys3(__NR_open, "/proc/self/maps", 0 /* O_RDONLY */, 0);
+    if (fd >= 0) {
+        static char buffer[8192];
+        char line[512];
+        size_t used = 0;
+        long n;
+        while ((n = sys3(__NR_read, fd, buffer, sizeof buffer)) > 0) {
+            for (long i = 0; i < n; i++) {
+                char c = buffer[i];
+                if (c != '\n') { if (used < sizeof line - 1) line[used++] = c; continue; }
+                line[used] = 0;
+                used = 0;
+                const char *p = line;
+                uint64_t start, end;
+                if (!parse_hex(&p, &start) || *p++ != '-' || !parse_hex(&p, &end) || *p++ != ' ') continue;
+                if (*p != 'r' || count >= MAX_RANGES) continue;
+                if (count > 0 && ranges[next][count - 1].end == start) ranges[next][count - 1].end = end;
+                else { ranges[next][count].start = start; ranges[next][count].end = end; count++; }
+            }
+        }
+        sys3(__NR_close, fd, 0, 0);
+    }
+    __atomic_add_fetch(&range_generation, 1, __ATOMIC_RELEASE);
+    range_count[next] = count;
+    __atomic_store_n(&range_active, next, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&range_generation, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&refresh_lock, 0, __ATOMIC_RELEASE);
+}
+
+// How many bytes from `address` (at most `want`) lie in readable memory.
+static uint64_t lookup_readable(uint64_t address, uint64_t want) {
+    for (int attempt = 0; attempt < 4; attempt++) {
+        uint32_t generation = __atomic_load_n(&range_generation, __ATOMIC_ACQUIRE);
+        uint32_t active = __atomic_load_n(&range_active, __ATOMIC_ACQUIRE);
+        uint32_t lo = 0, hi = range_count[active];
+        uint64_t found = 0;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            if (ranges[active][mid].end <= address) lo = mid + 1;
+            else if (ranges[active][mid].start > address) hi = mid;
+            else {
+                uint64_t room = ranges[active][mid].end - address;
+                found = room < want ? room : want;
+                break;
+            }
+        }
+        if ((generation & 1) == 0 && __atomic_load_n(&range_generation, __ATOMIC_ACQUIRE) == generation)
+            return found;
+    }
+    return 0;
+}
+
+static uint64_t readable(uint64_t address, uint64_t want) {
+    if (address < 4096 || want == 0) return 0;
+    uint64_t n = lookup_readable(address, want);
+    if (n == 0) {  // a mapping made since the last look (heap growth, mmap): look again, once
+        refresh_ranges();
+        n = lookup_readable(address, want);
+    }
+    return n;
+}
+
+// ---- the control channel: one request at a time, answered by linkscope ----
+
+static int tracer_alive(void) {
+    if (__atomic_load_n(&control->disabled, __ATOMIC_ACQUIRE)) return 0;
+    uint64_t beat = __atomic_load_n(&control->heartbeat, __ATOMIC_ACQUIRE);
+    uint64_t now = ls_rdtsc();
+    if (beat != heartbeat_seen) { heartbeat_seen = beat; heartbeat_checked_at = now; return 1; }
+    // No heartbeat for a while: is linkscope still there? (kill 0 on its pid: ESRCH once it is gone)
+    if (now - heartbeat_checked_at < 2000000000ull) return 1;
+    if (sys3(__NR_kill, control->tracer_pid, 0, 0) == -3 /* ESRCH */) {
+        __atomic_store_n(&control->disabled, 1, __ATOMIC_RELEASE);
+        return 0;
+    }
+    heartbeat_checked_at = now;
+    return 1;
+}
+
+static void lock_requests(void) {
+    while (__atomic_exchange_n(&request_lock, 1, __ATOMIC_ACQUIRE)) futex_wait(&request_lock, 1, 1000000);
+}
+
+static void unlock_requests(void) {
+    __atomic_store_n(&request_lock, 0, __ATOMIC_RELEASE);
+    futex_wake(&request_lock);
+}
+
+// Sends the request already written into the control block and waits for the answer. 0 when linkscope is gone.
+static int transact(void) {
+    uint32_t seq = control->request_seq + 1;
+    __atomic_store_n(&control->request_seq, seq, __ATOMIC_RELEASE);
+    futex_wake(&control->request_seq);
+    while (__atomic_load_n(&control->response_seq, __ATOMIC_ACQUIRE) != seq) {
+        if (!tracer_alive()) return 0;
+        futex_wait(&control->response_seq, __atomic_load_n(&control->response_seq, __ATOMIC_ACQUIRE), 20000000);
+    }
+    return 1;
+}
+
+static void set_request_path(const char *path) {
+    size_t n = path ? string_length(path) : 0;
+    if (n >= LS_REQUEST_PATH_BYTES) n = LS_REQUEST_PATH_BYTES - 1;
+    copy_bytes(control->request_path, path ? path : "", n);
+    control->request_path[n] = 0;
+}
+
+// ---- rings ----
+
+static void claim_ring(void) {
+    self.quiet = 1;
+    self.ring = 0;
+    int32_t tid = gettid_raw();
+    self.tid = current_tid();
+    if (!agent_ready || tid != self.tid) return;  // not the glibc layout we know: record nothing
+    int32_t pid = (int32_t)sys3(__NR_getpid, 0, 0, 0);
+    if (pid != process_pid) {
+        // A fork child (its threads have new ids): it records into rings of its own with -f, else nothing.
+        // Its shadow stack is the parent's copy, and its stack holds the same return addresses: keep both.
+        process_pid = pid;
+        if (!control->follow_forks) process_quiet = 1;
+    }
+    if (process_quiet) return;
+    uint32_t index = __atomic_fetch_add(&control->rings_claimed, 1, __ATOMIC_ACQ_REL);
+    if (index >= control->ring_count) return;  // counted by linkscope as rings exhausted
+    ls_ring_header *ring = (ls_ring_header *)(rings_base + (uint64_t)index * LS_RING_BYTES);
+    ring->tid = tid;
+    ring->pid = process_pid;
+    __atomic_store_n(&ring->state, 1, __ATOMIC_RELEASE);
+    self.ring = ring;
+    self.data = (uint8_t *)ring + LS_RING_HEADER_BYTES;
+    if (!self.frames) {
+        self.capacity = 4096;
+        self.frames = sys_mmap(sizeof(frame) * self.capacity, 3);
+        if (!self.frames) return;
+    }
+    self.quiet = 0;
+}
+
+static int grow_frames(void) {
+    uint32_t capacity = self.capacity * 2;
+    frame *bigger = sys_mmap(sizeof(frame) * capacity, 3);
+    if (!bigger) return 0;
+    copy_bytes(bigger, self.frames, sizeof(frame) * self.depth);
+    sys3(__NR_munmap, self.frames, sizeof(frame) * self.capacity, 0);
+    self.frames = bigger;
+    self.capacity = capacity;
+    return 1;
+}
+
+// Room for `size` bytes at the ring's head (contiguous: a filler record skips the end of the buffer).
+static uint8_t *reserve(uint32_t size) {
+    ls_ring_header *ring = self.ring;
+    uint64_t length = LS_RING_DATA_BYTES;
+    uint64_t head = ring->head;
+    uint64_t offset = head % length;
+    uint64_t need = size + ((offset + size > length) ? length - offset : 0);
+    while (head + need - __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) > length) {
+        __atomic_store_n(&ring->waiting, 1, __ATOMIC_SEQ_CST);
+        if (head + need - __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) <= length) break;
+        ring->full_waits++;
+        futex_wait(&ring->waiting, 1, 50000000);
+        if (!tracer_alive()) { self.quiet = 1; ring->dropped++; return 0; }
+    }
+    if (offset + size > length) {
+        ls_record *filler = (ls_record *)(self.data + offset);
+        filler->size = (uint32_t)(length - offset);
+        filler->type = 0;
+        head += length - offset;
+        offset = 0;
+    }
+    __atomic_store_n(&ring->head, head, __ATOMIC_RELEASE);
+    return self.data + offset;
+}
+
+static void commit(uint32_t size) {
+    __atomic_store_n(&self.ring->head, self.ring->head + size, __ATOMIC_RELEASE);
+}
+
+// One capture block at `out`; returns the bytes it takes.
+static uint32_t capture(uint8_t *out, uint64_t address, const ls_capture *how, const uint64_t *args) {
+    ls_capture_block *block = (ls_capture_block *)out;
+    uint8_t *bytes = out + sizeof *block;
+    uint64_t want = how->bytes;
+    if (how->kind == LS_CAP_BYTES_ARG) {
+        uint64_t count = how->arg < 6 ? args[how->arg] : 0;
+        want = count > LS_MAX_CAPTURE / (how->bytes ? how->bytes : 1) ? LS_MAX_CAPTURE : count * how->bytes;
+    }
+    if (want > LS_MAX_CAPTURE) want = LS_MAX_CAPTURE;
+    uint64_t room = readable(address, want);
+    uint32_t length = 0;
+    if (how->kind == LS_CAP_CSTRING || how->kind == LS_CAP_FORMAT) {
+        const uint8_t *s = (const uint8_t *)address;
+        while (length < room) {
+            bytes[length] = s[length];
+            if (s[length++] == 0) break;
+        }
+    } else {
+        copy_bytes(bytes, (const void *)address, room);
+        length = (uint32_t)room;
+    }
+    block->address = address;
+    block->length = length;
+    block->readable = room > 0;
+    return (uint32_t)(sizeof *block + ((length + 7) & ~7u));
+}
+
+static uint32_t capture_bound(const ls_plan *plan, int at_return) {
+    uint32_t total = 0;
+    for (unsigned i = 0; i < LS_MAX_PARAMS; i++) {
+        const ls_capture *c = &plan->captures[i];
+        if (c->kind != LS_CAP_NONE && c->at_return == at_return)
+            total += sizeof(ls_capture_block) + LS_MAX_CAPTURE + 8;
+    }
+    return total;
+}
+
+// ---- the hot path ----
+
+typedef struct {
+    uint64_t rdi, rsi, rdx, rcx, r8, r9, rax, binding;
+    uint64_t xmm[8];
+} entry_registers;
+
+static void emit_unwound(const frame *f) {
+    if (self.quiet) return;
+    ls_record *r = (ls_record *)reserve(sizeof *r);
+    if (!r) return;
+    r->size = sizeof *r;
+    r->type = LS_REC_UNWOUND;
+    r->captures = 0;
+    r->binding = f->bound->id;
+    r->depth = 0;
+    r->tsc = ls_rdtsc();
+    r->call = f->call;
+    commit(sizeof *r);
+}
+
+// A thread's first call, or the first after a fork (glibc wrote the child's new id into its thread block).
+static inline void check_thread(void) {
+    if (UNLIKELY(self.tid != current_tid() || (self.ring == 0 && !self.quiet))) claim_ring();
+}
+
+HIDDEN uint64_t ls_enter(entry_registers *regs, binding *b, uint64_t *return_slot) {
+    check_thread();
+    if (UNLIKELY(self.quiet)) return b->target;
+    uint64_t slot = (uint64_t)return_slot;
+    uint64_t real_return = *return_slot;
+    // A traced function tail-calling another through its PLT leaves our return site in the open frame's slot.
+    int tail_call = self.depth > 0 && self.frames[self.depth - 1].slot == slot;
+    // Frames whose slot the stack has left behind were unwound past (longjmp, a signal handler's exit).
+    while (self.depth > 0 && (self.frames[self.depth - 1].slot < slot ||
+                              (!tail_call && self.frames[self.depth - 1].slot == slot))) {
+        emit_unwound(&self.frames[--self.depth]);
+    }
+    uint32_t flags = b->plan.flags;
+    if (UNLIKELY(flags & LS_BIND_UNWINDS)) {
+        // The unwinder walks return addresses: give it the real ones.
+        while (self.depth > 0) {
+            frame *f = &self.frames[--self.depth];
+            *(uint64_t *)f->slot = f->real_return;
+            emit_unwound(f);
+        }
+    }
+    if (!(flags & LS_BIND_REPORTED) || self.quiet) return b->target;
+    uint64_t call = ++self.calls;
+    uint32_t words = b->plan.stack_words;
+    uint32_t bound = sizeof(ls_entry_record) + words * 8 + capture_bound(&b->plan, 0);
+    uint8_t *out = reserve(bound);
+    if (!out) return b->target;
+    ls_entry_record *r = (ls_entry_record *)out;
+    r->header.type = LS_REC_ENTRY;
+    r->header.binding = b->id;
+    r->header.depth = self.depth;
+    r->header.tsc = ls_rdtsc();
+    r->header.call = call;
+    r->call_site = real_return;
+    r->stack_pointer = slot;
+    r->args[0] = regs->rdi; r->args[1] = regs->rsi; r->args[2] = regs->rdx;
+    r->args[3] = regs->rcx; r->args[4] = regs->r8; r->args[5] = regs->r9;
+    r->rax = regs->rax;
+    if (flags & LS_BIND_VECTORS_IN) for (int i = 0; i < 8; i++) r->vectors[i] = regs->xmm[i];
+    uint32_t size = sizeof *r;
+    uint64_t *stack = (uint64_t *)(out + size);
+    uint64_t stack_room = readable(slot + 8, (uint64_t)words * 8) / 8;
+    for (uint32_t i = 0; i < words; i++) stack[i] = i < stack_room ? ((uint64_t *)(slot + 8))[i] : 0;
+    size += words * 8;
+    uint16_t captures = 0;
+    for (unsigned i = 0; i < LS_MAX_PARAMS; i++) {
+        const ls_capture *c = &b->plan.captures[i];
+        if (c->kind == LS_CAP_NONE || c->at_return) continue;
+        size += capture(out + size, r->args[i], c, r->args);
+        captures++;
+    }
+    r->header.captures = captures;
+    r->header.size = size;
+    commit(size);
+    if (flags & LS_BIND_NO_RETURN) return b->target;
+    if (UNLIKELY(self.depth == self.capacity) && !grow_frames()) return b->target;
+    frame *f = &self.frames[self.depth++];
+    f->slot = slot;
+    f->real_return = tail_call ? self.frames[self.depth - 2].real_return : real_return;
+    f->call = call;
+    f->bound = b;
+    for (int i = 0; i < 6; i++) f->args[i] = r->args[i];
+    if (!tail_call) *return_slot = b->return_site;
+    return b->target;
+}
+
+typedef struct {
+    uint64_t xmm0, pad, rdx, rax, return_address;
+} return_registers;
+
+HIDDEN uint64_t ls_exit(return_registers *regs, uint64_t stack_pointer) {
+    check_thread();
+    uint64_t slot = stack_pointer - 8;
+    uint64_t real_return = 0;
+    // The frame returning through this slot, with the frames that tail-called into it; frames inside it
+    // that never returned were unwound past.
+    while (self.depth > 0 && self.frames[self.depth - 1].slot < slot) emit_unwound(&self.frames[--self.depth]);
+    while (self.depth > 0 && self.frames[self.depth - 1].slot == slot) {
+        frame *f = &self.frames[--self.depth];
+        real_return = f->real_return;
+        if (self.quiet) continue;
+        binding *b = f->bound;
+        uint32_t bound = sizeof(ls_return_record) + capture_bound(&b->plan, 1);
+        uint8_t *out = reserve(bound);
+        if (!out) continue;
+        ls_return_record *r = (ls_return_record *)out;
+        r->header.type = LS_REC_RETURN;
+        r->header.binding = b->id;
+        r->header.depth = self.depth;
+        r->header.tsc = ls_rdtsc();
+        r->header.call = f->call;
+        r->rax = regs->rax;
+        r->rdx = regs->rdx;
+        r->xmm0 = regs->xmm0;
+        uint32_t size = sizeof *r;
+        uint16_t captures = 0;
+        for (unsigned i = 0; i < LS_MAX_PARAMS; i++) {
+            const ls_capture *c = &b->plan.captures[i];
+            if (c->kind == LS_CAP_NONE || !c->at_return) continue;
+            size += capture(out + size, f->args[i], c, f->args);
+            captures++;
+        }
+        r->header.captures = captures;
+        r->header.size = size;
+        commit(size);
+    }
+    if (UNLIKELY(real_return == 0)) {
+        // No frame owns this return: nothing sane to return to. Stop the program loudly rather than jump
+        // anywhere (never seen; it would be an agent bug).
+        sys3(__NR_kill, process_pid, 6 /* SIGABRT */, 0);
+        for (;;) sys3(__NR_pause, 0, 0, 0);
+    }
+    return real_return;
+}
+
+// ---- stubs: one per binding, in executable pages of our own ----
+
+// endbr64; movabs $binding, %r11; jmp *0(%rip); .quad ls_entry_common
+#define STUB_BYTES 32
+static uint8_t *stub_page;
+static uint32_t stub_used;
+
+static uint64_t make_stub(binding *b) {
+    if (!stub_page || stub_used + STUB_BYTES > 65536) {
+        stub_page = sys_mmap(65536, 7 /* RWX: written once here, then only executed */);
+        stub_used = 0;
+        if (!stub_page) return 0;
+    }
+    uint8_t *p = stub_page + stub_used;
+    stub_used += STUB_BYTES;
+    const uint8_t head[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x49, 0xbb };
+    copy_bytes(p, head, sizeof head);
+    uint64_t value = (uint64_t)b;
+    copy_bytes(p + 6, &value, 8);
+    const uint8_t jump[] = { 0xff, 0x25, 0, 0, 0, 0 };
+    copy_bytes(p + 14, jump, sizeof jump);
+    value = (uint64_t)ls_entry_common;
+    copy_bytes(p + 20, &value, 8);
+    return (uint64_t)p;
+}
+
+static binding *new_binding(void) {
+    static binding *pool;
+    static uint32_t left;
+    if (left == 0) {
+        pool = sys_mmap(sizeof(binding) * 1024, 3);
+        if (!pool) return 0;
+        left = 1024;
+    }
+    left--;
+    return pool++;
+}
+
+// ---- objects ----
+
+typedef struct {
+    struct link_map *map;
+    uint64_t return_site;  // 0 until first needed
+    uint64_t padding;      // file address of the room after the object's code (0: none)
+    uint32_t index;
+    uint32_t traced;       // calls from it may be reported (else only unwind starters are bound)
+} object;
+
+static object objects[4096];
+static uint32_t object_count;
+
+// The return site of an object: `jmp *0(%rip); .quad ls_return_common` in the padding after its code,
+// given to us by linkscope (which read the file's program headers), else our own stub.
+static uint64_t return_site_for(object *o) {
+    uint64_t padding = o->padding;
+    if (o->return_site) return o->return_site;
+    o->return_site = (uint64_t)ls_return_common;
+    if (padding == 0) return o->return_site;
+    uint64_t address = o->map->l_addr + padding;
+    uint64_t page = address & ~4095ull;
+    uint64_t end = (address + 14 + 4095) & ~4095ull;
+    if (sys3(__NR_mprotect, page, end - page, 7) != 0) return o->return_site;
+    const uint8_t jump[] = { 0xff, 0x25, 0, 0, 0, 0 };
+    copy_bytes((void *)address, jump, sizeof jump);
+    uint64_t value = (uint64_t)ls_return_common;
+    copy_bytes((void *)(address + 6), &value, 8);
+    sys3(__NR_mprotect, page, end - page, 5);
+    o->return_site = address;
+    return address;
+}
+
+EXPORT unsigned int la_version(unsigned int version) { return version >= 1 ? LAV_CURRENT : 0; }
+
+EXPORT unsigned int la_objopen(struct link_map *map, Lmid_t lmid, uintptr_t *cookie) {
+    if (!agent_ready || lmid != LM_ID_BASE || object_count >= 4096) return 0;
+    object *o = &objects[object_count];
+    o->map = map;
+    o->index = object_count++;
+    o->return_site = 0;
+    *cookie = (uintptr_t)o;
+    if (process_quiet) return 0;
+    lock_requests();
+    control->request_kind = LS_REQ_OBJOPEN;
+    control->request_pid = process_pid;
+    control->request_tid = gettid_raw();
+    control->request_base = map->l_addr;
+    control->request_map = o->index;
+    set_request_path(objects_seen++ == 0 ? "" : map->l_name);
+    if (transact()) {
+        o->traced = control->response_count > 0;
+        o->padding = control->response_padding;
+    }
+    unlock_requests();
+    return LA_FLG_BINDTO | LA_FLG_BINDFROM;
+}
+
+EXPORT unsigned int la_objclose(uintptr_t *cookie) {
+    object *o = (object *)*cookie;
+    if (!agent_ready || process_quiet || !o) return 0;
+    lock_requests();
+    control->request_kind = LS_REQ_OBJCLOSE;
+    control->request_pid = process_pid;
+    control->request_map = o->index;
+    set_request_path("");
+    transact();
+    unlock_requests();
+    return 0;
+}
+
+EXPORT uintptr_t la_symbind64(Elf64_Sym *sym, unsigned int index, uintptr_t *from_cookie, uintptr_t *to_cookie,
+                       unsigned int *flags, const char *name) {
+    (void)index;
+    *flags |= LA_SYMB_NOPLTENTER | LA_SYMB_NOPLTEXIT;
+    if (!agent_ready || process_quiet || (*flags & LA_SYMB_DLSYM)) return sym->st_value;
+    object *from = (object *)*from_cookie, *to = (object *)*to_cookie;
+    if (!from || (!from->traced && !has_prefix(name, "_Unwind_"))) return sym->st_value;
+    lock_requests();
+    control->request_kind = LS_REQ_SYMBIND;
+    control->request_pid = process_pid;
+    control->request_map = from->index;
+    control->request_base = to ? to->index : ~0ull;
+    set_request_path(name);
+    uintptr_t result = sym->st_value;
+    if (transact() && control->response_count == 1) {
+        ls_hook hook;
+        copy_bytes(&hook, control->response, sizeof hook);
+        binding *b = new_binding();
+        if (b) {
+            b->target = sym->st_value;
+            b->id = hook.binding;
+            b->plan = hook.plan;
+            b->return_site = return_site_for(from);
+            uint64_t stub = make_stub(b);
+            if (stub) result = stub;
+        }
+    }
+    unlock_requests();
+    return result;
+}
+
+// ---- start-up ----
+
+// Runs when the loader maps us (before the program's libraries): finds the shared memory linkscope left at
+// the descriptor after ours, closes both descriptors, and removes our LD_AUDIT entry from the environment so
+// the program sees its own.
+__attribute__((constructor)) static void agent_start(int argc, char **argv, char **envp) {
+    (void)argc; (void)argv;
+    if (!envp) return;
+    char **ours = 0;
+    for (char **e = envp; *e; e++) if (has_prefix(*e, "LD_AUDIT=/proc/self/fd/")) ours = e;
+    if (!ours) return;
+    long fd = 0;
+    for (const char *p = *ours + 23; *p >= '0' && *p <= '9'; p++) fd = fd * 10 + (*p - '0');
+    long shared = fd + 1;
+    void *map = (void *)sys6(__NR_mmap, 0, LS_CONTROL_BYTES + (long)LS_MAX_RINGS * LS_RING_BYTES,
+                             3, 0x01 /* MAP_SHARED */, shared, 0);
+    sys3(__NR_close, fd, 0, 0);
+    sys3(__NR_close, shared, 0, 0);
+    // Our entry is the last: drop it and blank its bytes.
+    char *text = *ours;
+    size_t length = string_length(text);
+    char **e = ours;
+    for (; e[1]; e++) e[0] = e[1];
+    e[0] = 0;
+    for (size_t i = 0; i < length; i++) text[i] = 0;
+    if ((long)map < 0 && (long)map > -4096) return;
+    control = map;
+    if (control->magic != LS_MAGIC || control->version != LS_VERSION) return;
+    rings_base = (uint8_t *)map + LS_CONTROL_BYTES;
+    process_pid = (int32_t)sys3(__NR_getpid, 0, 0, 0);
+    refresh_ranges();
+    agent_ready = 1;
+}

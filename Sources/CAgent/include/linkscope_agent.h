@@ -1,0 +1,163 @@
+// The shared-memory protocol between linkscope and its in-process agent (Agent/agent.c): one home for the
+// layout, included by the agent's C and imported by Swift (the InProcess module). Everything here is plain
+// fixed-size C so both sides agree byte for byte; the agent is built from Agent/ by the system C compiler.
+#ifndef LINKSCOPE_AGENT_H
+#define LINKSCOPE_AGENT_H
+
+#include <stdint.h>
+
+#define LS_MAGIC 0x4c534147u /* "LSAG" */
+#define LS_VERSION 1u
+
+// Sizes of the shared file (a memfd both sides map): the control block, then LS_MAX_RINGS rings.
+#define LS_CONTROL_BYTES (256u * 1024u)
+#define LS_RING_HEADER_BYTES 256u
+#define LS_RING_DATA_BYTES (1024u * 1024u)
+#define LS_RING_BYTES (LS_RING_HEADER_BYTES + LS_RING_DATA_BYTES)
+#define LS_MAX_RINGS 512u
+
+// Capture kinds of one argument (a plan computed in Swift from the prototype; the agent only follows it).
+#define LS_CAP_NONE 0u
+#define LS_CAP_CSTRING 1u   /* bytes up to and including the NUL, at most `bytes` */
+#define LS_CAP_BYTES 2u     /* exactly `bytes` bytes (fewer when the memory ends) */
+#define LS_CAP_BYTES_ARG 3u /* `bytes` x the value of integer argument `arg` bytes, at most LS_MAX_CAPTURE */
+#define LS_CAP_FORMAT 4u    /* a printf format (at most `bytes`) and the %s strings it consumes */
+#define LS_MAX_CAPTURE 4096u
+#define LS_MAX_PARAMS 6u     /* integer-register arguments with a plan */
+
+// Binding flags.
+#define LS_BIND_REPORTED 1u     /* report entry and return */
+#define LS_BIND_NO_RETURN 2u    /* never hijack the return address (exit, longjmp, setjmp, vfork...) */
+#define LS_BIND_UNWINDS 4u      /* starts an unwind: put every hijacked return address back first */
+#define LS_BIND_VECTORS_IN 8u   /* record xmm0-7 at entry */
+#define LS_BIND_VECTORS_OUT 16u /* record xmm0 at return */
+
+typedef struct {
+    uint8_t kind;
+    uint8_t arg;      /* LS_CAP_BYTES_ARG: which integer argument holds the count */
+    uint8_t at_return; /* captured when the call returns (an out-parameter) */
+    uint8_t reserved;
+    uint32_t bytes;
+} ls_capture;
+
+typedef struct {
+    uint32_t flags;
+    uint32_t stack_words; /* words above the return address to record (arguments past the sixth) */
+    ls_capture captures[LS_MAX_PARAMS];
+} ls_plan;
+
+// The answer to a symbind request that hooks the call (at the start of the response area).
+typedef struct {
+    uint32_t binding;     /* linkscope's id for (calling object, symbol) */
+    uint32_t reserved;
+    ls_plan plan;
+} ls_hook;
+
+#define LS_REQUEST_PATH_BYTES 4096u
+#define LS_RESPONSE_BYTES (192u * 1024u)
+
+typedef struct {
+    uint32_t magic;
+    uint32_t version;
+    uint32_t ring_count;
+    uint32_t ring_data_bytes;
+    int32_t tracer_pid;
+    uint32_t follow_forks;
+    uint32_t disabled;          /* set by linkscope: record nothing (e.g. it is going away) */
+    uint32_t rings_claimed;     /* atomic: the next free ring */
+    uint64_t heartbeat;         /* linkscope increments it while it runs */
+    uint64_t tsc_at_start;      /* the agent's clock pair at start, for linkscope's calibration */
+    uint64_t monotonic_at_start;
+    // One object report at a time (the loader holds its own lock while it calls la_objopen).
+    uint32_t request_seq;       /* the agent increments it once the request is written */
+    uint32_t response_seq;      /* linkscope sets it to request_seq once the answer is written */
+    int32_t request_pid;
+    int32_t request_tid;
+    uint64_t request_base;      /* l_addr */
+    uint64_t request_map;       /* the link_map (identifies the object while loaded) */
+    uint32_t request_kind;      /* 1 objopen, 2 objclose, 3 process started (fork), 4 agent gone quiet */
+    uint32_t response_count;    /* objopen: 1 when calls from the object may be traced; symbind: 1 = hook */
+    uint32_t reserved;
+    uint64_t response_padding;  /* objopen: file address of the padding after the object's code, 0 = none */
+    char request_path[LS_REQUEST_PATH_BYTES];
+    uint8_t response[LS_RESPONSE_BYTES];
+} ls_control;
+
+#define LS_REQ_OBJOPEN 1u
+#define LS_REQ_OBJCLOSE 2u
+#define LS_REQ_FORKED 3u
+#define LS_REQ_SYMBIND 5u   /* request_map: caller, request_base: definer (~0 unknown), path: the symbol */
+
+typedef struct {
+    uint64_t head;     /* bytes written (producer) */
+    uint64_t pad0[7];
+    uint64_t tail;     /* bytes consumed (linkscope) */
+    uint64_t pad1[7];
+    uint32_t waiting;  /* futex word: the producer sleeps on it when the ring is full */
+    int32_t tid;
+    int32_t pid;
+    uint32_t state;    /* 0 free, 1 in use, 2 closed (thread gone, drained) */
+    uint64_t full_waits; /* times the producer waited for space */
+    uint64_t dropped;    /* records not written (linkscope gone) */
+} ls_ring_header;
+
+// Records: 8-byte aligned, `size` includes the header and any capture data.
+#define LS_REC_ENTRY 1u
+#define LS_REC_RETURN 2u
+#define LS_REC_UNWOUND 3u
+
+typedef struct {
+    uint32_t size;
+    uint16_t type;
+    uint16_t captures; /* how many capture blocks follow the fixed part */
+    uint32_t binding;
+    uint32_t depth;
+    uint64_t tsc;
+    uint64_t call; /* per-thread call number: entry and return carry the same */
+} ls_record;
+
+typedef struct {
+    ls_record header;
+    uint64_t call_site;   /* the real return address */
+    uint64_t stack_pointer;
+    uint64_t args[6];
+    uint64_t rax;
+    uint64_t vectors[8];  /* low 64 bits of xmm0-7 (when the plan asks) */
+    // then stack_words words, then capture blocks
+} ls_entry_record;
+
+typedef struct {
+    ls_record header;
+    uint64_t rax;
+    uint64_t rdx;
+    uint64_t xmm0;
+    // then capture blocks
+} ls_return_record;
+
+typedef struct {
+    uint64_t address;
+    uint32_t length;   /* bytes that follow, padded to 8 */
+    uint32_t readable; /* 0: the address was not readable */
+} ls_capture_block;
+
+static inline uint64_t ls_load_acquire(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline uint32_t ls_load_acquire32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void ls_store_release(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline void ls_store_release32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline uint32_t ls_exchange32(uint32_t *p, uint32_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+
+void ls_futex_wait(uint32_t *word, uint32_t value, long nanoseconds);
+void ls_futex_wake(uint32_t *word);
+int ls_memfd(const char *name);
+
+// Fields Swift does not import (arrays this large), and the futex calls, for linkscope's side.
+static inline uint8_t *ls_response(ls_control *c) { return c->response; }
+static inline char *ls_request_path(ls_control *c) { return c->request_path; }
+
+static inline uint64_t ls_rdtsc(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+#endif

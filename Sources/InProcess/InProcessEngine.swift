@@ -1,0 +1,394 @@
+import CAgent
+import ELF
+import Glibc
+import Prototypes
+import TraceModel
+import Tracer
+
+/// The in-process engine (issue 9): the program runs with linkscope's agent (Agent/agent.c) loaded through
+/// LD_AUDIT; the agent binds a stub of its own to every PLT call linkscope selects and records entries and
+/// returns into per-thread rings in shared memory. linkscope answers the agent's questions (which calls of
+/// which object to hook, what to copy for each), drains the rings, and decodes the copies with the same
+/// `CallDecoder` the ptrace engine uses, so the events — and the text made of them — are the same.
+public final class InProcessEngine: TraceEngine {
+    public let name = "inproc"
+    public let configuration: TraceConfiguration
+    public private(set) var counters = Counters()
+
+    public struct Counters: Hashable, Sendable {
+        public var calls = 0
+        public var records = 0
+        public var bindings = 0
+        public var requests = 0
+        /// Times a thread waited for linkscope to make room in its ring.
+        public var fullWaits: UInt64 = 0
+        public var rings = 0
+        /// Threads that recorded nothing because every ring was taken.
+        public var threadsWithoutRing = 0
+    }
+
+    public var statistics: String {
+        let c = counters
+        return "\(c.calls) calls, 0 call stops, 0.00 stops/call, \(c.bindings) bindings, \(c.requests) agent requests, "
+            + "\(c.rings) rings, \(c.fullWaits) full-ring waits, \(c.threadsWithoutRing) threads without a ring"
+    }
+
+    public init(configuration: TraceConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Why this engine cannot trace `configuration`, or nil when it can: it launches dynamically linked glibc
+    /// programs that the loader lets LD_AUDIT into, and does not follow children yet.
+    public static func unsupportedReason(_ configuration: TraceConfiguration) -> String? {
+        guard case .launch(let executable, _, _) = configuration.target else {
+            return "attaching to a running process needs the ptrace engine"
+        }
+        if configuration.followForks { return "-f needs the ptrace engine (children are not followed in-process yet)" }
+        var info = stat()
+        if stat(executable, &info) == 0, info.st_mode & (S_ISUID | S_ISGID) != 0, geteuid() != 0 {
+            return "\(executable) is setuid or setgid: the loader ignores LD_AUDIT for it"
+        }
+        guard let file = try? ELFFile(path: executable) else { return "\(executable) is not an ELF file it can read" }
+        guard file.programHeaders.contains(where: { $0.type == .interpreter }) else {
+            return "\(executable) is statically linked: there is no loader to bind calls through"
+        }
+        // glibc's loader implements rtld-audit; another libc's (musl's ld-musl) does not.
+        if let interpreter = try? file.interpreter(), !interpreter.hasSuffix("ld-linux-x86-64.so.2") {
+            return "\(executable) is loaded by \(interpreter), not glibc's loader"
+        }
+        return nil
+    }
+
+    // MARK: State
+
+    struct Binding {
+        var symbol: String
+        var caller: String?
+        var prototype: Prototype?
+    }
+
+    struct OpenCall {
+        var callID: UInt64
+        var entry: DecodedEntry
+        var time: Timestamp
+        var binding: Int
+    }
+
+    struct RingState {
+        var header: UnsafeMutablePointer<ls_ring_header>
+        var data: UnsafeMutablePointer<UInt8>
+        var tid: Int32 = 0
+        var pid: Int32 = 0
+        var open: [UInt64: OpenCall] = [:]
+    }
+
+    private var control: UnsafeMutablePointer<ls_control>!
+    private var rings: [RingState] = []
+    private var objects: [Int32: [UInt32: TracedObject]] = [:]
+    private var bindings: [Binding] = []
+    private var candidates: [FilterCandidate] = []
+    private var nextCallID: UInt64 = 1
+    private var clock = TimestampClock()
+    private var emit: (TraceEvent) -> Void = { _ in }
+    private var mainPath = ""
+
+    // MARK: Running
+
+    public func run(events: @escaping (TraceEvent) -> Void,
+                    diagnostics: @escaping (String) -> Void) throws(TraceError) -> ProgramOutcome {
+        guard case .launch(let executable, let arguments, let environment) = configuration.target else {
+            preconditionFailure("unsupportedReason rejects attach targets")
+        }
+        emit = events
+        mainPath = executable
+        let launch = try AgentLaunch(executable: executable)
+        control = launch.control
+        defer { launch.unmap() }
+        // ^C at a terminal reaches the program too: let it decide, and keep draining until it ends.
+        let previousInterrupt = signal(SIGINT, SIG_IGN)
+        let previousQuit = signal(SIGQUIT, SIG_IGN)
+        defer {
+            signal(SIGINT, previousInterrupt)
+            signal(SIGQUIT, previousQuit)
+        }
+        func ignored(_ handler: __sighandler_t?) -> Bool { handler.map { unsafeBitCast($0, to: Int.self) == 1 } ?? false }
+        let child = try launch.spawn(executable: executable, arguments: arguments, environment: environment,
+                                     restoreInterrupt: !ignored(previousInterrupt), restoreQuit: !ignored(previousQuit))
+        var outcome: ProgramOutcome?
+        var idle = 0
+        while outcome == nil {
+            let served = serveRequest()
+            let drained = drainRings()
+            let worked = served || drained
+            control.pointee.heartbeat &+= 1
+            if worked { idle = 0; continue }
+            idle += 1
+            var status: Int32 = 0
+            let reaped = waitpid(child, &status, WNOHANG)
+            if reaped == child {
+                outcome = Self.outcome(status)
+                break
+            }
+            // Sleep until the agent asks something (it wakes the request word) or a little time passes.
+            let seq = ls_load_acquire32(&control.pointee.request_seq)
+            if seq == control.pointee.response_seq {
+                futexWait(&control.pointee.request_seq, seq, nanoseconds: idle < 10 ? 200_000 : 2_000_000)
+            }
+        }
+        // The program is gone: whatever its threads recorded before is still in the rings.
+        control.pointee.disabled = 1
+        while drainRings() {}
+        let time = Timestamp.now()
+        switch outcome! {
+        case .exited(let status): emit(.exited(process: ThreadID(rawValue: child), status: status, time: time))
+        case .killed(let signal, let core):
+            emit(.killed(process: ThreadID(rawValue: child), signal: signal, coreDumped: core, time: time))
+        case .detached: break
+        }
+        for rule in configuration.filter.unmatchedRules(afterSeeing: candidates) {
+            diagnostics("filter rule '\(rule)' matched no PLT slot")
+        }
+        return outcome!
+    }
+
+    private static func outcome(_ status: Int32) -> ProgramOutcome {
+        let signal = status & 0x7f
+        if signal == 0 { return .exited(status: (status >> 8) & 0xff) }
+        return .killed(signal: signal, coreDumped: status & 0x80 != 0)
+    }
+
+    // MARK: The agent's questions
+
+    private func serveRequest() -> Bool {
+        let seq = ls_load_acquire32(&control.pointee.request_seq)
+        guard seq != control.pointee.response_seq else { return false }
+        counters.requests += 1
+        let request = control.pointee
+        let path = ls_request_path(control).withMemoryRebound(to: UInt8.self, capacity: Int(LS_REQUEST_PATH_BYTES)) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: strnlen(ls_request_path(control), Int(LS_REQUEST_PATH_BYTES))),
+                   as: UTF8.self)
+        }
+        control.pointee.response_count = 0
+        control.pointee.response_padding = 0
+        switch request.request_kind {
+        case UInt32(LS_REQ_OBJOPEN): objectOpened(pid: request.request_pid, index: UInt32(request.request_map), path: path)
+        case UInt32(LS_REQ_OBJCLOSE): objects[request.request_pid]?[UInt32(request.request_map)] = nil
+        case UInt32(LS_REQ_SYMBIND):
+            symbolBound(pid: request.request_pid, caller: UInt32(request.request_map),
+                        definer: request.request_base == UInt64.max ? nil : UInt32(request.request_base), symbol: path)
+        default: break
+        }
+        ls_store_release32(&control.pointee.response_seq, seq)
+        futexWake(&control.pointee.response_seq)
+        return true
+    }
+
+    private func objectOpened(pid: Int32, index: UInt32, path reported: String) {
+        let isMain = reported.isEmpty && objects[pid]?.isEmpty != false
+        let path = isMain ? mainPath : reported
+        guard !path.isEmpty, let file = try? ELFFile(path: path) else { return }
+        let soname = (try? file.dynamicInfo())?.soname
+        let object = TracedObject(isMainProgram: isMain, path: path, soname: soname)
+        objects[pid, default: [:]][index] = object
+        if configuration.filter.mayTraceCalls(from: object) {
+            control.pointee.response_count = 1
+            control.pointee.response_padding = ReturnSitePadding.of(file) ?? 0
+        }
+    }
+
+    private func symbolBound(pid: Int32, caller: UInt32, definer: UInt32?, symbol: String) {
+        guard let object = objects[pid]?[caller] else { return }
+        let filter = configuration.filter
+        let defining = definer.flatMap { objects[pid]?[$0] }.flatMap { $0.isMainProgram ? nil : $0 }
+        var reported = false
+        if filter.mayTraceCalls(from: object) {
+            candidates.append(FilterCandidate(symbol: symbol, caller: object, definingLibrary: defining))
+            reported = filter.selects(symbol: symbol, caller: object, definingLibrary: defining)
+        }
+        let unwinds = UnwindStarters.names.contains(symbol)
+        guard reported || unwinds else { return }
+        var flags: UInt32 = 0
+        if reported { flags |= LS_BIND_REPORTED }
+        if NoReturnFunctions.contains(symbol) { flags |= LS_BIND_NO_RETURN }
+        if unwinds { flags |= LS_BIND_UNWINDS | LS_BIND_NO_RETURN }
+        let prototype = configuration.decoder.library.prototype(named: symbol)
+        var hook = ls_hook()
+        hook.binding = UInt32(bindings.count)
+        hook.plan = CapturePlan(prototype: prototype, decoder: configuration.decoder, flags: flags).plan
+        bindings.append(Binding(symbol: symbol, caller: object.isMainProgram ? nil : object.displayName,
+                                prototype: prototype))
+        counters.bindings += 1
+        UnsafeMutableRawPointer(ls_response(control)).storeBytes(of: hook, as: ls_hook.self)
+        control.pointee.response_count = 1
+    }
+
+    // MARK: Rings
+
+    private func drainRings() -> Bool {
+        let claimed = Int(min(ls_load_acquire32(&control.pointee.rings_claimed), control.pointee.ring_count))
+        while rings.count < claimed {
+            let base = UnsafeMutableRawPointer(control).advanced(by: Int(LS_CONTROL_BYTES) + rings.count * Int(LS_RING_BYTES))
+            let header = base.assumingMemoryBound(to: ls_ring_header.self)
+            guard ls_load_acquire32(&header.pointee.state) != 0 else { break }  // claimed, not yet set up
+            rings.append(RingState(header: header,
+                                   data: base.advanced(by: Int(LS_RING_HEADER_BYTES)).assumingMemoryBound(to: UInt8.self),
+                                   tid: header.pointee.tid, pid: header.pointee.pid))
+            counters.rings = rings.count
+        }
+        counters.threadsWithoutRing = max(0, Int(ls_load_acquire32(&control.pointee.rings_claimed)) - Int(control.pointee.ring_count))
+        var worked = false
+        for index in rings.indices {
+            if drain(&rings[index]) { worked = true }
+        }
+        return worked
+    }
+
+    private func drain(_ ring: inout RingState) -> Bool {
+        let header = ring.header
+        let head = ls_load_acquire(&header.pointee.head)
+        var tail = header.pointee.tail
+        guard head != tail else { return false }
+        let length = UInt64(LS_RING_DATA_BYTES)
+        while tail < head {
+            let offset = Int(tail % length)
+            let record = UnsafeRawPointer(ring.data.advanced(by: offset))
+            let size = record.load(as: ls_record.self).size
+            guard size >= UInt32(MemoryLayout<ls_record>.size), UInt64(offset) + UInt64(size) <= length else {
+                break  // a corrupt ring: stop reading it rather than trust it
+            }
+            decode(record, size: Int(size), ring: &ring)
+            tail += UInt64(size)
+            // Make room as we go, so a thread waiting on a full ring runs on while we decode.
+            if tail - header.pointee.tail > length / 4 { release(header, tail) }
+        }
+        release(header, tail)
+        return true
+    }
+
+    private func release(_ header: UnsafeMutablePointer<ls_ring_header>, _ tail: UInt64) {
+        ls_store_release(&header.pointee.tail, tail)
+        if ls_exchange32(&header.pointee.waiting, 0) != 0 { futexWake(&header.pointee.waiting) }
+        counters.fullWaits = max(counters.fullWaits, header.pointee.full_waits)
+    }
+
+    private func decode(_ record: UnsafeRawPointer, size: Int, ring: inout RingState) {
+        let header = record.load(as: ls_record.self)
+        counters.records += 1
+        let thread = ThreadID(rawValue: ring.tid), process = ThreadID(rawValue: ring.pid)
+        switch UInt32(header.type) {
+        case UInt32(LS_REC_ENTRY):
+            guard Int(header.binding) < bindings.count else { return }
+            let binding = bindings[Int(header.binding)]
+            let entry = record.load(as: ls_entry_record.self)
+            var memory = CapturedMemory()
+            var cursor = MemoryLayout<ls_entry_record>.size
+            let words = Int(CapturePlan.stackWords(of: binding, decoder: configuration.decoder))
+            if words > 0, cursor + words * 8 <= size {
+                memory.regions.append(.init(address: entry.stack_pointer &+ 8,
+                                            bytes: Array(UnsafeRawBufferPointer(start: record + cursor, count: words * 8))))
+                cursor += words * 8
+            }
+            Self.readCaptures(record, from: cursor, size: size, count: Int(header.captures), into: &memory)
+            let registers = RegisterFile(
+                integerArguments: withUnsafeBytes(of: entry.args) { Array($0.bindMemory(to: UInt64.self)) },
+                vectorLow: withUnsafeBytes(of: entry.vectors) { Array($0.bindMemory(to: UInt64.self)) },
+                stackPointer: entry.stack_pointer, rax: entry.rax, rdx: 0)
+            let decoded = configuration.decoder.decodeEntry(function: binding.symbol, registers: registers, memory: memory)
+            let time = clock.timestamp(tsc: header.tsc)
+            let callID = nextCallID
+            nextCallID += 1
+            counters.calls += 1
+            emit(.call(CallEntryEvent(thread: thread, process: process, callID: callID, function: binding.symbol,
+                                      caller: binding.caller, callSite: entry.call_site, depth: Int(header.depth),
+                                      decoded: decoded, time: time)))
+            if !NoReturnFunctions.contains(binding.symbol) {
+                ring.open[header.call] = OpenCall(callID: callID, entry: decoded, time: time, binding: Int(header.binding))
+            }
+        case UInt32(LS_REC_RETURN):
+            guard let open = ring.open.removeValue(forKey: header.call) else { return }
+            let binding = bindings[open.binding]
+            let result = record.load(as: ls_return_record.self)
+            var memory = CapturedMemory()
+            Self.readCaptures(record, from: MemoryLayout<ls_return_record>.size, size: size,
+                              count: Int(header.captures), into: &memory)
+            var vectors = Array(repeating: UInt64(0), count: 8)
+            vectors[0] = result.xmm0
+            let registers = RegisterFile(vectorLow: vectors, rax: result.rax, rdx: result.rdx)
+            // Deferred (output) arguments are re-read from the entry's registers over the return's copies.
+            let decoded = configuration.decoder.decodeReturn(open.entry, registers: registers, memory: memory)
+            emit(.callReturn(CallReturnEvent(thread: thread, process: process, callID: open.callID,
+                                             function: binding.symbol, caller: binding.caller, depth: Int(header.depth),
+                                             decoded: decoded, entryTime: open.time, time: clock.timestamp(tsc: header.tsc))))
+        case UInt32(LS_REC_UNWOUND):
+            guard let open = ring.open.removeValue(forKey: header.call) else { return }
+            let binding = bindings[open.binding]
+            emit(.callReturn(CallReturnEvent(thread: thread, process: process, callID: open.callID,
+                                             function: binding.symbol, caller: binding.caller, depth: 0, decoded: nil,
+                                             entryTime: open.time, time: clock.timestamp(tsc: header.tsc))))
+        default:
+            break  // a filler at the end of the buffer
+        }
+    }
+
+    private static func readCaptures(_ record: UnsafeRawPointer, from start: Int, size: Int, count: Int,
+                                     into memory: inout CapturedMemory) {
+        var cursor = start
+        for _ in 0..<count {
+            guard cursor + MemoryLayout<ls_capture_block>.size <= size else { return }
+            let block = (record + cursor).loadUnaligned(as: ls_capture_block.self)
+            cursor += MemoryLayout<ls_capture_block>.size
+            let length = Int(block.length)
+            guard cursor + length <= size else { return }
+            if block.readable != 0, length > 0 {
+                memory.regions.append(.init(address: block.address,
+                                            bytes: Array(UnsafeRawBufferPointer(start: record + cursor, count: length))))
+            }
+            cursor += (length + 7) & ~7
+        }
+    }
+}
+
+extension CapturePlan {
+    /// The stack words the agent records for a binding's entry (the plan it was given).
+    static func stackWords(of binding: InProcessEngine.Binding, decoder: CallDecoder) -> UInt32 {
+        CapturePlan(prototype: binding.prototype, decoder: decoder, flags: 0).plan.stack_words
+    }
+}
+
+/// Turns the agent's TSC readings into the trace's two clocks, from pairs of (TSC, clock) readings taken here.
+struct TimestampClock {
+    private var tsc0: UInt64
+    private var monotonic0: UInt64
+    private var wall0: (seconds: Int64, nanoseconds: Int64)
+    private var nanosecondsPerTick: Double
+
+    init() {
+        let start = Timestamp.now()
+        let tscStart = ls_rdtsc()
+        var pause = timespec(tv_sec: 0, tv_nsec: 2_000_000)
+        nanosleep(&pause, nil)
+        let end = Timestamp.now()
+        let tscEnd = ls_rdtsc()
+        tsc0 = tscStart
+        monotonic0 = start.monotonicNanoseconds
+        wall0 = (start.wallSeconds, Int64(start.wallNanoseconds))
+        let ticks = Double(tscEnd &- tscStart)
+        nanosecondsPerTick = ticks > 0 ? Double(end.monotonicNanoseconds - start.monotonicNanoseconds) / ticks : 1
+    }
+
+    func timestamp(tsc: UInt64) -> Timestamp {
+        let delta = Int64((Double(Int64(bitPattern: tsc &- tsc0)) * nanosecondsPerTick).rounded())
+        let monotonic = UInt64(Int64(monotonic0) + delta)
+        let wall = wall0.nanoseconds + delta
+        let seconds = wall0.seconds + wall / 1_000_000_000 - (wall < 0 && wall % 1_000_000_000 != 0 ? 1 : 0)
+        var nanos = wall % 1_000_000_000
+        if nanos < 0 { nanos += 1_000_000_000 }
+        return Timestamp(wallSeconds: seconds, wallNanoseconds: Int32(nanos), monotonicNanoseconds: monotonic)
+    }
+}
+
+func futexWait(_ word: UnsafeMutablePointer<UInt32>, _ value: UInt32, nanoseconds: Int) {
+    ls_futex_wait(word, value, nanoseconds)
+}
+
+func futexWake(_ word: UnsafeMutablePointer<UInt32>) { ls_futex_wake(word) }
