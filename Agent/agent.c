@@ -80,6 +80,7 @@ typedef struct binding {
 
 typedef struct {
     uint64_t slot;        // where the return address lives on the stack
+    uint64_t site;        // what we wrote there (our return site)
     uint64_t real_return;
     uint64_t call;
     binding *bound;
@@ -94,6 +95,7 @@ typedef struct {
     uint64_t calls;
     int32_t tid;
     int32_t quiet;        // this thread records nothing (a fork child without -f, no ring left, linkscope gone)
+    int32_t vforked;      // it called vfork: the child borrows this thread (and this state) until it execs or exits
 } thread_state;
 
 static __thread thread_state self;
@@ -356,10 +358,52 @@ static uint32_t capture_bound(const ls_plan *plan, int at_return) {
     uint32_t total = 0;
     for (unsigned i = 0; i < LS_MAX_PARAMS; i++) {
         const ls_capture *c = &plan->captures[i];
-        if (c->kind != LS_CAP_NONE && c->at_return == at_return)
-            total += sizeof(ls_capture_block) + LS_MAX_CAPTURE + 8;
+        if (c->kind == LS_CAP_NONE || c->at_return != at_return) continue;
+        total += sizeof(ls_capture_block) + LS_MAX_CAPTURE + 8;
+        if (c->kind == LS_CAP_FORMAT)
+            total += LS_MAX_FORMAT_STRINGS * (sizeof(ls_capture_block) + plan->string_bytes + 8);
     }
     return total;
+}
+
+// The strings a printf format's %s conversions consume, copied so the decoder can show them: integer
+// arguments after the format come from the registers left, then from the stack words recorded.
+static uint32_t capture_format_strings(uint8_t *out, const uint8_t *format, uint32_t length, unsigned next,
+                                       const uint64_t *args, const uint64_t *stack, uint32_t stack_words,
+                                       const ls_plan *plan, uint16_t *captures) {
+    uint32_t size = 0, strings = 0;
+    ls_capture how = { LS_CAP_CSTRING, 0, 0, 0, plan->string_bytes };
+    for (uint32_t i = 0; i < length && format[i]; i++) {
+        if (format[i] != '%') continue;
+        if (format[++i] == '%') continue;
+        int is_string = 0, consumes = 1;
+        for (; i < length && format[i]; i++) {
+            uint8_t c = format[i];
+            if (c == '*') {  // a width or precision argument
+                next++;
+                continue;
+            }
+            if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == ' ' || c == '#' || c == '.' || c == '\'' ||
+                c == 'h' || c == 'l' || c == 'L' || c == 'q' || c == 'j' || c == 'z' || c == 'Z' || c == 't' || c == 'I')
+                continue;
+            if (c == 'e' || c == 'E' || c == 'f' || c == 'F' || c == 'g' || c == 'G' || c == 'a' || c == 'A' || c == 'm')
+                consumes = 0;  // a vector register (or nothing, for %m)
+            is_string = c == 's';
+            break;
+        }
+        if (!consumes) continue;
+        uint64_t word;
+        if (next < 6) word = args[next];
+        else if (next - 6 < stack_words) word = stack[next - 6];
+        else break;
+        next++;
+        if (is_string && strings < LS_MAX_FORMAT_STRINGS) {
+            size += capture(out + size, word, &how, args);
+            strings++;
+            (*captures)++;
+        }
+    }
+    return size;
 }
 
 // ---- the hot path ----
@@ -388,13 +432,23 @@ static inline void check_thread(void) {
     if (UNLIKELY(self.tid != current_tid() || (self.ring == 0 && !self.quiet))) claim_ring();
 }
 
+// After vfork, the child runs on the parent's thread (same thread block, same id there): its calls are told
+// from the parent's by the process id, asked only while a vfork is outstanding.
+static inline int in_vfork_child(void) {
+    if (LIKELY(!self.vforked)) return 0;
+    if ((int32_t)sys3(__NR_getpid, 0, 0, 0) != process_pid) return 1;
+    self.vforked = 0;
+    return 0;
+}
+
 HIDDEN uint64_t ls_enter(entry_registers *regs, binding *b, uint64_t *return_slot) {
     check_thread();
-    if (UNLIKELY(self.quiet)) return b->target;
+    if (UNLIKELY(self.quiet) || UNLIKELY(in_vfork_child())) return b->target;
     uint64_t slot = (uint64_t)return_slot;
     uint64_t real_return = *return_slot;
     // A traced function tail-calling another through its PLT leaves our return site in the open frame's slot.
-    int tail_call = self.depth > 0 && self.frames[self.depth - 1].slot == slot;
+    int tail_call = self.depth > 0 && self.frames[self.depth - 1].slot == slot &&
+                    self.frames[self.depth - 1].site == real_return;
     // Frames whose slot the stack has left behind were unwound past (longjmp, a signal handler's exit).
     while (self.depth > 0 && (self.frames[self.depth - 1].slot < slot ||
                               (!tail_call && self.frames[self.depth - 1].slot == slot))) {
@@ -436,17 +490,28 @@ HIDDEN uint64_t ls_enter(entry_registers *regs, binding *b, uint64_t *return_slo
     for (unsigned i = 0; i < LS_MAX_PARAMS; i++) {
         const ls_capture *c = &b->plan.captures[i];
         if (c->kind == LS_CAP_NONE || c->at_return) continue;
-        size += capture(out + size, r->args[i], c, r->args);
+        uint32_t taken = capture(out + size, r->args[i], c, r->args);
         captures++;
+        if (c->kind == LS_CAP_FORMAT) {
+            ls_capture_block *block = (ls_capture_block *)(out + size);
+            size += taken;
+            size += capture_format_strings(out + size, out + (size - taken) + sizeof *block, block->length, i + 1,
+                                           r->args, stack, words, &b->plan, &captures);
+        } else {
+            size += taken;
+        }
     }
     r->header.captures = captures;
     r->header.size = size;
     commit(size);
+    if (UNLIKELY(flags & LS_BIND_VFORK)) self.vforked = 1;
     if (flags & LS_BIND_NO_RETURN) return b->target;
     if (UNLIKELY(self.depth == self.capacity) && !grow_frames()) return b->target;
     frame *f = &self.frames[self.depth++];
     f->slot = slot;
     f->real_return = tail_call ? self.frames[self.depth - 2].real_return : real_return;
+    f->site = b->return_site;
+    if (tail_call) f->site = self.frames[self.depth - 2].site;
     f->call = call;
     f->bound = b;
     for (int i = 0; i < 6; i++) f->args[i] = r->args[i];

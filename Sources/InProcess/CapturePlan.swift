@@ -10,6 +10,7 @@ struct CapturePlan {
 
     init(prototype: Prototype?, decoder: CallDecoder, flags: UInt32) {
         plan.flags = flags
+        plan.string_bytes = UInt32(min(decoder.stringLimit + 1, Int(LS_MAX_CAPTURE)))
         guard let prototype else { return }
         var integer = 0
         var vectors = false

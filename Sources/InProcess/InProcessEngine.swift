@@ -206,11 +206,13 @@ public final class InProcessEngine: TraceEngine {
             reported = filter.selects(symbol: symbol, caller: object, definingLibrary: defining)
         }
         let unwinds = UnwindStarters.names.contains(symbol)
-        guard reported || unwinds else { return }
+        let vforks = symbol == "vfork" || symbol == "__vfork"
+        guard reported || unwinds || vforks else { return }
         var flags: UInt32 = 0
         if reported { flags |= LS_BIND_REPORTED }
         if NoReturnFunctions.contains(symbol) { flags |= LS_BIND_NO_RETURN }
         if unwinds { flags |= LS_BIND_UNWINDS | LS_BIND_NO_RETURN }
+        if vforks { flags |= LS_BIND_VFORK }
         let prototype = configuration.decoder.library.prototype(named: symbol)
         var hook = ls_hook()
         hook.binding = UInt32(bindings.count)

@@ -61,7 +61,7 @@ public struct TraceCommand: ParsableCommand {
     @Flag(name: .long, help: "One JSON object per event instead of ltrace text.")
     var json = false
     @Option(name: .customLong("engine"), help: ArgumentHelp("auto (in-process where it can serve, else ptrace), inproc or ptrace.", valueName: "ENGINE"))
-    var engineChoice: EngineChoice = .auto
+    var engineChoice: EngineChoice = EngineChoice.fromEnvironment
     @Flag(name: .customLong("engine-stats"), help: "At the end, print the engine's stop counters to stderr.")
     var engineStats = false
     @Argument(parsing: .postTerminator, help: "The command to run, after --.")
@@ -199,4 +199,10 @@ public struct TraceCommand: ParsableCommand {
 /// `--engine`: which trace engine runs the trace.
 enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
     case auto, inproc, ptrace
+
+    /// The default: `LINKSCOPE_TRACE_ENGINE` when set (the test matrix runs every trace test with `ptrace`
+    /// as well as with `auto`), else auto.
+    static var fromEnvironment: EngineChoice {
+        ProcessInfo.processInfo.environment["LINKSCOPE_TRACE_ENGINE"].flatMap(EngineChoice.init(rawValue:)) ?? .auto
+    }
 }

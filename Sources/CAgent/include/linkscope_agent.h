@@ -31,6 +31,7 @@
 #define LS_BIND_UNWINDS 4u      /* starts an unwind: put every hijacked return address back first */
 #define LS_BIND_VECTORS_IN 8u   /* record xmm0-7 at entry */
 #define LS_BIND_VECTORS_OUT 16u /* record xmm0 at return */
+#define LS_BIND_VFORK 32u       /* vfork: until the parent runs again, calls are the child's (not reported) */
 
 typedef struct {
     uint8_t kind;
@@ -42,9 +43,13 @@ typedef struct {
 
 typedef struct {
     uint32_t flags;
-    uint32_t stack_words; /* words above the return address to record (arguments past the sixth) */
+    uint32_t stack_words;  /* words above the return address to record (arguments past the sixth) */
+    uint32_t string_bytes; /* LS_CAP_FORMAT: how much of each %s string to copy */
+    uint32_t reserved;
     ls_capture captures[LS_MAX_PARAMS];
 } ls_plan;
+
+#define LS_MAX_FORMAT_STRINGS 16u
 
 // The answer to a symbind request that hooks the call (at the start of the response area).
 typedef struct {
