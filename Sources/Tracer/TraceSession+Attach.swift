@@ -11,7 +11,7 @@ extension TraceSession {
     func attach(_ requested: [Int32]) throws(TraceError) {
         do throws(TraceError) {
             for pid in requested {
-                guard let group = Self.threadGroup(of: pid) else { throw .cannotAttach(pid: pid, reason: "no such process") }
+                guard let group = ProcFS.threadGroup(of: pid) else { throw .cannotAttach(pid: pid, reason: "no such process") }
                 if group == getpid() { throw .cannotAttach(pid: pid, reason: "that is linkscope itself") }
                 if threads[group] != nil { continue }  // named twice
                 try seizeAllThreads(of: group, named: pid)
@@ -43,13 +43,13 @@ extension TraceSession {
         var grew = true
         while grew {
             grew = false
-            for tid in Self.threadsOf(group) where !known.contains(tid) {
+            for tid in ProcFS.threads(of: group) where !known.contains(tid) {
                 known.insert(tid)
                 do {
                     try Ptrace.seize(tid, options: Self.traceOptions)
                 } catch {
                     if error == .noSuchProcess && tid != group { continue }  // it ended meanwhile
-                    if error == .notPermitted, Self.tracer(of: tid) == getpid() {
+                    if error == .notPermitted, ProcFS.tracer(of: tid) == getpid() {
                         // Already ours: a thread the kernel attached when a seized sibling created it.
                     } else {
                         throw .cannotAttach(pid: pid, reason: Self.whyNotTraceable(pid: pid, errno: error))
@@ -102,34 +102,15 @@ extension TraceSession {
         }
     }
 
-    static func threadsOf(_ group: pid_t) -> [pid_t] {
-        guard let directory = opendir("/proc/\(group)/task") else { return [] }
-        defer { closedir(directory) }
-        var result: [pid_t] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if let tid = pid_t(name) { result.append(tid) }
-        }
-        return result.sorted()
-    }
-
-    /// TracerPid from /proc/PID/status (0: not traced).
-    static func tracer(of tid: pid_t) -> pid_t? { statusField("TracerPid", of: tid).flatMap { pid_t($0) } }
-
     /// The reason a user can act on when PTRACE_SEIZE fails.
     static func whyNotTraceable(pid: pid_t, errno: Errno) -> String {
         if errno == .noSuchProcess { return "no such process" }
         guard errno == .notPermitted else { return errno.description }
-        if let tracer = tracer(of: pid), tracer != 0 {
-            let name = (try? readWholeFile("/proc/\(tracer)/comm")).map {
-                String(decoding: $0, as: UTF8.self).strippingBlanks()
-            }
+        if let tracer = ProcFS.tracer(of: pid), tracer != 0 {
+            let name = ProcFS.commandName(of: tracer)
             return "already traced by process \(tracer)" + (name.map { " (\($0))" } ?? "")
         }
-        if let bytes = try? readWholeFile("/proc/sys/kernel/yama/ptrace_scope"),
-           let scope = Int(String(decoding: bytes, as: UTF8.self).strippingBlanks()), scope > 0 {
+        if let scope = ProcFS.ptraceScope(), scope > 0 {
             switch scope {
             case 1: return "\(errno) (kernel.yama.ptrace_scope is 1: only a parent may trace; run as root, or set it to 0)"
             case 2: return "\(errno) (kernel.yama.ptrace_scope is 2: only root may attach)"
@@ -175,7 +156,7 @@ extension TraceSession {
 
     private func chaseRunningThreads() {
         for (tid, state) in threads where state.hold == nil {
-            guard let state = Self.statusField("State", of: tid) else {
+            guard let state = ProcFS.state(of: tid) else {
                 threads[tid] = nil  // gone without a word to us: nothing to restore in it
                 continue
             }

@@ -104,9 +104,11 @@ public final class TraceSession: TraceEngine {
     /// Children sharing a parent's memory interrupted once everything else was held.
     var interruptedSharers: Set<pid_t> = []
     var deadline: UInt64?
+    private let callEngine: CallEngine
 
     public init(configuration: TraceConfiguration) {
         self.configuration = configuration
+        callEngine = CallEngine(decoder: configuration.decoder)
     }
 
     /// Runs the program to its end (or, attached, until the trace detaches), handing every event to `events`
@@ -210,7 +212,7 @@ public final class TraceSession: TraceEngine {
     func stopped(_ tid: pid_t, signal: Int32, event: PtraceEvent?) throws(TraceError) {
         if threads[tid] == nil {
             // A thread or child whose creation event we have not seen yet.
-            guard let group = Self.threadGroup(of: tid), group != tid, let sibling = threads[group] else {
+            guard let group = ProcFS.threadGroup(of: tid), group != tid, let sibling = threads[group] else {
                 earlyChildren.insert(tid)  // a new process: handled at its parent's fork/vfork/clone event
                 return
             }
@@ -259,22 +261,9 @@ public final class TraceSession: TraceEngine {
     /// Whether `tid` stands just past one of our int3s with a SIGTRAP pending (read from /proc: ptrace
     /// cannot show a signal that has not been dequeued yet).
     private func hasPendingBreakpointTrap(_ tid: pid_t) -> Bool {
-        guard let space = threads[tid]?.space, let regs = try? Ptrace.registers(tid),
-              space.breakpoints[regs.rip &- 1] != nil,
-              let mask = Self.statusField("SigPnd", of: tid).flatMap({ UInt64($0, radix: 16) }) else { return false }
+        guard let space = threads[tid]?.space, let regs = try? Registers.read(of: tid),
+              space.breakpoints[regs.trapAddress] != nil, let mask = ProcFS.pendingSignals(of: tid) else { return false }
         return mask & (1 << UInt64(SIGTRAP - 1)) != 0
-    }
-
-    static func threadGroup(of tid: pid_t) -> pid_t? { statusField("Tgid", of: tid).flatMap { pid_t($0) } }
-
-    /// The value of one `Name:\tvalue` line of /proc/TID/status, nil when the thread is gone.
-    static func statusField(_ name: String, of tid: pid_t) -> String? {
-        guard let bytes = try? readWholeFile("/proc/\(tid)/status") else { return nil }
-        let prefix = name + ":"
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix(prefix) {
-            return String(line.dropFirst(prefix.count)).strippingBlanks()
-        }
-        return nil
     }
 
     /// The end of handling a stop: resume the thread, or keep it stopped while detaching. A child sharing its
@@ -301,31 +290,22 @@ public final class TraceSession: TraceEngine {
     // MARK: Breakpoints
 
     private func breakpointStop(_ tid: pid_t) throws(TraceError) {
-        var regs: user_regs_struct
-        do { regs = try Ptrace.registers(tid) } catch {
+        var regs: Registers
+        do { regs = try Registers.read(of: tid) } catch {
             if error == .noSuchProcess { return }
             throw .lostTracee(pid: tid, operation: "PTRACE_GETREGS", errno: error)
         }
-        let address = regs.rip &- 1
+        let address = regs.trapAddress
         guard let space = threads[tid]?.space else { preconditionFailure("stopped() registers every thread") }
-        guard let breakpoint = space.breakpoints[address] else {
-            // The program's own SIGTRAP (raise, an int3 of its own): it gets it.
-            counters.signalStops += 1
-            if threads[tid]?.isForeign != true {
-                emit(.signal(thread: ThreadID(rawValue: tid), signal: SIGTRAP, time: .now()))
-            }
-            return try proceed(tid, signal: SIGTRAP)
-        }
+        // The program's own SIGTRAP (raise, an int3 of its own): it gets it.
+        guard let breakpoint = space.breakpoints[address] else { return try passOnTrap(tid) }
         let memory = TraceeMemory(pid: tid)
         switch breakpoint.role {
         case .slot(let slot):
-            try slotStop(tid, &regs, slot, memory)
+            regs = try slotStop(tid, slot, regs, memory, space)
         case .returnSite:
-            if !(try returnStop(tid, &regs, memory)) {
-                counters.signalStops += 1
-                emit(.signal(thread: ThreadID(rawValue: tid), signal: SIGTRAP, time: .now()))
-                return try proceed(tid, signal: SIGTRAP)
-            }
+            guard let changed = try returnStop(tid, regs, memory, space) else { return try passOnTrap(tid) }
+            regs = changed
         case .entryPoint:
             counters.internalStops += 1
             // Only one thread exists before the program's first instruction runs, so lifting this one
@@ -334,118 +314,87 @@ public final class TraceSession: TraceEngine {
                 try memory.replaceByte(at: address, with: breakpoint.original)
             } catch { throw .lostTracee(pid: tid, operation: "restore entry point", errno: error) }
             space.breakpoints[address] = nil
-            regs.rip = address
+            regs.rerunTrappedInstruction()
             armImages(of: space, thread: tid)
         case .loaderHook:
             counters.internalStops += 1
             // r_brk is `_dl_debug_state`, a bare `ret`: do what it would do.
-            guard let returnAddress = try? memory.word(at: regs.rsp) else {
+            guard let returnAddress = try? memory.word(at: regs.stackPointer) else {
                 throw .lostTracee(pid: tid, operation: "read r_brk return address", errno: Errno(rawValue: EFAULT))
             }
-            regs.rip = returnAddress
-            regs.rsp &+= 8
+            regs.emulateReturn(to: returnAddress)
             if let state = try? memory.word(at: space.rDebug &+ 24), UInt32(truncatingIfNeeded: state) == 0 /* RT_CONSISTENT */ {
                 syncLinkMap(space, thread: tid)
             }
         }
-        do { try Ptrace.setRegisters(tid, regs) } catch {
+        do { try regs.write(to: tid) } catch {
             if error == .noSuchProcess { return }
             throw .lostTracee(pid: tid, operation: "PTRACE_SETREGS", errno: error)
         }
         try proceed(tid)
     }
 
-    private func slotStop(_ tid: pid_t, _ regs: inout user_regs_struct, _ slot: SlotBreakpoint,
-                          _ memory: TraceeMemory) throws(TraceError) {
-        let target: UInt64, returnAddress: UInt64
-        do { (target, returnAddress) = try memory.words(at: slot.gotAddress, regs.rsp) } catch {
-            throw .lostTracee(pid: tid, operation: "read GOT word of \(slot.symbol)", errno: error)
+    /// A SIGTRAP that is not ours: the program gets it.
+    private func passOnTrap(_ tid: pid_t) throws(TraceError) {
+        counters.signalStops += 1
+        if threads[tid]?.isForeign != true {
+            emit(.signal(thread: ThreadID(rawValue: tid), signal: SIGTRAP, time: .now()))
         }
+        try proceed(tid, signal: SIGTRAP)
+    }
+
+    private func slotStop(_ tid: pid_t, _ slot: SlotBreakpoint, _ regs: Registers, _ memory: TraceeMemory,
+                          _ space: AddressSpace) throws(TraceError) -> Registers {
         // Taken out of the table while it changes, so its shadow stack is uniquely referenced (no copy).
         guard var state = threads.removeValue(forKey: tid) else { preconditionFailure("stopped() registers every thread") }
         defer { threads[tid] = state }
-        let time = Timestamp.now()
-        // A tail call from inside a traced call (`jmp strlen@plt`; glibc's strcoll does it to strcmp): the
-        // return address is already one of our return sites and the frame owning this slot is still open.
-        // Both calls will return through it at once, so the new frame is stacked on the same slot.
-        let isTailCall = state.space.isReturnSite(returnAddress)
-        let dead = isTailCall ? state.shadow.dropFrames(below: regs.rsp) : state.shadow.dropFrames(atOrBelow: regs.rsp)
-        for frame in dead { unwound(frame, tid: tid, process: state.process, time: time) }
-        if slot.startsUnwind {
-            // Put every hijacked return address back before the unwinder walks them.
-            for frame in state.shadow.removeAll() {
-                try? memory.writeWord(frame.realReturn, at: frame.stackSlot)
-                unwound(frame, tid: tid, process: state.process, time: time)
-            }
+        let effects: StopEffects
+        do {
+            effects = try callEngine.slotStop(
+                slot, registers: regs, memory: memory, shadow: &state.shadow, thread: Self.calling(tid, state),
+                isReturnSite: space.isReturnSite, vectors: { Registers.vectorLow(of: tid) },
+                nextCallID: &nextCallID, time: .now())
+        } catch {
+            throw .lostTracee(pid: tid, operation: "read GOT word of \(slot.symbol)", errno: error)
         }
-        regs.rip = target  // the slot's `jmp *GOT`
-        guard slot.reported && !state.isForeign else {
-            counters.internalStops += 1
-            return
+        try apply(effects, tid, memory)
+        return effects.registers
+    }
+
+    /// Nil when no open call returns through this stop.
+    private func returnStop(_ tid: pid_t, _ regs: Registers, _ memory: TraceeMemory,
+                            _ space: AddressSpace) throws(TraceError) -> Registers? {
+        guard var state = threads.removeValue(forKey: tid) else { preconditionFailure("stopped() registers every thread") }
+        defer { threads[tid] = state }
+        guard let effects = callEngine.returnStop(
+            registers: regs, memory: memory, shadow: &state.shadow, thread: Self.calling(tid, state),
+            isReturnSite: space.isReturnSite, vectors: { Registers.vectorLow(of: tid) }, time: .now())
+        else { return nil }
+        try apply(effects, tid, memory)
+        return effects.registers
+    }
+
+    private static func calling(_ tid: pid_t, _ state: ThreadState) -> CallingThread {
+        CallingThread(thread: ThreadID(rawValue: tid), process: ThreadID(rawValue: state.process),
+                      isForeign: state.isForeign, programName: state.space.programName)
+    }
+
+    /// What a call stop decided, but the registers: counted, events emitted, words written.
+    private func apply(_ effects: StopEffects, _ tid: pid_t, _ memory: TraceeMemory) throws(TraceError) {
+        switch effects.kind {
+        case .call:
+            counters.calls += 1
+            counters.callStops += 1
+        case .callReturn: counters.callStops += 1
+        case .passedThrough: counters.internalStops += 1
         }
-        counters.calls += 1
-        counters.callStops += 1
-        let registers = Self.registerFile(regs, tid: tid, vectors: slot.vectorsAtEntry)
-        let decoded = configuration.decoder.decodeEntry(function: slot.symbol, registers: registers, memory: memory)
-        let callID = nextCallID
-        nextCallID += 1
-        emit(.call(CallEntryEvent(
-            thread: ThreadID(rawValue: tid), process: ThreadID(rawValue: state.process), callID: callID,
-            function: slot.symbol, caller: slot.caller, program: state.space.programName, callSite: returnAddress,
-            depth: state.shadow.depth, decoded: decoded, time: time)))
-        if slot.noReturn || slot.startsUnwind { return }
-        // On a tail call the slot keeps the outer caller's site: that is the caller the callee sees.
-        if !isTailCall {
-            do { try memory.writeWord(slot.returnSite, at: regs.rsp) } catch {
+        for event in effects.events { emit(event) }
+        for write in effects.writes {
+            do { try memory.writeWord(write.value, at: write.address) } catch {
+                guard write.purpose == .hijackReturnAddress else { continue }
                 throw .lostTracee(pid: tid, operation: "write return address", errno: error)
             }
         }
-        state.shadow.push(ShadowFrame(
-            stackSlot: regs.rsp, realReturn: returnAddress, callID: callID, function: slot.symbol,
-            caller: slot.caller, entry: decoded, entryTime: time, reported: true,
-            vectorsAtReturn: slot.vectorsAtReturn))
-    }
-
-    /// False when no open call returns through this stop (not ours: the program gets the SIGTRAP).
-    private func returnStop(_ tid: pid_t, _ regs: inout user_regs_struct, _ memory: TraceeMemory) throws(TraceError) -> Bool {
-        // Taken out of the table while it changes, so its shadow stack is uniquely referenced (no copy).
-        guard var state = threads.removeValue(forKey: tid) else { preconditionFailure("stopped() registers every thread") }
-        defer { threads[tid] = state }
-        let time = Timestamp.now()
-        // `ret` popped the slot: rsp is one word above it.
-        guard let (frame, unwoundFrames) = state.shadow.popReturning(through: regs.rsp &- 8) else { return false }
-        for dead in unwoundFrames { unwound(dead, tid: tid, process: state.process, time: time) }
-        regs.rip = frame.realReturn
-        guard frame.reported && !state.isForeign else {
-            counters.internalStops += 1
-            return true
-        }
-        counters.callStops += 1
-        let registers = Self.registerFile(regs, tid: tid, vectors: frame.vectorsAtReturn)
-        let decoded = configuration.decoder.decodeReturn(frame.entry, registers: registers, memory: memory)
-        emit(.callReturn(CallReturnEvent(
-            thread: ThreadID(rawValue: tid), process: ThreadID(rawValue: state.process), callID: frame.callID,
-            function: frame.function, caller: frame.caller, depth: state.shadow.depth, decoded: decoded,
-            entryTime: frame.entryTime, time: time)))
-        // Frames that tail-called this one return with it, with the same result registers.
-        while state.space.isReturnSite(regs.rip), let (outer, _) = state.shadow.popReturning(through: regs.rsp &- 8) {
-            regs.rip = outer.realReturn
-            guard outer.reported else { continue }
-            let result = configuration.decoder.decodeReturn(outer.entry, registers: registers, memory: memory)
-            emit(.callReturn(CallReturnEvent(
-                thread: ThreadID(rawValue: tid), process: ThreadID(rawValue: state.process), callID: outer.callID,
-                function: outer.function, caller: outer.caller, depth: state.shadow.depth, decoded: result,
-                entryTime: outer.entryTime, time: time)))
-        }
-        return true
-    }
-
-    private func unwound(_ frame: ShadowFrame, tid: pid_t, process: pid_t, time: Timestamp) {
-        guard frame.reported else { return }
-        emit(.callReturn(CallReturnEvent(
-            thread: ThreadID(rawValue: tid), process: ThreadID(rawValue: process), callID: frame.callID,
-            function: frame.function, caller: frame.caller, depth: 0, decoded: nil,
-            entryTime: frame.entryTime, time: time)))
     }
 
     /// Unknown functions are shown the way ltrace shows them, from integer registers only.
@@ -454,14 +403,6 @@ public final class TraceSession: TraceEngine {
         func isVector(_ type: ValueType) -> Bool { type == .float || type == .double }
         let entry = prototype.parameters.contains { isVector($0.type) || $0.type == .format }
         return (entry, isVector(prototype.returnType))
-    }
-
-    private static func registerFile(_ regs: user_regs_struct, tid: pid_t, vectors wanted: Bool) -> RegisterFile {
-        let vectors = (wanted ? (try? Ptrace.floatingPointRegisters(tid)).map(user_regs_struct.vectorLow) : nil)
-            ?? Array(repeating: 0, count: 8)
-        return RegisterFile(
-            integerArguments: [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9],
-            vectorLow: vectors, stackPointer: regs.rsp, rax: regs.rax, rdx: regs.rdx)
     }
 
     // MARK: Objects and their slots
@@ -494,7 +435,7 @@ public final class TraceSession: TraceEngine {
         }
         if space.rDebug != 0, let hook = try? memory.word(at: space.rDebug &+ 16), hook != 0,
            space.breakpoints[hook] == nil {
-            if let original = try? memory.replaceByte(at: hook, with: 0xcc) {
+            if let original = try? memory.replaceByte(at: hook, with: Registers.breakpointInstruction) {
                 space.breakpoints[hook] = AddressSpace.Breakpoint(original: original, role: .loaderHook)
             }
         }
@@ -581,7 +522,7 @@ public final class TraceSession: TraceEngine {
             guard space.breakpoints[address] == nil else { continue }
             let site = image.returnSite ?? 0
             if reported && site == 0 { continue }
-            guard let original = try? memory.replaceByte(at: address, with: 0xcc) else { continue }
+            guard let original = try? memory.replaceByte(at: address, with: Registers.breakpointInstruction) else { continue }
             space.breakpoints[address] = AddressSpace.Breakpoint(original: original, role: .slot(SlotBreakpoint(
                 symbol: slot.symbol, gotAddress: image.base &+ slot.gotAddress, caller: image.callerName,
                 reported: reported, startsUnwind: UnwindStarters.names.contains(slot.symbol),
@@ -603,7 +544,7 @@ public final class TraceSession: TraceEngine {
         if let padding = facts.returnSitePadding {
             let address = image.base &+ padding
             if space.isReturnSite(address) { return address }
-            if let original = try? memory.replaceByte(at: address, with: 0xcc) {
+            if let original = try? memory.replaceByte(at: address, with: Registers.breakpointInstruction) {
                 space.breakpoints[address] = AddressSpace.Breakpoint(original: original, role: .returnSite)
                 counters.breakpoints += 1
                 return address
@@ -626,59 +567,5 @@ public final class TraceSession: TraceEngine {
             if factsByPath[object.path]?.definedFunctions.contains(symbol) == true { return object }
         }
         return nil
-    }
-}
-
-extension TraceeMemory {
-    /// A NUL-terminated string of at most `limit` bytes, read in chunks that never cross a page.
-    func cString(at address: UInt64, limit: Int) throws(Errno) -> String {
-        var bytes: [UInt8] = []
-        var cursor = address
-        while bytes.count < limit {
-            let chunk = Int(min(UInt64(limit - bytes.count), 4096 - cursor % 4096))
-            var buffer = [UInt8](repeating: 0, count: chunk)
-            let n: Int
-            do {
-                n = try buffer.withUnsafeMutableBytes { raw in try readBytes(from: cursor, into: raw) }
-            } catch let error as Errno { throw error } catch { preconditionFailure("readBytes throws only Errno") }
-            guard n > 0 else { break }
-            if let nul = buffer[..<n].firstIndex(of: 0) {
-                bytes += buffer[..<nul]
-                break
-            }
-            bytes += buffer[..<n]
-            cursor &+= UInt64(n)
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-func readWholeFile(_ path: String) throws(Errno) -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw .current }
-    defer { close(fd) }
-    var result: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        if n > 0 { result += buffer[..<n]; continue }
-        if n == 0 { return result }
-        if errno == EINTR { continue }
-        throw .current
-    }
-}
-
-extension String {
-    init(contentsOfSymlink path: String) throws(Errno) {
-        var buffer = [CChar](repeating: 0, count: 4097)
-        let n = readlink(path, &buffer, 4096)
-        guard n > 0 else { throw .current }
-        self = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// Without the spaces, tabs and newlines at either end (a /proc field or one-line file).
-    func strippingBlanks() -> String {
-        func isBlank(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\n" }
-        return String(drop(while: isBlank).reversed().drop(while: isBlank).reversed())
     }
 }
