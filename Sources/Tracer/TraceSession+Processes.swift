@@ -66,7 +66,7 @@ extension TraceSession {
     /// program or an unreadable auxv (the space is then done with: nothing will be armed).
     func findEntryPoint(_ space: AddressSpace, process: pid_t) -> UInt64? {
         if let exe = ProcFS.executable(of: process) { space.mainPath = exe }
-        if (try? factsFor(path: space.mainPath, wantSlots: false))?.isStatic ?? false {
+        if (try? imageFacts.facts(path: space.mainPath, wantSlots: false))?.isStatic ?? false {
             diagnose("\(space.mainPath) is statically linked: no library calls to trace")
             space.armed = true
             return nil

@@ -30,7 +30,7 @@ public struct EngineCounters: Hashable, Sendable {
 /// `linkscope` executable is).
 public final class TraceSession: TraceEngine {
     public let configuration: TraceConfiguration
-    public private(set) var counters = EngineCounters()
+    public internal(set) var counters = EngineCounters()
     public let name = "ptrace"
 
     public var statistics: String {
@@ -83,7 +83,7 @@ public final class TraceSession: TraceEngine {
     }
 
     var threads: [pid_t: ThreadState] = [:]
-    var factsByPath: [String: ImageFacts] = [:]
+    var imageFacts: ImageFactsCache
     var nextCallID: UInt64 = 1
     var candidates: [FilterCandidate] = []
     var selectedSlots = 0
@@ -109,6 +109,7 @@ public final class TraceSession: TraceEngine {
     public init(configuration: TraceConfiguration) {
         self.configuration = configuration
         callEngine = CallEngine(decoder: configuration.decoder)
+        imageFacts = ImageFactsCache(wantDefinitions: configuration.filter.needsDefiningLibrary)
     }
 
     /// Runs the program to its end (or, attached, until the trace detaches), handing every event to `events`
@@ -323,9 +324,7 @@ public final class TraceSession: TraceEngine {
                 throw .lostTracee(pid: tid, operation: "read r_brk return address", errno: Errno(rawValue: EFAULT))
             }
             regs.emulateReturn(to: returnAddress)
-            if let state = try? memory.word(at: space.rDebug &+ 24), UInt32(truncatingIfNeeded: state) == 0 /* RT_CONSISTENT */ {
-                syncLinkMap(space, thread: tid)
-            }
+            if LinkMap.isConsistent(rDebug: space.rDebug, memory: memory) { syncLinkMap(space, thread: tid) }
         }
         do { try regs.write(to: tid) } catch {
             if error == .noSuchProcess { return }
@@ -395,177 +394,5 @@ public final class TraceSession: TraceEngine {
                 throw .lostTracee(pid: tid, operation: "write return address", errno: error)
             }
         }
-    }
-
-    /// Unknown functions are shown the way ltrace shows them, from integer registers only.
-    private static func vectorUse(_ prototype: Prototype?) -> (entry: Bool, result: Bool) {
-        guard let prototype else { return (false, false) }
-        func isVector(_ type: ValueType) -> Bool { type == .float || type == .double }
-        let entry = prototype.parameters.contains { isVector($0.type) || $0.type == .format }
-        return (entry, isVector(prototype.returnType))
-    }
-
-    // MARK: Objects and their slots
-
-    func factsFor(path: String, wantSlots: Bool) throws(ELFError) -> ImageFacts {
-        if let known = factsByPath[path], !wantSlots || !known.slots.isEmpty || known.isStatic { return known }
-        let file = try ELFFile(path: path)
-        let facts = try ImageFacts(file: file, wantSlots: wantSlots,
-                                   wantDefinitions: configuration.filter.needsDefiningLibrary)
-        factsByPath[path] = facts
-        return facts
-    }
-
-    /// At the entry point (or at once for a process attached to): find r_debug through the program's
-    /// DT_DEBUG, watch its r_brk, arm every object.
-    func armImages(of space: AddressSpace, thread tid: pid_t) {
-        space.armed = true
-        let memory = TraceeMemory(pid: tid)
-        guard let facts = try? factsFor(path: space.mainPath, wantSlots: false) else { return }
-        let base = space.entryPoint &- facts.entry
-        if let dynamic = facts.dynamicSegment {
-            let count = min(dynamic.size / 16, 4096)
-            var index: UInt64 = 0
-            while index < count {
-                let entryAddress = base &+ dynamic.address &+ index * 16
-                guard let tag = try? memory.word(at: entryAddress), tag != 0 else { break }
-                if tag == 21 /* DT_DEBUG */ { space.rDebug = (try? memory.word(at: entryAddress &+ 8)) ?? 0 }
-                index += 1
-            }
-        }
-        if space.rDebug != 0, let hook = try? memory.word(at: space.rDebug &+ 16), hook != 0,
-           space.breakpoints[hook] == nil {
-            if let original = try? memory.replaceByte(at: hook, with: Registers.breakpointInstruction) {
-                space.breakpoints[hook] = AddressSpace.Breakpoint(original: original, role: .loaderHook)
-            }
-        }
-        if space.rDebug == 0 {
-            // No link map to read (an odd loader): trace the program alone.
-            let object = TracedObject(isMainProgram: true, path: space.mainPath, soname: facts.soname)
-            arm(LoadedImage(object: object, base: base, linkMapNode: 0), in: space, memory: memory)
-        } else {
-            syncLinkMap(space, thread: tid)
-        }
-        if selectedSlots == 0 {
-            diagnose("no PLT slot of the loaded objects is selected by the filters: nothing to trace yet")
-        }
-    }
-
-    /// Compares the loader's link map with what is armed: new objects get breakpoints, removed ones are
-    /// forgotten (their memory is gone, so there is nothing to restore).
-    private func syncLinkMap(_ space: AddressSpace, thread tid: pid_t) {
-        let memory = TraceeMemory(pid: tid)
-        guard var node = try? memory.word(at: space.rDebug &+ 8) else { return }
-        var seen: [(node: UInt64, base: UInt64, name: String)] = []
-        var visited: Set<UInt64> = []
-        while node != 0, visited.count < 65536, visited.insert(node).inserted {
-            guard let base = try? memory.word(at: node),
-                  let nameAddress = try? memory.word(at: node &+ 8),
-                  let next = try? memory.word(at: node &+ 24) else { break }
-            let name = (try? memory.cString(at: nameAddress, limit: 4096)) ?? ""
-            seen.append((node, base, name))
-            node = next
-        }
-        // A node and load address pair names one loaded object; a reopened library gets a new pair.
-        let live = Set(seen.map { "\($0.node):\($0.base)" })
-        space.images.removeAll { image in
-            let key = "\(image.linkMapNode):\(image.base)"
-            if live.contains(key) { return false }
-            for address in image.breakpoints { space.breakpoints[address] = nil }
-            return true
-        }
-        let armed = Set(space.images.map { "\($0.linkMapNode):\($0.base)" })
-        var fresh: [LoadedImage] = []
-        for (index, entry) in seen.enumerated() where !armed.contains("\(entry.node):\(entry.base)") {
-            let isMain = index == 0
-            var path = isMain ? space.mainPath : entry.name
-            guard !path.isEmpty else { continue }  // the vDSO has no file
-            // dlopen("./x.so") leaves a name relative to the program's working directory.
-            if !path.hasPrefix("/") { path = "/proc/\(tid)/cwd/" + path }
-            guard let facts = try? factsFor(path: path, wantSlots: false) else { continue }
-            let object = TracedObject(isMainProgram: isMain, path: path, soname: facts.soname)
-            fresh.append(LoadedImage(object: object, base: entry.base, linkMapNode: entry.node))
-        }
-        // Every object is known before any is armed, so `-l` can find which library defines a symbol the
-        // program (armed first) calls.
-        space.loadOrder = space.images.map(\.object) + fresh.map(\.object)
-        for image in fresh { arm(image, in: space, memory: memory) }
-    }
-
-    private func arm(_ image: LoadedImage, in space: AddressSpace, memory: TraceeMemory) {
-        var image = image
-        let filter = configuration.filter
-        let traced = filter.mayTraceCalls(from: image.object)
-        guard let facts = try? factsFor(path: image.object.path, wantSlots: true) else {
-            space.images.append(image)
-            return
-        }
-        var chosen: [(PLTSlot, reported: Bool)] = []
-        for slot in facts.slots {
-            var reported = false
-            if traced {
-                let definer = filter.needsDefiningLibrary ? definingLibrary(of: slot.symbol, in: space) : nil
-                candidates.append(FilterCandidate(symbol: slot.symbol, caller: image.object, definingLibrary: definer))
-                reported = filter.selects(symbol: slot.symbol, caller: image.object, definingLibrary: definer)
-            }
-            if reported || UnwindStarters.names.contains(slot.symbol) { chosen.append((slot, reported)) }
-        }
-        if chosen.contains(where: { $0.reported }) {
-            image.returnSite = returnSite(for: image, facts: facts, in: space, memory: memory)
-            if let site = image.returnSite, let padding = facts.returnSitePadding, site == image.base &+ padding {
-                image.breakpoints.append(site)  // forgotten with the object at dlclose
-            }
-        }
-        for (slot, reported) in chosen {
-            let vectorUse = Self.vectorUse(configuration.decoder.library.prototype(named: slot.symbol))
-            let address = image.base &+ slot.address
-            guard space.breakpoints[address] == nil else { continue }
-            let site = image.returnSite ?? 0
-            if reported && site == 0 { continue }
-            guard let original = try? memory.replaceByte(at: address, with: Registers.breakpointInstruction) else { continue }
-            space.breakpoints[address] = AddressSpace.Breakpoint(original: original, role: .slot(SlotBreakpoint(
-                symbol: slot.symbol, gotAddress: image.base &+ slot.gotAddress, caller: image.callerName,
-                reported: reported, startsUnwind: UnwindStarters.names.contains(slot.symbol),
-                noReturn: NoReturnFunctions.contains(slot.symbol), returnSite: site,
-                vectorsAtEntry: vectorUse.entry, vectorsAtReturn: vectorUse.result)))
-            image.breakpoints.append(address)
-            counters.breakpoints += 1
-            if reported { selectedSlots += 1 }
-        }
-        space.images.append(image)
-    }
-
-    /// The return breakpoint of an object: the padding after its code, inside its own executable mapping, so
-    /// functions that look at their return address (dlsym(RTLD_NEXT), dlopen) still see the right caller.
-    /// Objects whose code ends on a page boundary share the main program's site (documented limitation).
-    private func returnSite(for image: LoadedImage, facts: ImageFacts, in space: AddressSpace,
-                            memory: TraceeMemory) -> UInt64? {
-        if let existing = image.returnSite { return existing }
-        if let padding = facts.returnSitePadding {
-            let address = image.base &+ padding
-            if space.isReturnSite(address) { return address }
-            if let original = try? memory.replaceByte(at: address, with: Registers.breakpointInstruction) {
-                space.breakpoints[address] = AddressSpace.Breakpoint(original: original, role: .returnSite)
-                counters.breakpoints += 1
-                return address
-            }
-        }
-        if !image.object.isMainProgram, let main = space.images.first(where: { $0.object.isMainProgram }) {
-            return main.returnSite ?? {
-                guard let mainFacts = factsByPath[main.object.path] else { return nil }
-                return returnSite(for: main, facts: mainFacts, in: space, memory: memory)
-            }()
-        }
-        diagnose("\(image.object.path) has no room for a return breakpoint: its calls are not traced")
-        return nil
-    }
-
-    /// The first library in load order that defines `symbol` (glibc's global scope; dlopen'ed objects'
-    /// local scopes are not modelled).
-    private func definingLibrary(of symbol: String, in space: AddressSpace) -> TracedObject? {
-        for object in space.loadOrder where !object.isMainProgram {
-            if factsByPath[object.path]?.definedFunctions.contains(symbol) == true { return object }
-        }
-        return nil
     }
 }
