@@ -19,17 +19,17 @@ extension TraceSession {
             }
         } catch {
             // Nothing has been written yet: letting go is enough.
-            for tid in threads.keys { try? Ptrace.detach(tid) }
+            for tid in threads.byID.keys { try? Ptrace.detach(tid) }
             threads.removeAll()
             throw error
         }
         try stopEverything()
         var seen: Set<ObjectIdentifier> = []
-        for (tid, state) in threads.sorted(by: { $0.key < $1.key }) where tid == state.process {
+        for (tid, state) in threads.byID.sorted(by: { $0.key < $1.key }) where tid == state.process {
             guard seen.insert(ObjectIdentifier(state.space)).inserted, !state.space.armed else { continue }
             attachImage(state.space, process: tid)
         }
-        for (tid, state) in threads {
+        for (tid, state) in threads.byID {
             threads[tid]?.hold = nil
             try release(tid, state.hold ?? .signal(0))
         }
@@ -66,10 +66,10 @@ extension TraceSession {
     /// trace itself (a clone, fork, vfork or exec on its way registers what it creates), except that the
     /// thread is kept stopped: an event stop uses up a pending interrupt, so resuming would let it run on.
     private func stopEverything() throws(TraceError) {
-        attaching = true
-        defer { attaching = false }
+        phase = .attaching
+        defer { phase = .tracing }
         try interruptRunningThreads()
-        while threads.values.contains(where: { $0.hold == nil }) {
+        while !threads.allHeld {
             let tid: pid_t, status: WaitStatus
             do { (tid, status) = try Ptrace.wait() } catch {
                 if error == .noChild { threads.removeAll(); return }
@@ -125,14 +125,14 @@ extension TraceSession {
 
     /// Stop every thread; `finishDetachIfReady` lets go once all are held.
     func beginDetach() throws(TraceError) {
-        detaching = true
+        phase.beginDetach()
         try interruptRunningThreads()
         finishDetachIfReady()
     }
 
     /// PTRACE_INTERRUPT to every thread not held (a thread still to report its start stop needs none).
     private func interruptRunningThreads() throws(TraceError) {
-        for (tid, state) in threads where state.hold == nil && !state.awaitingStartStop {
+        for (tid, state) in threads.byID where state.hold == nil && !state.awaitingStartStop {
             do { try Ptrace.interrupt(tid) } catch {
                 // ESRCH: reaped already, nothing will report it. EIO: exiting (a zombie): its exit is coming.
                 if error == .noSuchProcess { threads[tid] = nil; continue }
@@ -155,7 +155,7 @@ extension TraceSession {
     }
 
     private func chaseRunningThreads() {
-        for (tid, state) in threads where state.hold == nil {
+        for tid in threads.running.keys {
             guard let state = ProcFS.state(of: tid) else {
                 threads[tid] = nil  // gone without a word to us: nothing to restore in it
                 continue
@@ -168,27 +168,24 @@ extension TraceSession {
     /// Once every thread is stopped: put every breakpoint byte and every hijacked return address back, then
     /// detach each thread, delivering the signal it was stopped with.
     func finishDetachIfReady() {
-        let running = threads.filter { $0.value.hold == nil }
+        let running = threads.running
         guard running.isEmpty else {
             // Only children sharing a parent's memory still run (a CLONE_VM child whose parent did not wait
             // for it): stop them now.
             if running.values.allSatisfy(\.sharesParentMemory) {
-                for tid in running.keys where !interruptedSharers.contains(tid) {
-                    interruptedSharers.insert(tid)
-                    try? Ptrace.interrupt(tid)
-                }
+                for tid in phase.sharersToInterrupt(among: running.keys) { try? Ptrace.interrupt(tid) }
             }
             return
         }
         var restored: Set<ObjectIdentifier> = []
-        for (tid, state) in threads where restored.insert(ObjectIdentifier(state.space)).inserted {
+        for (tid, state) in threads.byID where restored.insert(ObjectIdentifier(state.space)).inserted {
             state.space.restoreBreakpoints(TraceeMemory(pid: tid))
         }
-        for (tid, state) in threads {
+        for (tid, state) in threads.byID {
             Self.restoreReturnAddresses(state.shadow, memory: TraceeMemory(pid: tid))
         }
         let time = Timestamp.now()
-        for (tid, state) in threads.sorted(by: { $0.key < $1.key }) {
+        for (tid, state) in threads.byID.sorted(by: { $0.key < $1.key }) {
             switch state.hold {
             case .signal(let signal)?: try? Ptrace.detach(tid, signal: signal)
             case .groupStop?, nil: try? Ptrace.detach(tid)

@@ -89,7 +89,7 @@ extension TraceSession {
             guard let message = try? Ptrace.eventMessage(tid) else { break }
             let new = pid_t(message)
             // Its first stop (and maybe its exit) came first, or it was found in /proc while attaching.
-            if settledBeforeCreation.remove(new) != nil || threads[new] != nil { break }
+            if threads.isSettled(created: new) { break }
             if ProcFS.threadGroup(of: new).map({ $0 != parent.process }) ?? false {
                 // clone without CLONE_THREAD: a process of its own. Modelled as sharing its parent's memory
                 // (CLONE_VM, as posix_spawn-like clones do): followed like a vfork child.
@@ -100,7 +100,7 @@ extension TraceSession {
         case .fork:
             guard let message = try? Ptrace.eventMessage(tid) else { break }
             let child = pid_t(message)
-            settledBeforeCreation.remove(child)
+            threads.forgetEarlyRegistration(of: child)
             if configuration.followForks && !parent.isForeign {
                 try followForkChild(child, of: tid)
             } else {
@@ -108,7 +108,7 @@ extension TraceSession {
             }
         case .vfork:
             guard let message = try? Ptrace.eventMessage(tid) else { break }
-            settledBeforeCreation.remove(pid_t(message))
+            threads.forgetEarlyRegistration(of: pid_t(message))
             try adoptSharingChild(pid_t(message), of: tid)
         case .exec:
             try execed(tid)
@@ -151,11 +151,7 @@ extension TraceSession {
     /// A thread or child from a creation event: its start stop is still to come, or (when it came first and
     /// was parked) the thread goes on now.
     private func register(_ tid: pid_t, _ state: ThreadState) throws(TraceError) {
-        var state = state
-        let alreadyStopped = earlyChildren.remove(tid) != nil
-        state.awaitingStartStop = !alreadyStopped
-        threads[tid] = state
-        if alreadyStopped { try proceed(tid) }
+        if threads.register(created: tid, state) { try proceed(tid) }
     }
 
     /// PTRACE_EVENT_EXEC: `tid` is the thread group leader's id now, whichever thread called exec.
@@ -168,7 +164,7 @@ extension TraceSession {
             return
         }
         // A new image: the process's other threads are gone, and so is every open call.
-        for (other, state) in threads where state.process == old.process && other != tid { threads[other] = nil }
+        threads.removeOtherThreads(of: old.process, than: tid)
         let state = ThreadState(space: AddressSpace(mainPath: "", programName: nil), process: old.process)
         threads[tid] = state
         prepareImage(state.space, process: tid)
@@ -181,7 +177,7 @@ extension TraceSession {
     /// A fork child gets a private copy of our breakpoints and of its parent's hijacked return addresses: put
     /// the original bytes and the real return addresses back in the copy, then let it go.
     func cleanAndDetach(child: pid_t, forkedBy parent: pid_t) {
-        if earlyChildren.remove(child) == nil {
+        if !threads.takeParkedChild(child) {
             // Its first stop is on its way.
             while true {
                 guard let (stoppedPid, status) = try? Ptrace.wait(child) else { return }

@@ -44,45 +44,8 @@ public final class TraceSession: TraceEngine {
     var emit: (TraceEvent) -> Void = { _ in }
     var diagnose: (String) -> Void = { _ in }
 
-    /// Why a stopped thread is being kept stopped (while attaching, or until the detach is complete), and how
-    /// to let it go.
-    enum Hold: Equatable {
-        /// Resume (or detach) delivering this signal, 0 for none.
-        case signal(Int32)
-        /// It is in a group-stop (job control): PTRACE_LISTEN, or detach leaving it stopped.
-        case groupStop
-    }
-
-    struct ThreadState {
-        var shadow = ShadowStack()
-        var space: AddressSpace
-        /// Its thread group (the process it belongs to).
-        var process: pid_t
-        /// Calls are not reported, only passed through: a vfork child sharing its parent's stack, without -f.
-        var isForeign = false
-        /// Created from a clone/fork event: its first stop (PTRACE_EVENT_STOP: every tracee is seized) is the
-        /// kernel's, not the program's.
-        var awaitingStartStop = false
-        /// A vfork (or CLONE_VM) child running in its parent's memory: while it lives a vfork parent cannot
-        /// stop, so a detach lets it run on until it exits or execs.
-        var sharesParentMemory = false
-        /// Non-nil while the engine keeps the thread stopped.
-        var hold: Hold?
-
-        init(space: AddressSpace, process: pid_t) {
-            self.space = space
-            self.process = process
-        }
-
-        /// A new thread of `sibling`'s process.
-        init(siblingOf sibling: ThreadState) {
-            self.init(space: sibling.space, process: sibling.process)
-            isForeign = sibling.isForeign
-            sharesParentMemory = sibling.sharesParentMemory
-        }
-    }
-
-    var threads: [pid_t: ThreadState] = [:]
+    var threads = ThreadTable()
+    var phase = SessionPhase.tracing
     var imageFacts: ImageFactsCache
     var nextCallID: UInt64 = 1
     var candidates: [FilterCandidate] = []
@@ -90,20 +53,6 @@ public final class TraceSession: TraceEngine {
     /// The process whose end decides the outcome: the launched one, or the first PID attached to.
     var firstProcess: pid_t = 0
     var outcome: ProgramOutcome?
-    /// Children whose first stop came before their parent's fork/vfork/clone event: handled at that event.
-    var earlyChildren: Set<pid_t> = []
-    /// Threads already registered (or already ended) when their creator's clone event is reaped: waitpid
-    /// reports the newest tracee first, so a short-lived thread can start, run and exit before it.
-    var settledBeforeCreation: Set<pid_t> = []
-    /// Set by ^C, SIGTERM, SIGHUP or --duration while attached: detach from everything.
-    var stopRequested = false
-    /// Detaching: every stop is held until all threads are stopped, then everything is restored.
-    var detaching = false
-    /// Attaching: every stop is held until all threads are stopped, then the processes are armed.
-    var attaching = false
-    /// Children sharing a parent's memory interrupted once everything else was held.
-    var interruptedSharers: Set<pid_t> = []
-    var deadline: UInt64?
     private let callEngine: CallEngine
 
     public init(configuration: TraceConfiguration) {
@@ -137,10 +86,10 @@ public final class TraceSession: TraceEngine {
             let requests = StopRequestSignals()
             defer { requests.restore() }
             try attach(pids)
-            if let duration = configuration.duration {
-                deadline = Timestamp.now().monotonicNanoseconds &+ UInt64(max(0, duration) * 1e9)
+            let deadline = configuration.duration.map {
+                Timestamp.now().monotonicNanoseconds &+ UInt64(max(0, $0) * 1e9)
             }
-            try loop(requests: requests)
+            try loop(requests: (requests, deadline))
         }
         for rule in configuration.filter.unmatchedRules(afterSeeing: candidates) {
             diagnose("filter rule '\(rule)' matched no PLT slot")
@@ -150,13 +99,16 @@ public final class TraceSession: TraceEngine {
 
     // MARK: The event loop
 
-    private func loop(requests: StopRequestSignals? = nil) throws(TraceError) {
+    /// Handles stops until no tracee is left. `requests`: when attached, the signals that ask to let go, and
+    /// the --duration deadline (CLOCK_MONOTONIC nanoseconds).
+    private func loop(requests: (signals: StopRequestSignals, deadline: UInt64?)? = nil) throws(TraceError) {
         while true {
-            if stopRequested && !detaching { try beginDetach() }
+            if phase == .detachRequested { try beginDetach() }
             let next: (pid_t, WaitStatus)?
             do {
-                if detaching { next = try waitWhileDetaching() }
-                else if let requests { next = try waitOrRequest(requests) } else { next = try Ptrace.wait() }
+                if phase.isDetaching { next = try waitWhileDetaching() }
+                else if let requests { next = try waitOrRequest(requests.signals, deadline: requests.deadline) }
+                else { next = try Ptrace.wait() }
             } catch {
                 if error == .noChild { return }
                 throw .lostTracee(pid: firstProcess, operation: "waitpid", errno: error)
@@ -170,35 +122,32 @@ public final class TraceSession: TraceEngine {
             case .stopped(let signal, let event):
                 try stopped(tid, signal: signal, event: event)
             }
-            if detaching { finishDetachIfReady() }
+            if phase.isDetaching { finishDetachIfReady() }
         }
     }
 
     /// The next stop, or nil when a stop request (a signal, the deadline) came first.
-    private func waitOrRequest(_ requests: StopRequestSignals) throws(Errno) -> (pid_t, WaitStatus)? {
+    private func waitOrRequest(_ requests: StopRequestSignals, deadline: UInt64?) throws(Errno) -> (pid_t, WaitStatus)? {
         while true {
             if let stop = try Ptrace.poll() { return stop }
             var wait: UInt64 = 100_000_000  // a safety net: SIGCHLD is what normally wakes us
             if let deadline {
                 let now = Timestamp.now().monotonicNanoseconds
                 if now >= deadline {
-                    stopRequested = true
+                    phase.requestDetach()
                     return nil
                 }
                 wait = min(wait, deadline - now)
             }
             if requests.wait(nanoseconds: wait) {
-                stopRequested = true
+                phase.requestDetach()
                 return nil
             }
         }
     }
 
     func threadEnded(_ tid: pid_t, outcome ending: ProgramOutcome) {
-        guard let state = threads.removeValue(forKey: tid) else {
-            settledBeforeCreation.insert(tid)
-            return
-        }
+        guard let state = threads.end(tid) else { return }
         guard tid == state.process, !state.isForeign else { return }
         let time = Timestamp.now()
         switch ending {
@@ -212,13 +161,9 @@ public final class TraceSession: TraceEngine {
 
     func stopped(_ tid: pid_t, signal: Int32, event: PtraceEvent?) throws(TraceError) {
         if threads[tid] == nil {
-            // A thread or child whose creation event we have not seen yet.
-            guard let group = ProcFS.threadGroup(of: tid), group != tid, let sibling = threads[group] else {
-                earlyChildren.insert(tid)  // a new process: handled at its parent's fork/vfork/clone event
-                return
-            }
-            threads[tid] = ThreadState(siblingOf: sibling)
-            settledBeforeCreation.insert(tid)
+            // A thread or child whose creation event we have not seen yet; a new process waits for its
+            // parent's fork/vfork/clone event.
+            guard threads.meet(tid, threadGroup: ProcFS.threadGroup(of: tid)) else { return }
             if event == .stop { return try proceed(tid) }  // its start stop
         }
         if threads[tid]?.awaitingStartStop == true && event == .stop {
@@ -243,13 +188,13 @@ public final class TraceSession: TraceEngine {
     /// PTRACE_EVENT_STOP (every tracee is seized): a group-stop (job control), our interrupt, or a stray one.
     private func eventStop(_ tid: pid_t, signal: Int32) throws(TraceError) {
         let isGroupStop = [SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU].contains(signal)
-        if detaching, !isGroupStop, hasPendingBreakpointTrap(tid) {
+        if phase.isDetaching, !isGroupStop, hasPendingBreakpointTrap(tid) {
             // It executed one of our int3s and its SIGTRAP is queued behind the interrupt: let it take the
             // trap (no user code runs before the signal is delivered), so the stop is handled, not lost.
             return try resume(tid)
         }
         if isGroupStop {
-            if detaching || attaching { threads[tid]?.hold = .groupStop; return }
+            if phase.holdsStops { threads[tid]?.hold = .groupStop; return }
             do { try Ptrace.listen(tid) } catch {
                 if error == .noSuchProcess { return }
                 throw .lostTracee(pid: tid, operation: "PTRACE_LISTEN", errno: error)
@@ -270,11 +215,9 @@ public final class TraceSession: TraceEngine {
     /// The end of handling a stop: resume the thread, or keep it stopped while detaching. A child sharing its
     /// parent's memory is kept only once everything else is: its vfork parent stops only after it is gone.
     func proceed(_ tid: pid_t, signal: Int32 = 0) throws(TraceError) {
-        if detaching || attaching, let state = threads[tid] {
-            if !state.sharesParentMemory || !threads.values.contains(where: { !$0.sharesParentMemory && $0.hold == nil }) {
-                threads[tid]?.hold = .signal(signal)
-                return
-            }
+        if phase.holdsStops, threads.mayHold(tid) {
+            threads[tid]?.hold = .signal(signal)
+            return
         }
         try resume(tid, signal: signal)
     }
@@ -344,9 +287,8 @@ public final class TraceSession: TraceEngine {
 
     private func slotStop(_ tid: pid_t, _ slot: SlotBreakpoint, _ regs: Registers, _ memory: TraceeMemory,
                           _ space: AddressSpace) throws(TraceError) -> Registers {
-        // Taken out of the table while it changes, so its shadow stack is uniquely referenced (no copy).
-        guard var state = threads.removeValue(forKey: tid) else { preconditionFailure("stopped() registers every thread") }
-        defer { threads[tid] = state }
+        guard var state = threads.take(tid) else { preconditionFailure("stopped() registers every thread") }
+        defer { threads.put(tid, state) }
         let effects: StopEffects
         do {
             effects = try callEngine.slotStop(
@@ -363,8 +305,8 @@ public final class TraceSession: TraceEngine {
     /// Nil when no open call returns through this stop.
     private func returnStop(_ tid: pid_t, _ regs: Registers, _ memory: TraceeMemory,
                             _ space: AddressSpace) throws(TraceError) -> Registers? {
-        guard var state = threads.removeValue(forKey: tid) else { preconditionFailure("stopped() registers every thread") }
-        defer { threads[tid] = state }
+        guard var state = threads.take(tid) else { preconditionFailure("stopped() registers every thread") }
+        defer { threads.put(tid, state) }
         guard let effects = callEngine.returnStop(
             registers: regs, memory: memory, shadow: &state.shadow, thread: Self.calling(tid, state),
             isReturnSite: space.isReturnSite, vectors: { Registers.vectorLow(of: tid) }, time: .now())
