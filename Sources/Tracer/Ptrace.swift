@@ -14,12 +14,6 @@ public struct PtraceRequest: RawRepresentable, Hashable, Sendable {
     public static let cont = PtraceRequest(rawValue: 7)
     /// PTRACE_KILL
     public static let kill = PtraceRequest(rawValue: 8)
-    /// PTRACE_GETREGS
-    public static let getRegisters = PtraceRequest(rawValue: 12)
-    /// PTRACE_SETREGS
-    public static let setRegisters = PtraceRequest(rawValue: 13)
-    /// PTRACE_GETFPREGS
-    public static let getFloatingPointRegisters = PtraceRequest(rawValue: 14)
     /// PTRACE_DETACH
     public static let detach = PtraceRequest(rawValue: 17)
     /// PTRACE_SETOPTIONS
@@ -52,6 +46,11 @@ public struct PtraceOptions: OptionSet, Hashable, Sendable {
     public static let traceExec = PtraceOptions(rawValue: 0x10)
     /// PTRACE_O_EXITKILL
     public static let exitKill = PtraceOptions(rawValue: 0x10_0000)
+}
+
+extension PtraceOptions {
+    /// The stop signal of a system-call stop under PTRACE_O_TRACESYSGOOD: SIGTRAP | 0x80.
+    static let systemCallStopSignal = SIGTRAP | 0x80
 }
 
 /// PTRACE_EVENT_*: the event of a `SIGTRAP | event << 8` stop.

@@ -12,6 +12,17 @@ struct Registers {
     init(_ raw: user_regs_struct) { self.raw = raw }
 }
 
+/// The requests whose structures are x86-64's (`user_regs_struct`, `user_fpregs_struct`; other
+/// architectures read registers with PTRACE_GETREGSET).
+extension PtraceRequest {
+    /// PTRACE_GETREGS
+    public static let getRegisters = PtraceRequest(rawValue: 12)
+    /// PTRACE_SETREGS
+    public static let setRegisters = PtraceRequest(rawValue: 13)
+    /// PTRACE_GETFPREGS
+    public static let getFloatingPointRegisters = PtraceRequest(rawValue: 14)
+}
+
 extension Registers {
     /// int3, the one-byte breakpoint instruction.
     static let breakpointInstruction: UInt8 = 0xcc
@@ -84,5 +95,16 @@ extension Registers {
         RegisterFile(
             integerArguments: [raw.rdi, raw.rsi, raw.rdx, raw.rcx, raw.r8, raw.r9],
             vectorLow: vectorLow ?? Array(repeating: 0, count: 8), stackPointer: raw.rsp, rax: raw.rax, rdx: raw.rdx)
+    }
+
+    /// Whether decoding a call of `prototype` reads xmm registers at entry / at return: float and double
+    /// values travel in them, and a format string's variadic arguments may. PTRACE_GETFPREGS is a system
+    /// call per stop, so it is taken only for those. Unknown functions are shown the way ltrace shows them,
+    /// from integer registers only.
+    static func vectorUse(of prototype: Prototype?) -> (entry: Bool, result: Bool) {
+        guard let prototype else { return (false, false) }
+        func isVector(_ type: ValueType) -> Bool { type == .float || type == .double }
+        let entry = prototype.parameters.contains { isVector($0.type) || $0.type == .format }
+        return (entry, isVector(prototype.returnType))
     }
 }

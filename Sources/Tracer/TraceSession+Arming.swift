@@ -82,7 +82,7 @@ extension TraceSession {
             let site = image.returnSite ?? 0
             if chosen.reported && site == 0 { continue }
             guard let original = try? memory.replaceByte(at: address, with: Registers.breakpointInstruction) else { continue }
-            let vectorUse = Self.vectorUse(configuration.decoder.library.prototype(named: chosen.slot.symbol))
+            let vectorUse = Registers.vectorUse(of: configuration.decoder.library.prototype(named: chosen.slot.symbol))
             space.breakpoints[address] = AddressSpace.Breakpoint(original: original, role: .slot(SlotBreakpoint(
                 symbol: chosen.slot.symbol, gotAddress: image.base &+ chosen.slot.gotAddress, caller: image.callerName,
                 reported: chosen.reported, startsUnwind: chosen.startsUnwind, noReturn: chosen.noReturn,
@@ -117,15 +117,5 @@ extension TraceSession {
         }
         diagnose("\(image.object.path) has no room for a return breakpoint: its calls are not traced")
         return nil
-    }
-
-    /// Which calls read xmm registers at entry / at return: PTRACE_GETFPREGS is a system call per stop, taken
-    /// only for prototypes with float arguments, format strings, or a float result. Unknown functions are
-    /// shown the way ltrace shows them, from integer registers only.
-    static func vectorUse(_ prototype: Prototype?) -> (entry: Bool, result: Bool) {
-        guard let prototype else { return (false, false) }
-        func isVector(_ type: ValueType) -> Bool { type == .float || type == .double }
-        let entry = prototype.parameters.contains { isVector($0.type) || $0.type == .format }
-        return (entry, isVector(prototype.returnType))
     }
 }

@@ -177,7 +177,7 @@ public final class TraceSession: TraceEngine {
         if signal == SIGTRAP {
             return try breakpointStop(tid)
         }
-        if signal == SIGTRAP | 0x80 { return try proceed(tid) }  // a syscall stop: not asked for
+        if signal == PtraceOptions.systemCallStopSignal { return try proceed(tid) }  // not asked for
         counters.signalStops += 1
         if threads[tid]?.isForeign != true {
             emit(.signal(thread: ThreadID(rawValue: tid), signal: signal, time: .now()))
