@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "LinkerTests", dependencies: ["Linker", "TestSupport"]),
         .testTarget(name: "PrototypesTests", dependencies: ["Prototypes", "TestSupport"]),
         .testTarget(name: "TraceModelTests", dependencies: ["TraceModel", "Prototypes", "TestSupport"]),
-        .testTarget(name: "TracerTests", dependencies: ["Tracer", "TraceModel", "ELF", "TestSupport"]),
+        .testTarget(name: "TracerTests", dependencies: ["Tracer", "TraceModel", "Prototypes", "ELF", "TestSupport"]),
         .testTarget(name: "CheckTests", dependencies: ["Check", "ELF", "Linker", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LinkscopeCLI", "TraceModel", "TestSupport"]),
     ]

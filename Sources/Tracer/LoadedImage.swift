@@ -15,6 +15,26 @@ struct LoadedImage {
 
     /// What events name as the caller: nil for the main program, else the soname or base name.
     var callerName: String? { object.isMainProgram ? nil : object.displayName }
+
+    var identity: LinkMap.Identity { LinkMap.Identity(node: linkMapNode, base: base) }
+}
+
+/// `ImageFacts` by path, each file read once (its slots only once some object of it is armed).
+struct ImageFactsCache {
+    /// Whether to collect the functions each object defines (`-l` needs them).
+    let wantDefinitions: Bool
+    private var byPath: [String: ImageFacts] = [:]
+
+    init(wantDefinitions: Bool) { self.wantDefinitions = wantDefinitions }
+
+    subscript(path: String) -> ImageFacts? { byPath[path] }
+
+    mutating func facts(path: String, wantSlots: Bool) throws(ELFError) -> ImageFacts {
+        if let known = byPath[path], !wantSlots || !known.slots.isEmpty || known.isStatic { return known }
+        let facts = try ImageFacts(file: try ELFFile(path: path), wantSlots: wantSlots, wantDefinitions: wantDefinitions)
+        byPath[path] = facts
+        return facts
+    }
 }
 
 /// Facts about an object file the engine needs, read once per path.

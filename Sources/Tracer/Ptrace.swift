@@ -14,12 +14,6 @@ public struct PtraceRequest: RawRepresentable, Hashable, Sendable {
     public static let cont = PtraceRequest(rawValue: 7)
     /// PTRACE_KILL
     public static let kill = PtraceRequest(rawValue: 8)
-    /// PTRACE_GETREGS
-    public static let getRegisters = PtraceRequest(rawValue: 12)
-    /// PTRACE_SETREGS
-    public static let setRegisters = PtraceRequest(rawValue: 13)
-    /// PTRACE_GETFPREGS
-    public static let getFloatingPointRegisters = PtraceRequest(rawValue: 14)
     /// PTRACE_DETACH
     public static let detach = PtraceRequest(rawValue: 17)
     /// PTRACE_SETOPTIONS
@@ -52,6 +46,11 @@ public struct PtraceOptions: OptionSet, Hashable, Sendable {
     public static let traceExec = PtraceOptions(rawValue: 0x10)
     /// PTRACE_O_EXITKILL
     public static let exitKill = PtraceOptions(rawValue: 0x10_0000)
+}
+
+extension PtraceOptions {
+    /// The stop signal of a system-call stop under PTRACE_O_TRACESYSGOOD: SIGTRAP | 0x80.
+    static let systemCallStopSignal = SIGTRAP | 0x80
 }
 
 /// PTRACE_EVENT_*: the event of a `SIGTRAP | event << 8` stop.
@@ -155,27 +154,20 @@ enum Ptrace {
         return message
     }
 
-    static func registers(_ pid: pid_t) throws(Errno) -> user_regs_struct {
-        var regs = user_regs_struct()
-        try withUnsafeMutableBytes(of: &regs) { (raw) throws(Errno) in
-            try request(.getRegisters, pid, pointer: raw.baseAddress!)
+    /// A request that fills a structure of the tracee's state (PTRACE_GETREGS, PTRACE_GETFPREGS): which
+    /// structure is the architecture's business (Registers+x86_64.swift).
+    static func fetch<State>(_ request: PtraceRequest, _ pid: pid_t, into state: inout State) throws(Errno) {
+        try withUnsafeMutableBytes(of: &state) { (raw) throws(Errno) in
+            try Self.request(request, pid, pointer: raw.baseAddress!)
         }
-        return regs
     }
 
-    static func setRegisters(_ pid: pid_t, _ regs: user_regs_struct) throws(Errno) {
-        var copy = regs
+    /// A request that sets the tracee's state from a structure (PTRACE_SETREGS).
+    static func store<State>(_ request: PtraceRequest, _ pid: pid_t, _ state: State) throws(Errno) {
+        var copy = state
         try withUnsafeMutableBytes(of: &copy) { (raw) throws(Errno) in
-            try request(.setRegisters, pid, pointer: raw.baseAddress!)
+            try Self.request(request, pid, pointer: raw.baseAddress!)
         }
-    }
-
-    static func floatingPointRegisters(_ pid: pid_t) throws(Errno) -> user_fpregs_struct {
-        var regs = user_fpregs_struct()
-        try withUnsafeMutableBytes(of: &regs) { (raw) throws(Errno) in
-            try request(.getFloatingPointRegisters, pid, pointer: raw.baseAddress!)
-        }
-        return regs
     }
 
     /// One word of the tracee's memory. PEEKDATA's -1 is valid data, so errno is cleared before the call.
@@ -220,15 +212,6 @@ enum Ptrace {
             let code = Errno.current
             if code == .interrupted { continue }
             throw code
-        }
-    }
-}
-
-extension user_regs_struct {
-    /// The low 64 bits of xmm0 … xmm7 from an FXSAVE area.
-    static func vectorLow(_ fp: user_fpregs_struct) -> [UInt64] {
-        withUnsafeBytes(of: fp.xmm_space) { raw in
-            (0..<8).map { raw.load(fromByteOffset: $0 * 16, as: UInt64.self) }
         }
     }
 }

@@ -11,7 +11,7 @@ extension TraceSession {
     func attach(_ requested: [Int32]) throws(TraceError) {
         do throws(TraceError) {
             for pid in requested {
-                guard let group = Self.threadGroup(of: pid) else { throw .cannotAttach(pid: pid, reason: "no such process") }
+                guard let group = ProcFS.threadGroup(of: pid) else { throw .cannotAttach(pid: pid, reason: "no such process") }
                 if group == getpid() { throw .cannotAttach(pid: pid, reason: "that is linkscope itself") }
                 if threads[group] != nil { continue }  // named twice
                 try seizeAllThreads(of: group, named: pid)
@@ -19,17 +19,17 @@ extension TraceSession {
             }
         } catch {
             // Nothing has been written yet: letting go is enough.
-            for tid in threads.keys { try? Ptrace.detach(tid) }
+            for tid in threads.byID.keys { try? Ptrace.detach(tid) }
             threads.removeAll()
             throw error
         }
         try stopEverything()
         var seen: Set<ObjectIdentifier> = []
-        for (tid, state) in threads.sorted(by: { $0.key < $1.key }) where tid == state.process {
+        for (tid, state) in threads.byID.sorted(by: { $0.key < $1.key }) where tid == state.process {
             guard seen.insert(ObjectIdentifier(state.space)).inserted, !state.space.armed else { continue }
             attachImage(state.space, process: tid)
         }
-        for (tid, state) in threads {
+        for (tid, state) in threads.byID {
             threads[tid]?.hold = nil
             try release(tid, state.hold ?? .signal(0))
         }
@@ -43,13 +43,13 @@ extension TraceSession {
         var grew = true
         while grew {
             grew = false
-            for tid in Self.threadsOf(group) where !known.contains(tid) {
+            for tid in ProcFS.threads(of: group) where !known.contains(tid) {
                 known.insert(tid)
                 do {
                     try Ptrace.seize(tid, options: Self.traceOptions)
                 } catch {
                     if error == .noSuchProcess && tid != group { continue }  // it ended meanwhile
-                    if error == .notPermitted, Self.tracer(of: tid) == getpid() {
+                    if error == .notPermitted, ProcFS.tracer(of: tid) == getpid() {
                         // Already ours: a thread the kernel attached when a seized sibling created it.
                     } else {
                         throw .cannotAttach(pid: pid, reason: Self.whyNotTraceable(pid: pid, errno: error))
@@ -66,10 +66,10 @@ extension TraceSession {
     /// trace itself (a clone, fork, vfork or exec on its way registers what it creates), except that the
     /// thread is kept stopped: an event stop uses up a pending interrupt, so resuming would let it run on.
     private func stopEverything() throws(TraceError) {
-        attaching = true
-        defer { attaching = false }
+        phase = .attaching
+        defer { phase = .tracing }
         try interruptRunningThreads()
-        while threads.values.contains(where: { $0.hold == nil }) {
+        while !threads.allHeld {
             let tid: pid_t, status: WaitStatus
             do { (tid, status) = try Ptrace.wait() } catch {
                 if error == .noChild { threads.removeAll(); return }
@@ -102,34 +102,15 @@ extension TraceSession {
         }
     }
 
-    static func threadsOf(_ group: pid_t) -> [pid_t] {
-        guard let directory = opendir("/proc/\(group)/task") else { return [] }
-        defer { closedir(directory) }
-        var result: [pid_t] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if let tid = pid_t(name) { result.append(tid) }
-        }
-        return result.sorted()
-    }
-
-    /// TracerPid from /proc/PID/status (0: not traced).
-    static func tracer(of tid: pid_t) -> pid_t? { statusField("TracerPid", of: tid).flatMap { pid_t($0) } }
-
     /// The reason a user can act on when PTRACE_SEIZE fails.
     static func whyNotTraceable(pid: pid_t, errno: Errno) -> String {
         if errno == .noSuchProcess { return "no such process" }
         guard errno == .notPermitted else { return errno.description }
-        if let tracer = tracer(of: pid), tracer != 0 {
-            let name = (try? readWholeFile("/proc/\(tracer)/comm")).map {
-                String(decoding: $0, as: UTF8.self).strippingBlanks()
-            }
+        if let tracer = ProcFS.tracer(of: pid), tracer != 0 {
+            let name = ProcFS.commandName(of: tracer)
             return "already traced by process \(tracer)" + (name.map { " (\($0))" } ?? "")
         }
-        if let bytes = try? readWholeFile("/proc/sys/kernel/yama/ptrace_scope"),
-           let scope = Int(String(decoding: bytes, as: UTF8.self).strippingBlanks()), scope > 0 {
+        if let scope = ProcFS.ptraceScope(), scope > 0 {
             switch scope {
             case 1: return "\(errno) (kernel.yama.ptrace_scope is 1: only a parent may trace; run as root, or set it to 0)"
             case 2: return "\(errno) (kernel.yama.ptrace_scope is 2: only root may attach)"
@@ -144,14 +125,14 @@ extension TraceSession {
 
     /// Stop every thread; `finishDetachIfReady` lets go once all are held.
     func beginDetach() throws(TraceError) {
-        detaching = true
+        phase.beginDetach()
         try interruptRunningThreads()
         finishDetachIfReady()
     }
 
     /// PTRACE_INTERRUPT to every thread not held (a thread still to report its start stop needs none).
     private func interruptRunningThreads() throws(TraceError) {
-        for (tid, state) in threads where state.hold == nil && !state.awaitingStartStop {
+        for (tid, state) in threads.byID where state.hold == nil && !state.awaitingStartStop {
             do { try Ptrace.interrupt(tid) } catch {
                 // ESRCH: reaped already, nothing will report it. EIO: exiting (a zombie): its exit is coming.
                 if error == .noSuchProcess { threads[tid] = nil; continue }
@@ -174,8 +155,8 @@ extension TraceSession {
     }
 
     private func chaseRunningThreads() {
-        for (tid, state) in threads where state.hold == nil {
-            guard let state = Self.statusField("State", of: tid) else {
+        for tid in threads.running.keys {
+            guard let state = ProcFS.state(of: tid) else {
                 threads[tid] = nil  // gone without a word to us: nothing to restore in it
                 continue
             }
@@ -187,27 +168,24 @@ extension TraceSession {
     /// Once every thread is stopped: put every breakpoint byte and every hijacked return address back, then
     /// detach each thread, delivering the signal it was stopped with.
     func finishDetachIfReady() {
-        let running = threads.filter { $0.value.hold == nil }
+        let running = threads.running
         guard running.isEmpty else {
             // Only children sharing a parent's memory still run (a CLONE_VM child whose parent did not wait
             // for it): stop them now.
             if running.values.allSatisfy(\.sharesParentMemory) {
-                for tid in running.keys where !interruptedSharers.contains(tid) {
-                    interruptedSharers.insert(tid)
-                    try? Ptrace.interrupt(tid)
-                }
+                for tid in phase.sharersToInterrupt(among: running.keys) { try? Ptrace.interrupt(tid) }
             }
             return
         }
         var restored: Set<ObjectIdentifier> = []
-        for (tid, state) in threads where restored.insert(ObjectIdentifier(state.space)).inserted {
+        for (tid, state) in threads.byID where restored.insert(ObjectIdentifier(state.space)).inserted {
             state.space.restoreBreakpoints(TraceeMemory(pid: tid))
         }
-        for (tid, state) in threads {
+        for (tid, state) in threads.byID {
             Self.restoreReturnAddresses(state.shadow, memory: TraceeMemory(pid: tid))
         }
         let time = Timestamp.now()
-        for (tid, state) in threads.sorted(by: { $0.key < $1.key }) {
+        for (tid, state) in threads.byID.sorted(by: { $0.key < $1.key }) {
             switch state.hold {
             case .signal(let signal)?: try? Ptrace.detach(tid, signal: signal)
             case .groupStop?, nil: try? Ptrace.detach(tid)

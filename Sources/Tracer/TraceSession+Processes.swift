@@ -54,7 +54,7 @@ extension TraceSession {
     func prepareImage(_ space: AddressSpace, process: pid_t) {
         guard let entry = findEntryPoint(space, process: process) else { return }
         do {
-            let original = try TraceeMemory(pid: process).replaceByte(at: entry, with: 0xcc)
+            let original = try TraceeMemory(pid: process).replaceByte(at: entry, with: Registers.breakpointInstruction)
             space.breakpoints[entry] = AddressSpace.Breakpoint(original: original, role: .entryPoint)
         } catch {
             diagnose("cannot plant a breakpoint at the entry point of \(space.mainPath) (\(error)): no library calls will be traced")
@@ -65,35 +65,19 @@ extension TraceSession {
     /// Reads the program's path and entry point (AT_ENTRY) into `space`; nil, with a warning, for a static
     /// program or an unreadable auxv (the space is then done with: nothing will be armed).
     func findEntryPoint(_ space: AddressSpace, process: pid_t) -> UInt64? {
-        if let exe = try? String(contentsOfSymlink: "/proc/\(process)/exe") { space.mainPath = exe }
-        if (try? factsFor(path: space.mainPath, wantSlots: false))?.isStatic ?? false {
+        if let exe = ProcFS.executable(of: process) { space.mainPath = exe }
+        if (try? imageFacts.facts(path: space.mainPath, wantSlots: false))?.isStatic ?? false {
             diagnose("\(space.mainPath) is statically linked: no library calls to trace")
             space.armed = true
             return nil
         }
-        guard let entry = Self.auxiliaryValue(pid: process, type: 9 /* AT_ENTRY */), entry != 0 else {
+        guard let entry = ProcFS.auxiliaryValue(.entry, of: process), entry != 0 else {
             diagnose("cannot read the entry point of \(space.mainPath): no library calls will be traced")
             space.armed = true
             return nil
         }
         space.entryPoint = entry
         return entry
-    }
-
-    static func auxiliaryValue(pid: pid_t, type: UInt64) -> UInt64? {
-        guard let bytes = try? readWholeFile("/proc/\(pid)/auxv") else { return nil }
-        var index = 0
-        while index + 16 <= bytes.count {
-            var key: UInt64 = 0, value: UInt64 = 0
-            for i in 0..<8 {
-                key |= UInt64(bytes[index + i]) << (8 * UInt64(i))
-                value |= UInt64(bytes[index + 8 + i]) << (8 * UInt64(i))
-            }
-            if key == type { return value }
-            if key == 0 { break }
-            index += 16
-        }
-        return nil
     }
 
     // MARK: ptrace events: threads, forks, exec
@@ -105,8 +89,8 @@ extension TraceSession {
             guard let message = try? Ptrace.eventMessage(tid) else { break }
             let new = pid_t(message)
             // Its first stop (and maybe its exit) came first, or it was found in /proc while attaching.
-            if settledBeforeCreation.remove(new) != nil || threads[new] != nil { break }
-            if Self.threadGroup(of: new).map({ $0 != parent.process }) ?? false {
+            if threads.isSettled(created: new) { break }
+            if ProcFS.threadGroup(of: new).map({ $0 != parent.process }) ?? false {
                 // clone without CLONE_THREAD: a process of its own. Modelled as sharing its parent's memory
                 // (CLONE_VM, as posix_spawn-like clones do): followed like a vfork child.
                 try adoptSharingChild(new, of: tid)
@@ -116,7 +100,7 @@ extension TraceSession {
         case .fork:
             guard let message = try? Ptrace.eventMessage(tid) else { break }
             let child = pid_t(message)
-            settledBeforeCreation.remove(child)
+            threads.forgetEarlyRegistration(of: child)
             if configuration.followForks && !parent.isForeign {
                 try followForkChild(child, of: tid)
             } else {
@@ -124,7 +108,7 @@ extension TraceSession {
             }
         case .vfork:
             guard let message = try? Ptrace.eventMessage(tid) else { break }
-            settledBeforeCreation.remove(pid_t(message))
+            threads.forgetEarlyRegistration(of: pid_t(message))
             try adoptSharingChild(pid_t(message), of: tid)
         case .exec:
             try execed(tid)
@@ -167,11 +151,7 @@ extension TraceSession {
     /// A thread or child from a creation event: its start stop is still to come, or (when it came first and
     /// was parked) the thread goes on now.
     private func register(_ tid: pid_t, _ state: ThreadState) throws(TraceError) {
-        var state = state
-        let alreadyStopped = earlyChildren.remove(tid) != nil
-        state.awaitingStartStop = !alreadyStopped
-        threads[tid] = state
-        if alreadyStopped { try proceed(tid) }
+        if threads.register(created: tid, state) { try proceed(tid) }
     }
 
     /// PTRACE_EVENT_EXEC: `tid` is the thread group leader's id now, whichever thread called exec.
@@ -184,7 +164,7 @@ extension TraceSession {
             return
         }
         // A new image: the process's other threads are gone, and so is every open call.
-        for (other, state) in threads where state.process == old.process && other != tid { threads[other] = nil }
+        threads.removeOtherThreads(of: old.process, than: tid)
         let state = ThreadState(space: AddressSpace(mainPath: "", programName: nil), process: old.process)
         threads[tid] = state
         prepareImage(state.space, process: tid)
@@ -197,7 +177,7 @@ extension TraceSession {
     /// A fork child gets a private copy of our breakpoints and of its parent's hijacked return addresses: put
     /// the original bytes and the real return addresses back in the copy, then let it go.
     func cleanAndDetach(child: pid_t, forkedBy parent: pid_t) {
-        if earlyChildren.remove(child) == nil {
+        if !threads.takeParkedChild(child) {
             // Its first stop is on its way.
             while true {
                 guard let (stoppedPid, status) = try? Ptrace.wait(child) else { return }

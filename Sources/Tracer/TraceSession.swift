@@ -30,7 +30,7 @@ public struct EngineCounters: Hashable, Sendable {
 /// `linkscope` executable is).
 public final class TraceSession: TraceEngine {
     public let configuration: TraceConfiguration
-    public private(set) var counters = EngineCounters()
+    public internal(set) var counters = EngineCounters()
     public let name = "ptrace"
 
     public var statistics: String {
@@ -44,69 +44,21 @@ public final class TraceSession: TraceEngine {
     var emit: (TraceEvent) -> Void = { _ in }
     var diagnose: (String) -> Void = { _ in }
 
-    /// Why a stopped thread is being kept stopped (while attaching, or until the detach is complete), and how
-    /// to let it go.
-    enum Hold: Equatable {
-        /// Resume (or detach) delivering this signal, 0 for none.
-        case signal(Int32)
-        /// It is in a group-stop (job control): PTRACE_LISTEN, or detach leaving it stopped.
-        case groupStop
-    }
-
-    struct ThreadState {
-        var shadow = ShadowStack()
-        var space: AddressSpace
-        /// Its thread group (the process it belongs to).
-        var process: pid_t
-        /// Calls are not reported, only passed through: a vfork child sharing its parent's stack, without -f.
-        var isForeign = false
-        /// Created from a clone/fork event: its first stop (PTRACE_EVENT_STOP: every tracee is seized) is the
-        /// kernel's, not the program's.
-        var awaitingStartStop = false
-        /// A vfork (or CLONE_VM) child running in its parent's memory: while it lives a vfork parent cannot
-        /// stop, so a detach lets it run on until it exits or execs.
-        var sharesParentMemory = false
-        /// Non-nil while the engine keeps the thread stopped.
-        var hold: Hold?
-
-        init(space: AddressSpace, process: pid_t) {
-            self.space = space
-            self.process = process
-        }
-
-        /// A new thread of `sibling`'s process.
-        init(siblingOf sibling: ThreadState) {
-            self.init(space: sibling.space, process: sibling.process)
-            isForeign = sibling.isForeign
-            sharesParentMemory = sibling.sharesParentMemory
-        }
-    }
-
-    var threads: [pid_t: ThreadState] = [:]
-    var factsByPath: [String: ImageFacts] = [:]
+    var threads = ThreadTable()
+    var phase = SessionPhase.tracing
+    var imageFacts: ImageFactsCache
     var nextCallID: UInt64 = 1
     var candidates: [FilterCandidate] = []
     var selectedSlots = 0
     /// The process whose end decides the outcome: the launched one, or the first PID attached to.
     var firstProcess: pid_t = 0
     var outcome: ProgramOutcome?
-    /// Children whose first stop came before their parent's fork/vfork/clone event: handled at that event.
-    var earlyChildren: Set<pid_t> = []
-    /// Threads already registered (or already ended) when their creator's clone event is reaped: waitpid
-    /// reports the newest tracee first, so a short-lived thread can start, run and exit before it.
-    var settledBeforeCreation: Set<pid_t> = []
-    /// Set by ^C, SIGTERM, SIGHUP or --duration while attached: detach from everything.
-    var stopRequested = false
-    /// Detaching: every stop is held until all threads are stopped, then everything is restored.
-    var detaching = false
-    /// Attaching: every stop is held until all threads are stopped, then the processes are armed.
-    var attaching = false
-    /// Children sharing a parent's memory interrupted once everything else was held.
-    var interruptedSharers: Set<pid_t> = []
-    var deadline: UInt64?
+    private let callEngine: CallEngine
 
     public init(configuration: TraceConfiguration) {
         self.configuration = configuration
+        callEngine = CallEngine(decoder: configuration.decoder)
+        imageFacts = ImageFactsCache(wantDefinitions: configuration.filter.needsDefiningLibrary)
     }
 
     /// Runs the program to its end (or, attached, until the trace detaches), handing every event to `events`
@@ -134,10 +86,10 @@ public final class TraceSession: TraceEngine {
             let requests = StopRequestSignals()
             defer { requests.restore() }
             try attach(pids)
-            if let duration = configuration.duration {
-                deadline = Timestamp.now().monotonicNanoseconds &+ UInt64(max(0, duration) * 1e9)
+            let deadline = configuration.duration.map {
+                Timestamp.now().monotonicNanoseconds &+ UInt64(max(0, $0) * 1e9)
             }
-            try loop(requests: requests)
+            try loop(requests: (requests, deadline))
         }
         for rule in configuration.filter.unmatchedRules(afterSeeing: candidates) {
             diagnose("filter rule '\(rule)' matched no PLT slot")
@@ -147,13 +99,16 @@ public final class TraceSession: TraceEngine {
 
     // MARK: The event loop
 
-    private func loop(requests: StopRequestSignals? = nil) throws(TraceError) {
+    /// Handles stops until no tracee is left. `requests`: when attached, the signals that ask to let go, and
+    /// the --duration deadline (CLOCK_MONOTONIC nanoseconds).
+    private func loop(requests: (signals: StopRequestSignals, deadline: UInt64?)? = nil) throws(TraceError) {
         while true {
-            if stopRequested && !detaching { try beginDetach() }
+            if phase == .detachRequested { try beginDetach() }
             let next: (pid_t, WaitStatus)?
             do {
-                if detaching { next = try waitWhileDetaching() }
-                else if let requests { next = try waitOrRequest(requests) } else { next = try Ptrace.wait() }
+                if phase.isDetaching { next = try waitWhileDetaching() }
+                else if let requests { next = try waitOrRequest(requests.signals, deadline: requests.deadline) }
+                else { next = try Ptrace.wait() }
             } catch {
                 if error == .noChild { return }
                 throw .lostTracee(pid: firstProcess, operation: "waitpid", errno: error)
@@ -167,35 +122,32 @@ public final class TraceSession: TraceEngine {
             case .stopped(let signal, let event):
                 try stopped(tid, signal: signal, event: event)
             }
-            if detaching { finishDetachIfReady() }
+            if phase.isDetaching { finishDetachIfReady() }
         }
     }
 
     /// The next stop, or nil when a stop request (a signal, the deadline) came first.
-    private func waitOrRequest(_ requests: StopRequestSignals) throws(Errno) -> (pid_t, WaitStatus)? {
+    private func waitOrRequest(_ requests: StopRequestSignals, deadline: UInt64?) throws(Errno) -> (pid_t, WaitStatus)? {
         while true {
             if let stop = try Ptrace.poll() { return stop }
             var wait: UInt64 = 100_000_000  // a safety net: SIGCHLD is what normally wakes us
             if let deadline {
                 let now = Timestamp.now().monotonicNanoseconds
                 if now >= deadline {
-                    stopRequested = true
+                    phase.requestDetach()
                     return nil
                 }
                 wait = min(wait, deadline - now)
             }
             if requests.wait(nanoseconds: wait) {
-                stopRequested = true
+                phase.requestDetach()
                 return nil
             }
         }
     }
 
     func threadEnded(_ tid: pid_t, outcome ending: ProgramOutcome) {
-        guard let state = threads.removeValue(forKey: tid) else {
-            settledBeforeCreation.insert(tid)
-            return
-        }
+        guard let state = threads.end(tid) else { return }
         guard tid == state.process, !state.isForeign else { return }
         let time = Timestamp.now()
         switch ending {
@@ -209,13 +161,9 @@ public final class TraceSession: TraceEngine {
 
     func stopped(_ tid: pid_t, signal: Int32, event: PtraceEvent?) throws(TraceError) {
         if threads[tid] == nil {
-            // A thread or child whose creation event we have not seen yet.
-            guard let group = Self.threadGroup(of: tid), group != tid, let sibling = threads[group] else {
-                earlyChildren.insert(tid)  // a new process: handled at its parent's fork/vfork/clone event
-                return
-            }
-            threads[tid] = ThreadState(siblingOf: sibling)
-            settledBeforeCreation.insert(tid)
+            // A thread or child whose creation event we have not seen yet; a new process waits for its
+            // parent's fork/vfork/clone event.
+            guard threads.meet(tid, threadGroup: ProcFS.threadGroup(of: tid)) else { return }
             if event == .stop { return try proceed(tid) }  // its start stop
         }
         if threads[tid]?.awaitingStartStop == true && event == .stop {
@@ -229,7 +177,7 @@ public final class TraceSession: TraceEngine {
         if signal == SIGTRAP {
             return try breakpointStop(tid)
         }
-        if signal == SIGTRAP | 0x80 { return try proceed(tid) }  // a syscall stop: not asked for
+        if signal == PtraceOptions.systemCallStopSignal { return try proceed(tid) }  // not asked for
         counters.signalStops += 1
         if threads[tid]?.isForeign != true {
             emit(.signal(thread: ThreadID(rawValue: tid), signal: signal, time: .now()))
@@ -240,13 +188,13 @@ public final class TraceSession: TraceEngine {
     /// PTRACE_EVENT_STOP (every tracee is seized): a group-stop (job control), our interrupt, or a stray one.
     private func eventStop(_ tid: pid_t, signal: Int32) throws(TraceError) {
         let isGroupStop = [SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU].contains(signal)
-        if detaching, !isGroupStop, hasPendingBreakpointTrap(tid) {
+        if phase.isDetaching, !isGroupStop, hasPendingBreakpointTrap(tid) {
             // It executed one of our int3s and its SIGTRAP is queued behind the interrupt: let it take the
             // trap (no user code runs before the signal is delivered), so the stop is handled, not lost.
             return try resume(tid)
         }
         if isGroupStop {
-            if detaching || attaching { threads[tid]?.hold = .groupStop; return }
+            if phase.holdsStops { threads[tid]?.hold = .groupStop; return }
             do { try Ptrace.listen(tid) } catch {
                 if error == .noSuchProcess { return }
                 throw .lostTracee(pid: tid, operation: "PTRACE_LISTEN", errno: error)
@@ -259,32 +207,17 @@ public final class TraceSession: TraceEngine {
     /// Whether `tid` stands just past one of our int3s with a SIGTRAP pending (read from /proc: ptrace
     /// cannot show a signal that has not been dequeued yet).
     private func hasPendingBreakpointTrap(_ tid: pid_t) -> Bool {
-        guard let space = threads[tid]?.space, let regs = try? Ptrace.registers(tid),
-              space.breakpoints[regs.rip &- 1] != nil,
-              let mask = Self.statusField("SigPnd", of: tid).flatMap({ UInt64($0, radix: 16) }) else { return false }
+        guard let space = threads[tid]?.space, let regs = try? Registers.read(of: tid),
+              space.breakpoints[regs.trapAddress] != nil, let mask = ProcFS.pendingSignals(of: tid) else { return false }
         return mask & (1 << UInt64(SIGTRAP - 1)) != 0
-    }
-
-    static func threadGroup(of tid: pid_t) -> pid_t? { statusField("Tgid", of: tid).flatMap { pid_t($0) } }
-
-    /// The value of one `Name:\tvalue` line of /proc/TID/status, nil when the thread is gone.
-    static func statusField(_ name: String, of tid: pid_t) -> String? {
-        guard let bytes = try? readWholeFile("/proc/\(tid)/status") else { return nil }
-        let prefix = name + ":"
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix(prefix) {
-            return String(line.dropFirst(prefix.count)).strippingBlanks()
-        }
-        return nil
     }
 
     /// The end of handling a stop: resume the thread, or keep it stopped while detaching. A child sharing its
     /// parent's memory is kept only once everything else is: its vfork parent stops only after it is gone.
     func proceed(_ tid: pid_t, signal: Int32 = 0) throws(TraceError) {
-        if detaching || attaching, let state = threads[tid] {
-            if !state.sharesParentMemory || !threads.values.contains(where: { !$0.sharesParentMemory && $0.hold == nil }) {
-                threads[tid]?.hold = .signal(signal)
-                return
-            }
+        if phase.holdsStops, threads.mayHold(tid) {
+            threads[tid]?.hold = .signal(signal)
+            return
         }
         try resume(tid, signal: signal)
     }
@@ -301,31 +234,22 @@ public final class TraceSession: TraceEngine {
     // MARK: Breakpoints
 
     private func breakpointStop(_ tid: pid_t) throws(TraceError) {
-        var regs: user_regs_struct
-        do { regs = try Ptrace.registers(tid) } catch {
+        var regs: Registers
+        do { regs = try Registers.read(of: tid) } catch {
             if error == .noSuchProcess { return }
             throw .lostTracee(pid: tid, operation: "PTRACE_GETREGS", errno: error)
         }
-        let address = regs.rip &- 1
+        let address = regs.trapAddress
         guard let space = threads[tid]?.space else { preconditionFailure("stopped() registers every thread") }
-        guard let breakpoint = space.breakpoints[address] else {
-            // The program's own SIGTRAP (raise, an int3 of its own): it gets it.
-            counters.signalStops += 1
-            if threads[tid]?.isForeign != true {
-                emit(.signal(thread: ThreadID(rawValue: tid), signal: SIGTRAP, time: .now()))
-            }
-            return try proceed(tid, signal: SIGTRAP)
-        }
+        // The program's own SIGTRAP (raise, an int3 of its own): it gets it.
+        guard let breakpoint = space.breakpoints[address] else { return try passOnTrap(tid) }
         let memory = TraceeMemory(pid: tid)
         switch breakpoint.role {
         case .slot(let slot):
-            try slotStop(tid, &regs, slot, memory)
+            regs = try slotStop(tid, slot, regs, memory, space)
         case .returnSite:
-            if !(try returnStop(tid, &regs, memory)) {
-                counters.signalStops += 1
-                emit(.signal(thread: ThreadID(rawValue: tid), signal: SIGTRAP, time: .now()))
-                return try proceed(tid, signal: SIGTRAP)
-            }
+            guard let changed = try returnStop(tid, regs, memory, space) else { return try passOnTrap(tid) }
+            regs = changed
         case .entryPoint:
             counters.internalStops += 1
             // Only one thread exists before the program's first instruction runs, so lifting this one
@@ -334,351 +258,83 @@ public final class TraceSession: TraceEngine {
                 try memory.replaceByte(at: address, with: breakpoint.original)
             } catch { throw .lostTracee(pid: tid, operation: "restore entry point", errno: error) }
             space.breakpoints[address] = nil
-            regs.rip = address
+            regs.rerunTrappedInstruction()
             armImages(of: space, thread: tid)
         case .loaderHook:
             counters.internalStops += 1
             // r_brk is `_dl_debug_state`, a bare `ret`: do what it would do.
-            guard let returnAddress = try? memory.word(at: regs.rsp) else {
+            guard let returnAddress = try? memory.word(at: regs.stackPointer) else {
                 throw .lostTracee(pid: tid, operation: "read r_brk return address", errno: Errno(rawValue: EFAULT))
             }
-            regs.rip = returnAddress
-            regs.rsp &+= 8
-            if let state = try? memory.word(at: space.rDebug &+ 24), UInt32(truncatingIfNeeded: state) == 0 /* RT_CONSISTENT */ {
-                syncLinkMap(space, thread: tid)
-            }
+            regs.emulateReturn(to: returnAddress)
+            if LinkMap.isConsistent(rDebug: space.rDebug, memory: memory) { syncLinkMap(space, thread: tid) }
         }
-        do { try Ptrace.setRegisters(tid, regs) } catch {
+        do { try regs.write(to: tid) } catch {
             if error == .noSuchProcess { return }
             throw .lostTracee(pid: tid, operation: "PTRACE_SETREGS", errno: error)
         }
         try proceed(tid)
     }
 
-    private func slotStop(_ tid: pid_t, _ regs: inout user_regs_struct, _ slot: SlotBreakpoint,
-                          _ memory: TraceeMemory) throws(TraceError) {
-        let target: UInt64, returnAddress: UInt64
-        do { (target, returnAddress) = try memory.words(at: slot.gotAddress, regs.rsp) } catch {
+    /// A SIGTRAP that is not ours: the program gets it.
+    private func passOnTrap(_ tid: pid_t) throws(TraceError) {
+        counters.signalStops += 1
+        if threads[tid]?.isForeign != true {
+            emit(.signal(thread: ThreadID(rawValue: tid), signal: SIGTRAP, time: .now()))
+        }
+        try proceed(tid, signal: SIGTRAP)
+    }
+
+    private func slotStop(_ tid: pid_t, _ slot: SlotBreakpoint, _ regs: Registers, _ memory: TraceeMemory,
+                          _ space: AddressSpace) throws(TraceError) -> Registers {
+        guard var state = threads.take(tid) else { preconditionFailure("stopped() registers every thread") }
+        defer { threads.put(tid, state) }
+        let effects: StopEffects
+        do {
+            effects = try callEngine.slotStop(
+                slot, registers: regs, memory: memory, shadow: &state.shadow, thread: Self.calling(tid, state),
+                isReturnSite: space.isReturnSite, vectors: { Registers.vectorLow(of: tid) },
+                nextCallID: &nextCallID, time: .now())
+        } catch {
             throw .lostTracee(pid: tid, operation: "read GOT word of \(slot.symbol)", errno: error)
         }
-        // Taken out of the table while it changes, so its shadow stack is uniquely referenced (no copy).
-        guard var state = threads.removeValue(forKey: tid) else { preconditionFailure("stopped() registers every thread") }
-        defer { threads[tid] = state }
-        let time = Timestamp.now()
-        // A tail call from inside a traced call (`jmp strlen@plt`; glibc's strcoll does it to strcmp): the
-        // return address is already one of our return sites and the frame owning this slot is still open.
-        // Both calls will return through it at once, so the new frame is stacked on the same slot.
-        let isTailCall = state.space.isReturnSite(returnAddress)
-        let dead = isTailCall ? state.shadow.dropFrames(below: regs.rsp) : state.shadow.dropFrames(atOrBelow: regs.rsp)
-        for frame in dead { unwound(frame, tid: tid, process: state.process, time: time) }
-        if slot.startsUnwind {
-            // Put every hijacked return address back before the unwinder walks them.
-            for frame in state.shadow.removeAll() {
-                try? memory.writeWord(frame.realReturn, at: frame.stackSlot)
-                unwound(frame, tid: tid, process: state.process, time: time)
-            }
+        try apply(effects, tid, memory)
+        return effects.registers
+    }
+
+    /// Nil when no open call returns through this stop.
+    private func returnStop(_ tid: pid_t, _ regs: Registers, _ memory: TraceeMemory,
+                            _ space: AddressSpace) throws(TraceError) -> Registers? {
+        guard var state = threads.take(tid) else { preconditionFailure("stopped() registers every thread") }
+        defer { threads.put(tid, state) }
+        guard let effects = callEngine.returnStop(
+            registers: regs, memory: memory, shadow: &state.shadow, thread: Self.calling(tid, state),
+            isReturnSite: space.isReturnSite, vectors: { Registers.vectorLow(of: tid) }, time: .now())
+        else { return nil }
+        try apply(effects, tid, memory)
+        return effects.registers
+    }
+
+    private static func calling(_ tid: pid_t, _ state: ThreadState) -> CallingThread {
+        CallingThread(thread: ThreadID(rawValue: tid), process: ThreadID(rawValue: state.process),
+                      isForeign: state.isForeign, programName: state.space.programName)
+    }
+
+    /// What a call stop decided, but the registers: counted, events emitted, words written.
+    private func apply(_ effects: StopEffects, _ tid: pid_t, _ memory: TraceeMemory) throws(TraceError) {
+        switch effects.kind {
+        case .call:
+            counters.calls += 1
+            counters.callStops += 1
+        case .callReturn: counters.callStops += 1
+        case .passedThrough: counters.internalStops += 1
         }
-        regs.rip = target  // the slot's `jmp *GOT`
-        guard slot.reported && !state.isForeign else {
-            counters.internalStops += 1
-            return
-        }
-        counters.calls += 1
-        counters.callStops += 1
-        let registers = Self.registerFile(regs, tid: tid, vectors: slot.vectorsAtEntry)
-        let decoded = configuration.decoder.decodeEntry(function: slot.symbol, registers: registers, memory: memory)
-        let callID = nextCallID
-        nextCallID += 1
-        emit(.call(CallEntryEvent(
-            thread: ThreadID(rawValue: tid), process: ThreadID(rawValue: state.process), callID: callID,
-            function: slot.symbol, caller: slot.caller, program: state.space.programName, callSite: returnAddress,
-            depth: state.shadow.depth, decoded: decoded, time: time)))
-        if slot.noReturn || slot.startsUnwind { return }
-        // On a tail call the slot keeps the outer caller's site: that is the caller the callee sees.
-        if !isTailCall {
-            do { try memory.writeWord(slot.returnSite, at: regs.rsp) } catch {
+        for event in effects.events { emit(event) }
+        for write in effects.writes {
+            do { try memory.writeWord(write.value, at: write.address) } catch {
+                guard write.purpose == .hijackReturnAddress else { continue }
                 throw .lostTracee(pid: tid, operation: "write return address", errno: error)
             }
         }
-        state.shadow.push(ShadowFrame(
-            stackSlot: regs.rsp, realReturn: returnAddress, callID: callID, function: slot.symbol,
-            caller: slot.caller, entry: decoded, entryTime: time, reported: true,
-            vectorsAtReturn: slot.vectorsAtReturn))
-    }
-
-    /// False when no open call returns through this stop (not ours: the program gets the SIGTRAP).
-    private func returnStop(_ tid: pid_t, _ regs: inout user_regs_struct, _ memory: TraceeMemory) throws(TraceError) -> Bool {
-        // Taken out of the table while it changes, so its shadow stack is uniquely referenced (no copy).
-        guard var state = threads.removeValue(forKey: tid) else { preconditionFailure("stopped() registers every thread") }
-        defer { threads[tid] = state }
-        let time = Timestamp.now()
-        // `ret` popped the slot: rsp is one word above it.
-        guard let (frame, unwoundFrames) = state.shadow.popReturning(through: regs.rsp &- 8) else { return false }
-        for dead in unwoundFrames { unwound(dead, tid: tid, process: state.process, time: time) }
-        regs.rip = frame.realReturn
-        guard frame.reported && !state.isForeign else {
-            counters.internalStops += 1
-            return true
-        }
-        counters.callStops += 1
-        let registers = Self.registerFile(regs, tid: tid, vectors: frame.vectorsAtReturn)
-        let decoded = configuration.decoder.decodeReturn(frame.entry, registers: registers, memory: memory)
-        emit(.callReturn(CallReturnEvent(
-            thread: ThreadID(rawValue: tid), process: ThreadID(rawValue: state.process), callID: frame.callID,
-            function: frame.function, caller: frame.caller, depth: state.shadow.depth, decoded: decoded,
-            entryTime: frame.entryTime, time: time)))
-        // Frames that tail-called this one return with it, with the same result registers.
-        while state.space.isReturnSite(regs.rip), let (outer, _) = state.shadow.popReturning(through: regs.rsp &- 8) {
-            regs.rip = outer.realReturn
-            guard outer.reported else { continue }
-            let result = configuration.decoder.decodeReturn(outer.entry, registers: registers, memory: memory)
-            emit(.callReturn(CallReturnEvent(
-                thread: ThreadID(rawValue: tid), process: ThreadID(rawValue: state.process), callID: outer.callID,
-                function: outer.function, caller: outer.caller, depth: state.shadow.depth, decoded: result,
-                entryTime: outer.entryTime, time: time)))
-        }
-        return true
-    }
-
-    private func unwound(_ frame: ShadowFrame, tid: pid_t, process: pid_t, time: Timestamp) {
-        guard frame.reported else { return }
-        emit(.callReturn(CallReturnEvent(
-            thread: ThreadID(rawValue: tid), process: ThreadID(rawValue: process), callID: frame.callID,
-            function: frame.function, caller: frame.caller, depth: 0, decoded: nil,
-            entryTime: frame.entryTime, time: time)))
-    }
-
-    /// Unknown functions are shown the way ltrace shows them, from integer registers only.
-    private static func vectorUse(_ prototype: Prototype?) -> (entry: Bool, result: Bool) {
-        guard let prototype else { return (false, false) }
-        func isVector(_ type: ValueType) -> Bool { type == .float || type == .double }
-        let entry = prototype.parameters.contains { isVector($0.type) || $0.type == .format }
-        return (entry, isVector(prototype.returnType))
-    }
-
-    private static func registerFile(_ regs: user_regs_struct, tid: pid_t, vectors wanted: Bool) -> RegisterFile {
-        let vectors = (wanted ? (try? Ptrace.floatingPointRegisters(tid)).map(user_regs_struct.vectorLow) : nil)
-            ?? Array(repeating: 0, count: 8)
-        return RegisterFile(
-            integerArguments: [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9],
-            vectorLow: vectors, stackPointer: regs.rsp, rax: regs.rax, rdx: regs.rdx)
-    }
-
-    // MARK: Objects and their slots
-
-    func factsFor(path: String, wantSlots: Bool) throws(ELFError) -> ImageFacts {
-        if let known = factsByPath[path], !wantSlots || !known.slots.isEmpty || known.isStatic { return known }
-        let file = try ELFFile(path: path)
-        let facts = try ImageFacts(file: file, wantSlots: wantSlots,
-                                   wantDefinitions: configuration.filter.needsDefiningLibrary)
-        factsByPath[path] = facts
-        return facts
-    }
-
-    /// At the entry point (or at once for a process attached to): find r_debug through the program's
-    /// DT_DEBUG, watch its r_brk, arm every object.
-    func armImages(of space: AddressSpace, thread tid: pid_t) {
-        space.armed = true
-        let memory = TraceeMemory(pid: tid)
-        guard let facts = try? factsFor(path: space.mainPath, wantSlots: false) else { return }
-        let base = space.entryPoint &- facts.entry
-        if let dynamic = facts.dynamicSegment {
-            let count = min(dynamic.size / 16, 4096)
-            var index: UInt64 = 0
-            while index < count {
-                let entryAddress = base &+ dynamic.address &+ index * 16
-                guard let tag = try? memory.word(at: entryAddress), tag != 0 else { break }
-                if tag == 21 /* DT_DEBUG */ { space.rDebug = (try? memory.word(at: entryAddress &+ 8)) ?? 0 }
-                index += 1
-            }
-        }
-        if space.rDebug != 0, let hook = try? memory.word(at: space.rDebug &+ 16), hook != 0,
-           space.breakpoints[hook] == nil {
-            if let original = try? memory.replaceByte(at: hook, with: 0xcc) {
-                space.breakpoints[hook] = AddressSpace.Breakpoint(original: original, role: .loaderHook)
-            }
-        }
-        if space.rDebug == 0 {
-            // No link map to read (an odd loader): trace the program alone.
-            let object = TracedObject(isMainProgram: true, path: space.mainPath, soname: facts.soname)
-            arm(LoadedImage(object: object, base: base, linkMapNode: 0), in: space, memory: memory)
-        } else {
-            syncLinkMap(space, thread: tid)
-        }
-        if selectedSlots == 0 {
-            diagnose("no PLT slot of the loaded objects is selected by the filters: nothing to trace yet")
-        }
-    }
-
-    /// Compares the loader's link map with what is armed: new objects get breakpoints, removed ones are
-    /// forgotten (their memory is gone, so there is nothing to restore).
-    private func syncLinkMap(_ space: AddressSpace, thread tid: pid_t) {
-        let memory = TraceeMemory(pid: tid)
-        guard var node = try? memory.word(at: space.rDebug &+ 8) else { return }
-        var seen: [(node: UInt64, base: UInt64, name: String)] = []
-        var visited: Set<UInt64> = []
-        while node != 0, visited.count < 65536, visited.insert(node).inserted {
-            guard let base = try? memory.word(at: node),
-                  let nameAddress = try? memory.word(at: node &+ 8),
-                  let next = try? memory.word(at: node &+ 24) else { break }
-            let name = (try? memory.cString(at: nameAddress, limit: 4096)) ?? ""
-            seen.append((node, base, name))
-            node = next
-        }
-        // A node and load address pair names one loaded object; a reopened library gets a new pair.
-        let live = Set(seen.map { "\($0.node):\($0.base)" })
-        space.images.removeAll { image in
-            let key = "\(image.linkMapNode):\(image.base)"
-            if live.contains(key) { return false }
-            for address in image.breakpoints { space.breakpoints[address] = nil }
-            return true
-        }
-        let armed = Set(space.images.map { "\($0.linkMapNode):\($0.base)" })
-        var fresh: [LoadedImage] = []
-        for (index, entry) in seen.enumerated() where !armed.contains("\(entry.node):\(entry.base)") {
-            let isMain = index == 0
-            var path = isMain ? space.mainPath : entry.name
-            guard !path.isEmpty else { continue }  // the vDSO has no file
-            // dlopen("./x.so") leaves a name relative to the program's working directory.
-            if !path.hasPrefix("/") { path = "/proc/\(tid)/cwd/" + path }
-            guard let facts = try? factsFor(path: path, wantSlots: false) else { continue }
-            let object = TracedObject(isMainProgram: isMain, path: path, soname: facts.soname)
-            fresh.append(LoadedImage(object: object, base: entry.base, linkMapNode: entry.node))
-        }
-        // Every object is known before any is armed, so `-l` can find which library defines a symbol the
-        // program (armed first) calls.
-        space.loadOrder = space.images.map(\.object) + fresh.map(\.object)
-        for image in fresh { arm(image, in: space, memory: memory) }
-    }
-
-    private func arm(_ image: LoadedImage, in space: AddressSpace, memory: TraceeMemory) {
-        var image = image
-        let filter = configuration.filter
-        let traced = filter.mayTraceCalls(from: image.object)
-        guard let facts = try? factsFor(path: image.object.path, wantSlots: true) else {
-            space.images.append(image)
-            return
-        }
-        var chosen: [(PLTSlot, reported: Bool)] = []
-        for slot in facts.slots {
-            var reported = false
-            if traced {
-                let definer = filter.needsDefiningLibrary ? definingLibrary(of: slot.symbol, in: space) : nil
-                candidates.append(FilterCandidate(symbol: slot.symbol, caller: image.object, definingLibrary: definer))
-                reported = filter.selects(symbol: slot.symbol, caller: image.object, definingLibrary: definer)
-            }
-            if reported || UnwindStarters.names.contains(slot.symbol) { chosen.append((slot, reported)) }
-        }
-        if chosen.contains(where: { $0.reported }) {
-            image.returnSite = returnSite(for: image, facts: facts, in: space, memory: memory)
-            if let site = image.returnSite, let padding = facts.returnSitePadding, site == image.base &+ padding {
-                image.breakpoints.append(site)  // forgotten with the object at dlclose
-            }
-        }
-        for (slot, reported) in chosen {
-            let vectorUse = Self.vectorUse(configuration.decoder.library.prototype(named: slot.symbol))
-            let address = image.base &+ slot.address
-            guard space.breakpoints[address] == nil else { continue }
-            let site = image.returnSite ?? 0
-            if reported && site == 0 { continue }
-            guard let original = try? memory.replaceByte(at: address, with: 0xcc) else { continue }
-            space.breakpoints[address] = AddressSpace.Breakpoint(original: original, role: .slot(SlotBreakpoint(
-                symbol: slot.symbol, gotAddress: image.base &+ slot.gotAddress, caller: image.callerName,
-                reported: reported, startsUnwind: UnwindStarters.names.contains(slot.symbol),
-                noReturn: NoReturnFunctions.contains(slot.symbol), returnSite: site,
-                vectorsAtEntry: vectorUse.entry, vectorsAtReturn: vectorUse.result)))
-            image.breakpoints.append(address)
-            counters.breakpoints += 1
-            if reported { selectedSlots += 1 }
-        }
-        space.images.append(image)
-    }
-
-    /// The return breakpoint of an object: the padding after its code, inside its own executable mapping, so
-    /// functions that look at their return address (dlsym(RTLD_NEXT), dlopen) still see the right caller.
-    /// Objects whose code ends on a page boundary share the main program's site (documented limitation).
-    private func returnSite(for image: LoadedImage, facts: ImageFacts, in space: AddressSpace,
-                            memory: TraceeMemory) -> UInt64? {
-        if let existing = image.returnSite { return existing }
-        if let padding = facts.returnSitePadding {
-            let address = image.base &+ padding
-            if space.isReturnSite(address) { return address }
-            if let original = try? memory.replaceByte(at: address, with: 0xcc) {
-                space.breakpoints[address] = AddressSpace.Breakpoint(original: original, role: .returnSite)
-                counters.breakpoints += 1
-                return address
-            }
-        }
-        if !image.object.isMainProgram, let main = space.images.first(where: { $0.object.isMainProgram }) {
-            return main.returnSite ?? {
-                guard let mainFacts = factsByPath[main.object.path] else { return nil }
-                return returnSite(for: main, facts: mainFacts, in: space, memory: memory)
-            }()
-        }
-        diagnose("\(image.object.path) has no room for a return breakpoint: its calls are not traced")
-        return nil
-    }
-
-    /// The first library in load order that defines `symbol` (glibc's global scope; dlopen'ed objects'
-    /// local scopes are not modelled).
-    private func definingLibrary(of symbol: String, in space: AddressSpace) -> TracedObject? {
-        for object in space.loadOrder where !object.isMainProgram {
-            if factsByPath[object.path]?.definedFunctions.contains(symbol) == true { return object }
-        }
-        return nil
-    }
-}
-
-extension TraceeMemory {
-    /// A NUL-terminated string of at most `limit` bytes, read in chunks that never cross a page.
-    func cString(at address: UInt64, limit: Int) throws(Errno) -> String {
-        var bytes: [UInt8] = []
-        var cursor = address
-        while bytes.count < limit {
-            let chunk = Int(min(UInt64(limit - bytes.count), 4096 - cursor % 4096))
-            var buffer = [UInt8](repeating: 0, count: chunk)
-            let n: Int
-            do {
-                n = try buffer.withUnsafeMutableBytes { raw in try readBytes(from: cursor, into: raw) }
-            } catch let error as Errno { throw error } catch { preconditionFailure("readBytes throws only Errno") }
-            guard n > 0 else { break }
-            if let nul = buffer[..<n].firstIndex(of: 0) {
-                bytes += buffer[..<nul]
-                break
-            }
-            bytes += buffer[..<n]
-            cursor &+= UInt64(n)
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-func readWholeFile(_ path: String) throws(Errno) -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw .current }
-    defer { close(fd) }
-    var result: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        if n > 0 { result += buffer[..<n]; continue }
-        if n == 0 { return result }
-        if errno == EINTR { continue }
-        throw .current
-    }
-}
-
-extension String {
-    init(contentsOfSymlink path: String) throws(Errno) {
-        var buffer = [CChar](repeating: 0, count: 4097)
-        let n = readlink(path, &buffer, 4096)
-        guard n > 0 else { throw .current }
-        self = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// Without the spaces, tabs and newlines at either end (a /proc field or one-line file).
-    func strippingBlanks() -> String {
-        func isBlank(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\n" }
-        return String(drop(while: isBlank).reversed().drop(while: isBlank).reversed())
     }
 }
