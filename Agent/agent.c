@@ -354,14 +354,32 @@ static uint32_t capture(uint8_t *out, uint64_t address, const ls_capture *how, c
     return (uint32_t)(sizeof *block + ((length + 7) & ~7u));
 }
 
+// LS_CAP_POINTER_STRING: two blocks, the pointer word and the string it points to.
+static uint32_t capture_pointer_string(uint8_t *out, uint64_t address, const ls_plan *plan, uint16_t *captures) {
+    ls_capture word = { LS_CAP_BYTES, 0, 0, 0, 8 };
+    ls_capture text = { LS_CAP_CSTRING, 0, 0, 0, plan->string_bytes };
+    uint32_t size = capture(out, address, &word, 0);
+    (*captures)++;
+    ls_capture_block *block = (ls_capture_block *)out;
+    if (block->length == 8) {
+        uint64_t pointer;
+        copy_bytes(&pointer, out + sizeof *block, 8);
+        size += capture(out + size, pointer, &text, 0);
+        (*captures)++;
+    }
+    return size;
+}
+
 static uint32_t capture_bound(const ls_plan *plan, int at_return) {
     uint32_t total = 0;
+    if (at_return && plan->result.kind != LS_CAP_NONE) total += sizeof(ls_capture_block) + LS_MAX_CAPTURE + 8;
     for (unsigned i = 0; i < LS_MAX_PARAMS; i++) {
         const ls_capture *c = &plan->captures[i];
         if (c->kind == LS_CAP_NONE || c->at_return != at_return) continue;
         total += sizeof(ls_capture_block) + LS_MAX_CAPTURE + 8;
         if (c->kind == LS_CAP_FORMAT)
             total += LS_MAX_FORMAT_STRINGS * (sizeof(ls_capture_block) + plan->string_bytes + 8);
+        if (c->kind == LS_CAP_POINTER_STRING) total += sizeof(ls_capture_block) + plan->string_bytes + 8;
     }
     return total;
 }
@@ -463,6 +481,7 @@ HIDDEN uint64_t ls_enter(entry_registers *regs, binding *b, uint64_t *return_slo
             emit_unwound(f);
         }
     }
+    if (UNLIKELY(flags & LS_BIND_VFORK)) self.vforked = 1;
     if (!(flags & LS_BIND_REPORTED) || self.quiet) return b->target;
     uint64_t call = ++self.calls;
     uint32_t words = b->plan.stack_words;
@@ -490,6 +509,10 @@ HIDDEN uint64_t ls_enter(entry_registers *regs, binding *b, uint64_t *return_slo
     for (unsigned i = 0; i < LS_MAX_PARAMS; i++) {
         const ls_capture *c = &b->plan.captures[i];
         if (c->kind == LS_CAP_NONE || c->at_return) continue;
+        if (c->kind == LS_CAP_POINTER_STRING) {
+            size += capture_pointer_string(out + size, r->args[i], &b->plan, &captures);
+            continue;
+        }
         uint32_t taken = capture(out + size, r->args[i], c, r->args);
         captures++;
         if (c->kind == LS_CAP_FORMAT) {
@@ -504,7 +527,6 @@ HIDDEN uint64_t ls_enter(entry_registers *regs, binding *b, uint64_t *return_slo
     r->header.captures = captures;
     r->header.size = size;
     commit(size);
-    if (UNLIKELY(flags & LS_BIND_VFORK)) self.vforked = 1;
     if (flags & LS_BIND_NO_RETURN) return b->target;
     if (UNLIKELY(self.depth == self.capacity) && !grow_frames()) return b->target;
     frame *f = &self.frames[self.depth++];
@@ -552,7 +574,15 @@ HIDDEN uint64_t ls_exit(return_registers *regs, uint64_t stack_pointer) {
         for (unsigned i = 0; i < LS_MAX_PARAMS; i++) {
             const ls_capture *c = &b->plan.captures[i];
             if (c->kind == LS_CAP_NONE || !c->at_return) continue;
+            if (c->kind == LS_CAP_POINTER_STRING) {
+                size += capture_pointer_string(out + size, f->args[i], &b->plan, &captures);
+                continue;
+            }
             size += capture(out + size, f->args[i], c, f->args);
+            captures++;
+        }
+        if (b->plan.result.kind != LS_CAP_NONE) {
+            size += capture(out + size, regs->rax, &b->plan.result, f->args);
             captures++;
         }
         r->header.captures = captures;

@@ -30,6 +30,10 @@ struct CapturePlan {
         let stackWords = max(0, integer - 6) + (prototype.parameters.contains { $0.type == .format } ? 16 : 0)
         plan.stack_words = UInt32(min(stackWords, 64))
         if vectors { plan.flags |= LS_BIND_VECTORS_IN }
+        if let result = Self.capture(prototype.returnType, decoder: decoder), result.kind != UInt8(LS_CAP_FORMAT) {
+            plan.result = result
+            plan.result.at_return = 1
+        }
         if prototype.returnType.isFloatingPoint { plan.flags |= LS_BIND_VECTORS_OUT }
     }
 
@@ -52,6 +56,8 @@ struct CapturePlan {
             let shown = UInt64(decoder.arrayLimit) * UInt64(max(1, element.size))
             return ls_capture(kind: UInt8(LS_CAP_BYTES), arg: 0, at_return: 0, reserved: 0,
                               bytes: UInt32(min(shown, UInt64(LS_MAX_CAPTURE))))
+        case .pointer(.string), .pointer(.format):
+            return ls_capture(kind: UInt8(LS_CAP_POINTER_STRING), arg: 0, at_return: 0, reserved: 0, bytes: 8)
         case .pointer(let pointee):
             let size = pointee.size
             guard size > 0 else { return nil }

@@ -70,6 +70,9 @@ public final class InProcessEngine: TraceEngine {
     struct OpenCall {
         var callID: UInt64
         var entry: DecodedEntry
+        /// What the agent copied at entry: an argument decoded at the return (an output, or every argument
+        /// from the first output on) may read it, as the format string of snprintf.
+        var memory: CapturedMemory
         var time: Timestamp
         var binding: Int
     }
@@ -304,7 +307,8 @@ public final class InProcessEngine: TraceEngine {
                                       caller: binding.caller, callSite: entry.call_site, depth: Int(header.depth),
                                       decoded: decoded, time: time)))
             if !NoReturnFunctions.contains(binding.symbol) {
-                ring.open[header.call] = OpenCall(callID: callID, entry: decoded, time: time, binding: Int(header.binding))
+                ring.open[header.call] = OpenCall(callID: callID, entry: decoded, memory: memory, time: time,
+                                                  binding: Int(header.binding))
             }
         case UInt32(LS_REC_RETURN):
             guard let open = ring.open.removeValue(forKey: header.call) else { return }
@@ -313,6 +317,7 @@ public final class InProcessEngine: TraceEngine {
             var memory = CapturedMemory()
             Self.readCaptures(record, from: MemoryLayout<ls_return_record>.size, size: size,
                               count: Int(header.captures), into: &memory)
+            memory.regions += open.memory.regions  // the return's copies first: they are the newer
             var vectors = Array(repeating: UInt64(0), count: 8)
             vectors[0] = result.xmm0
             let registers = RegisterFile(vectorLow: vectors, rax: result.rax, rdx: result.rdx)

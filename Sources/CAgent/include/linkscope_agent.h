@@ -22,6 +22,7 @@
 #define LS_CAP_BYTES 2u     /* exactly `bytes` bytes (fewer when the memory ends) */
 #define LS_CAP_BYTES_ARG 3u /* `bytes` x the value of integer argument `arg` bytes, at most LS_MAX_CAPTURE */
 #define LS_CAP_FORMAT 4u    /* a printf format (at most `bytes`) and the %s strings it consumes */
+#define LS_CAP_POINTER_STRING 5u /* the pointer stored at the address, and the string it points to (char **) */
 #define LS_MAX_CAPTURE 4096u
 #define LS_MAX_PARAMS 6u     /* integer-register arguments with a plan */
 
@@ -44,9 +45,10 @@ typedef struct {
 typedef struct {
     uint32_t flags;
     uint32_t stack_words;  /* words above the return address to record (arguments past the sixth) */
-    uint32_t string_bytes; /* LS_CAP_FORMAT: how much of each %s string to copy */
+    uint32_t string_bytes; /* LS_CAP_FORMAT, LS_CAP_POINTER_STRING: how much of each string to copy */
     uint32_t reserved;
     ls_capture captures[LS_MAX_PARAMS];
+    ls_capture result;     /* what the returned pointer points to (at_return is implied) */
 } ls_plan;
 
 #define LS_MAX_FORMAT_STRINGS 16u
