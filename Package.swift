@@ -18,13 +18,17 @@ let package = Package(
             providers: [.apt(["libelf-dev"])]
         ),
         .target(name: "CPtrace"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
         // Swift modules, one concern each (shared/DESIGN.md).
         .target(name: "ELF", dependencies: ["CLibELF"]),
-        .target(name: "Linker", dependencies: ["ELF"]),
+        // Container images read in place: tar, gzip, zstd, docker save and OCI layouts into a file tree.
+        .target(name: "Image", dependencies: ["CZlib", "CZstd"]),
+        .target(name: "Linker", dependencies: ["ELF", "Image"]),
         .target(name: "Prototypes"),
         .target(name: "Tracer", dependencies: ["CPtrace", "ELF", "Prototypes"]),
-        .target(name: "Check", dependencies: ["ELF", "Linker"]),
+        .target(name: "Check", dependencies: ["ELF", "Linker", "Image"]),
         .target(
             name: "LinkscopeCLI",
             dependencies: [
@@ -41,7 +45,7 @@ let package = Package(
         .testTarget(name: "LinkerTests", dependencies: ["Linker", "TestSupport"]),
         .testTarget(name: "PrototypesTests", dependencies: ["Prototypes", "TestSupport"]),
         .testTarget(name: "TracerTests", dependencies: ["Tracer", "Prototypes", "TestSupport"]),
-        .testTarget(name: "CheckTests", dependencies: ["Check", "ELF", "Linker", "TestSupport"]),
+        .testTarget(name: "CheckTests", dependencies: ["Check", "ELF", "Linker", "Image", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LinkscopeCLI", "TestSupport"]),
     ]
 )
