@@ -12,6 +12,28 @@ extension CheckReport {
         out += "linkscope check \(root): \(checked)"
         if counts.skipped > 0 { out += ", \(counts.skipped) other ELF files skipped" }
         out += "\n"
+        if let image {
+            var parts = [image.format]
+            if let reference = image.reference { parts.append(reference) }
+            if let digest = image.digest { parts.append(digest) }
+            if let platform = image.platform { parts.append(platform) }
+            parts.append(plural(image.layers, "layer"))
+            out += "image: \(parts.joined(separator: ", "))\n"
+        }
+        for (inRoot, host) in added.sorted(by: { $0.key < $1.key }) { out += "added: \(host) as \(inRoot)\n" }
+        if let entryPoint {
+            let command = entryPoint.command.map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " ")
+            let checked = [entryPoint.path, entryPoint.interpreter].compactMap { $0 }
+            let failing = problems.filter { $0.severity == .error && (checked.contains($0.file) || $0.kind == .entryPointMissing) }
+            var line = "entry point: \(command)"
+            if let path = entryPoint.path { line += " (\(path)\(entryPoint.interpreter.map { ", #! \($0)" } ?? ""))" }
+            line += failing.isEmpty ? ": loads" : ": refused, \(plural(failing.count, "problem"))"
+            out += line + "\n"
+            for problem in failing { out += "  \(problem.kind): \(problem.detail)\n" }
+        }
+        for (name, files) in provided.sorted(by: { $0.key < $1.key }) {
+            out += "provided by the runtime: \(name) (needed by \(plural(files.count, "file")))\n"
+        }
         if problems.isEmpty {
             out += "clean: the loader would accept every program and library\n"
             return out
@@ -54,6 +76,10 @@ extension CheckReport {
             var root: String
             var paths: [String]
             var symbols: Bool
+            var image: ImageSummary?
+            var entryPoint: EntryPoint?
+            var added: [String: String]?
+            var provided: [String: [String]]?
             var counts: Counts
             var totals: Totals
             var problems: [Problem]
@@ -61,7 +87,8 @@ extension CheckReport {
         var byKind: [String: Int] = [:]
         for problem in problems { byKind[problem.kind.rawValue, default: 0] += 1 }
         let document = Document(
-            root: root, paths: paths, symbols: checkedSymbols, counts: counts,
+            root: root, paths: paths, symbols: checkedSymbols, image: image, entryPoint: entryPoint,
+            added: added.isEmpty ? nil : added, provided: provided.isEmpty ? nil : provided, counts: counts,
             totals: Totals(errors: errors.count, warnings: warnings.count,
                            filesWithErrors: filesWithErrors.count, byKind: byKind),
             problems: problems)

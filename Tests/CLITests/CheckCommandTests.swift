@@ -12,7 +12,7 @@ import TestSupport
         let result = TestSupport.linkscope(["check", "--help"])
         #expect(result.status == 0)
         for flag in ["--root", "--json", "--junit", "--symbols", "--strict", "--cross-mounts", "--jobs",
-                     "--no-progress", "--verbose"] {
+                     "--no-progress", "--verbose", "--image", "--platform", "--add", "--provided", "--runtime", "--sarif"] {
             #expect(result.stdout.contains(flag), "help lacks \(flag)")
         }
     }
@@ -31,7 +31,12 @@ import TestSupport
         try Data("this is not a tar archive\n".utf8).write(to: notTar)
         let result = TestSupport.linkscope(["check", "--root", notTar.path])
         #expect(result.status == 2)
-        #expect(result.stderr.hasPrefix("linkscope check: archive \(notTar.path): not a readable tar archive"))
+        #expect(result.stderr == "linkscope check: image \(notTar.path): not a tar archive: 26 bytes, shorter than one 512-byte header\n")
+        // As long as a header, but not one.
+        try Data(repeating: UInt8(ascii: "x"), count: 4096).write(to: notTar)
+        let long = TestSupport.linkscope(["check", "--root", notTar.path])
+        #expect(long.status == 2)
+        #expect(long.stderr == "linkscope check: image \(notTar.path): not a tar archive: bad checksum field in header at offset 0\n")
         #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")
     }
 
