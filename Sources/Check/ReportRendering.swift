@@ -26,7 +26,10 @@ extension CheckReport {
             let checked = [entryPoint.path, entryPoint.interpreter].compactMap { $0 }
             let failing = problems.filter { $0.severity == .error && (checked.contains($0.file) || $0.kind == .entryPointMissing) }
             var line = "entry point: \(command)"
-            if let path = entryPoint.path { line += " (\(path)\(entryPoint.interpreter.map { ", #! \($0)" } ?? ""))" }
+            var found = [entryPoint.path == entryPoint.command.first ? nil : entryPoint.path,
+                         entryPoint.interpreter.map { "#! \($0)" }].compactMap { $0 }
+            if entryPoint.path == nil { found = [] }
+            if !found.isEmpty { line += " (\(found.joined(separator: ", ")))" }
             line += failing.isEmpty ? ": loads" : ": refused, \(plural(failing.count, "problem"))"
             out += line + "\n"
             for problem in failing { out += "  \(problem.kind): \(problem.detail)\n" }

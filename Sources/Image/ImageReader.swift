@@ -125,8 +125,8 @@ public enum ImageReader {
         let parts = FileTreeBuilder.components(name)
         guard let top = parts.first else { return false }
         if ["blobs", "oci-layout", "index.json", "manifest.json", "repositories"].contains(top) { return true }
-        // Legacy docker save: `<64 hex>/` layer directories and `<64 hex>.json` configs.
-        let stem = top.hasSuffix(".json") ? String(top.dropLast(5)) : top
+        // docker save: `<64 hex>/` layer directories, `<64 hex>.json` configs; skopeo's `<64 hex>.tar` layers.
+        let stem = top.hasSuffix(".json") || top.hasSuffix(".tar") ? String(top.dropLast(top.hasSuffix(".tar") ? 4 : 5)) : top
         return stem.count == 64 && stem.allSatisfy { $0.isHexDigit && !$0.isUppercase }
     }
 

@@ -150,6 +150,15 @@ final class TarReader {
         }
     }
 
+    /// Skips padding; false when the stream ended inside it.
+    private func skipPadding(_ count: Int64) throws(ImageError) -> Bool {
+        do { try skipStream(count, what: "padding") } catch {
+            if !(try fill()) { return false }
+            throw error
+        }
+        return true
+    }
+
     // MARK: Members
 
     /// Up to `limit` bytes of the current member's data, consumed from the stream.
@@ -175,8 +184,15 @@ final class TarReader {
     /// (or at the end of the stream, as GNU tar accepts).
     func next() throws(ImageError) -> TarEntry? {
         guard !atEnd else { return nil }
-        try skipStream(bodyLeft + paddingLeft, what: "member data")
+        try skipStream(bodyLeft, what: "member data")
         bodyLeft = 0
+        // A stream that stops right after a member's data, without its padding or the end-of-archive
+        // blocks, is complete: Go's archive/tar (docker, containerd, umoci) reads it so, and umoci 0.4.7
+        // writes layers that way.
+        if paddingLeft > 0, try !skipPadding(paddingLeft) {
+            atEnd = true
+            return nil
+        }
         paddingLeft = 0
         var longName: String?
         var longLink: String?
@@ -287,12 +303,14 @@ final class TarReader {
     /// summed signed chars; both sums are accepted, as GNU tar does.
     private func verifyChecksum(_ block: [UInt8], at offset: Int64) throws(ImageError) {
         let stored = try number(block[Field.checksum], field: "checksum", at: offset)
-        var unsigned: Int64 = 0
-        var signed: Int64 = 0
-        for (index, byte) in block.enumerated() {
-            let value = Field.checksum.contains(index) ? UInt8(ascii: " ") : byte
-            unsigned += Int64(value)
-            signed += Int64(Int8(bitPattern: value))
+        // The checksum field counts as eight spaces.
+        var unsigned = Int64(Field.checksum.count) * Int64(UInt8(ascii: " "))
+        var signed = unsigned
+        block.withUnsafeBufferPointer { bytes in
+            for index in 0..<bytes.count where !Field.checksum.contains(index) {
+                unsigned &+= Int64(bytes[index])
+                signed &+= Int64(Int8(bitPattern: bytes[index]))
+            }
         }
         guard stored == unsigned || stored == signed else {
             throw ImageError(source.name, "not a tar archive: bad header checksum at offset \(offset)")
