@@ -1,0 +1,163 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The attacks that worked on `check` while it unpacked archives with the system tar, as tests: each runs
+/// the built executable under strace and asserts it executed nothing (one execve, its own), created no
+/// device (no mknod), wrote nothing (no open for writing, no mkdir/unlink/rename) and, once the archive
+/// is open, opened nothing but the archive and the kernel's /proc and /sys.
+@Suite struct ImageAttackTests {
+    struct Trace {
+        var lines: [String]
+        var output: TestSupport.Output
+
+        var execs: [String] { lines.filter { $0.contains("execve(") || $0.contains("execveat(") } }
+        var deviceNodes: [String] { lines.filter { $0.contains("mknod") } }
+        var writes: [String] {
+            lines.filter { line in
+                (line.contains("open") && (line.contains("O_WRONLY") || line.contains("O_RDWR") || line.contains("O_CREAT")))
+                    || line.contains("mkdir") || line.contains("unlink") || line.contains("rename") || line.contains("creat(")
+            }
+        }
+
+        /// Opens after the first open of `archive`, other than the archive, /proc, /sys, and names inside
+        /// the image's own name space (`ARCHIVE!/…`), which no host file has and which must all fail.
+        func opensOutside(_ archive: String) -> [String] {
+            guard let first = lines.firstIndex(where: { $0.contains("\"\(archive)\"") && $0.contains("open") }) else {
+                return ["the archive was never opened"]
+            }
+            return lines[first...].filter { $0.contains("open(") || $0.contains("openat(") }.filter { line in
+                guard let start = line.firstIndex(of: "\""), let end = line[line.index(after: start)...].firstIndex(of: "\"") else { return true }
+                let path = String(line[line.index(after: start)..<end])
+                if path == archive || path.hasPrefix("/proc/") || path.hasPrefix("/sys/") { return false }
+                if path.hasPrefix(archive + "!") { return !line.contains("= -1 E") }
+                return true
+            }
+        }
+    }
+
+    static func traced(_ arguments: [String], environment: [String: String?] = [:], directory: URL? = nil) throws -> Trace {
+        let dir = try TestSupport.temporaryDirectory("attack-trace")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = dir.appendingPathComponent("strace.log").path
+        let output = TestSupport.run(["/usr/bin/strace", "-f", "-qq", "-s", "256", "-o", log,
+                                      "-e", "trace=execve,execveat,mknod,mknodat,open,openat,openat2,creat,mkdir,mkdirat,unlink,unlinkat,rename,renameat,renameat2",
+                                      TestSupport.linkscopeExecutable] + arguments, environment: environment, directory: directory?.path)
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        return Trace(lines: text.split(separator: "\n").map(String.init), output: output)
+    }
+
+    /// The fixture root of TestBinaries/check as a tar written by TarWriter, with `replace` members
+    /// swapped in (and `extra` added) where the walk meets them.
+    static func archive(of root: String, replacing replace: [String: TarWriter.Kind], extra: [(String, TarWriter.Kind)] = []) throws -> [UInt8] {
+        var writer = TarWriter()
+        let fm = FileManager.default
+        let enumerator = fm.enumerator(atPath: root)
+        while let relative = enumerator?.nextObject() as? String {
+            if let replacement = replace[relative] { writer.add(relative, replacement); continue }
+            let host = root + "/" + relative
+            let attributes = try fm.attributesOfItem(atPath: host)
+            switch attributes[.type] as? FileAttributeType {
+            case .typeDirectory?: writer.add(relative + "/", .directory)
+            case .typeSymbolicLink?: writer.add(relative, .symlink(try fm.destinationOfSymbolicLink(atPath: host)))
+            case .typeRegular?: writer.add(relative, .file([UInt8](try Data(contentsOf: URL(fileURLWithPath: host)))))
+            default: break
+            }
+        }
+        for (name, kind) in extra { writer.add(name, kind) }
+        return writer.finished()
+    }
+
+    static func fixtureRoot() throws -> String { try TestSupport.testBinaries.appendingPathComponent("check/root").path }
+
+    @Test func deviceNodesNamedLikeLibrariesAreNeverCreatedNorOpened() throws {
+        let dir = try TestSupport.temporaryDirectory("attack-devices")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tar = dir.appendingPathComponent("devices.tar").path
+        // /dev/loop0 is block 7:0, /dev/mem character 1:1: a tar that extracted them would hand check the
+        // host's disk and memory under a library's name.
+        try Data(try Self.archive(of: try Self.fixtureRoot(), replacing: [
+            "opt/fix/lib/libver.so.1": .blockDevice(major: 7, minor: 0),
+        ], extra: [
+            ("usr/lib/x86_64-linux-gnu/libmem.so.1", .characterDevice(major: 1, minor: 1)),
+            ("usr/lib/x86_64-linux-gnu/libfifo.so.1", .fifo),
+            ("usr/bin/devnode", .characterDevice(major: 1, minor: 1)),
+        ])).write(to: URL(fileURLWithPath: tar))
+        let trace = try Self.traced(["check", "--json", "--root", tar])
+        #expect(trace.output.status == 1, "\(trace.output.stderr)")
+        #expect(trace.execs.count == 1, "\(trace.execs)")
+        #expect(trace.deviceNodes.isEmpty, "\(trace.deviceNodes)")
+        #expect(trace.writes.isEmpty, "\(trace.writes)")
+        #expect(trace.opensOutside(tar).isEmpty, "\(trace.opensOutside(tar))")
+        #expect(!trace.lines.contains { $0.contains("/dev/loop0") || $0.contains("/dev/mem") })
+        // The loader would find a block device where libver.so.1 should be: prog-ok is refused, and the
+        // report says why in the loader's words.
+        #expect(trace.output.stdout.contains("/opt/fix/lib/libver.so.1: file too short"), "\(trace.output.stdout)")
+    }
+
+    @Test func aRootNamedHostColonFileIsAFileNotARemoteTape() throws {
+        let dir = try TestSupport.temporaryDirectory("attack-rsh")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(try Self.archive(of: try Self.fixtureRoot(), replacing: [:])).write(to: dir.appendingPathComponent("host:image.tar"))
+        let trace = try Self.traced(["check", "--root", "host:image.tar", "/usr/bin/prog-ok"], directory: dir)
+        #expect(trace.output.status == 0, "\(trace.output.stdout)\(trace.output.stderr)")
+        #expect(trace.execs.count == 1, "rsh or rmt was started: \(trace.execs)")
+        let missing = try Self.traced(["check", "--root", "nohost:none.tar"], directory: dir)
+        #expect(missing.output.status == 2)
+        #expect(missing.output.stderr == "linkscope check: root nohost:none.tar: No such file or directory\n")
+        #expect(missing.execs.count == 1)
+    }
+
+    @Test func noTarIsLookedUpAndTarOptionsMeanNothing() throws {
+        let dir = try TestSupport.temporaryDirectory("attack-path")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bin = dir.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let marker = dir.appendingPathComponent("ran").path
+        for name in ["tar", "gzip", "zstd", "rsh"] {
+            let fake = bin.appendingPathComponent(name)
+            try Data("#!/bin/sh\ntouch \(marker)\n".utf8).write(to: fake)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
+        }
+        let tar = dir.appendingPathComponent("root.tar.gz").path
+        #expect(TestSupport.run(["/usr/bin/tar", "-czf", tar, "-C", try Self.fixtureRoot(), "."]).status == 0)
+        let trace = try Self.traced(["check", "--root", tar, "/usr/bin/prog-ok"], environment: [
+            "PATH": bin.path + ":/usr/bin:/bin", "TAR_OPTIONS": "--to-command=touch\\ \(marker)",
+        ])
+        #expect(trace.output.status == 0, "\(trace.output.stdout)\(trace.output.stderr)")
+        #expect(trace.execs.count == 1, "\(trace.execs)")
+        #expect(!FileManager.default.fileExists(atPath: marker))
+    }
+
+    /// Nothing is written, so nothing can be left behind: a check interrupted by SIGINT, SIGTERM or SIGHUP
+    /// leaves its TMPDIR as it found it.
+    @Test(arguments: [SIGINT, SIGTERM, SIGHUP])
+    func anInterruptedCheckLeavesNothingBehind(signal: Int32) throws {
+        let dir = try TestSupport.temporaryDirectory("attack-signal")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let temporary = dir.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+        // A root big enough to be mid-check when the signal comes: the fixture root many times over.
+        let tar = dir.appendingPathComponent("big.tar").path
+        let root = try Self.fixtureRoot()
+        var extra: [(String, TarWriter.Kind)] = []
+        let program = [UInt8](try Data(contentsOf: URL(fileURLWithPath: root + "/usr/bin/prog-ok")))
+        for index in 0..<3000 { extra.append(("usr/bin/copy-\(index)", .file(program))) }
+        try Data(try Self.archive(of: root, replacing: [:], extra: extra)).write(to: URL(fileURLWithPath: tar))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestSupport.linkscopeExecutable)
+        process.arguments = ["check", "--root", tar]
+        process.environment = ["TMPDIR": temporary.path, "PATH": "/usr/bin:/bin"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        usleep(150_000)
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary.path).isEmpty)
+        // And a whole run, traced: no file opened for writing, no directory made, nothing removed.
+        let trace = try Self.traced(["check", "--root", tar, "/usr/bin/prog-ok"], environment: ["TMPDIR": temporary.path])
+        #expect(trace.writes.isEmpty, "\(trace.writes)")
+        #expect(trace.output.status == 0)
+    }
+}
