@@ -39,6 +39,8 @@ public struct CheckReport: Sendable {
         public var path: String?
         /// A script's `#!` interpreter, which is what the loader really starts.
         public var interpreter: String?
+        /// Part of the verdict: the whole image was checked (PATHs and `--add` ask about other files).
+        public var checked = true
     }
 
     public struct Counts: Hashable, Sendable, Codable {

@@ -66,29 +66,29 @@ public struct Checker: Sendable {
         var paths = options.paths.map { path in
             root.isHost && !path.hasPrefix("/") ? cwd + "/" + path : path
         }
+        // The entry point is part of the verdict when the whole image is checked; PATHs or --add ask about
+        // other files (it is still named).
+        let checksWholeImage = paths.isEmpty && options.additions.isEmpty
         // "Will my binary run in this image?": without PATHs, the added files are what is asked about.
         if paths.isEmpty, !options.additions.isEmpty { paths = options.additions.map(\.inRootPath) }
         let config = opened.image?.config
-        let entryPoint = config.flatMap { EntryPointFinder(root: root, config: $0).find() }
+        var entryPoint = config.flatMap { EntryPointFinder(root: root, config: $0).find() }
+        entryPoint?.checked = checksWholeImage
         var entryProblems: [Problem] = []
-        if let entryPoint {
+        // The walk of the whole image reaches the entry point (and a script's interpreter); what it cannot
+        // reach is a problem of its own.
+        if let entryPoint, checksWholeImage {
             if let path = entryPoint.path {
-                var extra = [path]
-                if let interpreter = entryPoint.interpreter {
-                    if (try? root.realPath(interpreter)) != nil {
-                        extra.append(interpreter)
-                    } else {
-                        entryProblems.append(Problem(
-                            kind: .entryPointMissing, file: path, neededBy: nil, subject: interpreter,
-                            detail: "entry point \(path): its #! interpreter \(interpreter) is not in the image"))
-                    }
+                if let interpreter = entryPoint.interpreter, (try? root.realPath(interpreter)) == nil {
+                    entryProblems.append(Problem(
+                        kind: .entryPointMissing, file: path, neededBy: nil, subject: interpreter,
+                        detail: "entry point \(path): its #! interpreter \(interpreter) is not in the image"))
                 }
-                // Checked first, and on its own when PATHs narrow the check elsewhere.
-                if !paths.isEmpty { paths = extra + paths.filter { !extra.contains($0) } }
             } else if let program = entryPoint.command.first {
-                entryProblems.append(Problem(
-                    kind: .entryPointMissing, file: program, neededBy: nil, subject: program,
-                    detail: "entry point \(program): executable file not found in the image's PATH (\(EntryPointFinder.searchPath(config!)))"))
+                let why = program.contains("/") ? "no such file in the image"
+                    : "executable file not found in the image's PATH (\(EntryPointFinder.searchPath(config!)))"
+                entryProblems.append(Problem(kind: .entryPointMissing, file: program, neededBy: nil, subject: program,
+                                             detail: "entry point \(program): \(why)"))
             }
         }
         let walk: WalkResult

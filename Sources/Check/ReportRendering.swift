@@ -30,9 +30,15 @@ extension CheckReport {
                          entryPoint.interpreter.map { "#! \($0)" }].compactMap { $0 }
             if entryPoint.path == nil { found = [] }
             if !found.isEmpty { line += " (\(found.joined(separator: ", ")))" }
-            line += failing.isEmpty ? ": loads" : ": refused, \(plural(failing.count, "problem"))"
+            if !entryPoint.checked {
+                line += ": not checked (PATHs or --add name the files to check)"
+            } else if entryPoint.path == nil {
+                line += ": not in the image"
+            } else {
+                line += failing.isEmpty ? ": loads" : ": refused, \(plural(failing.count, "problem"))"
+            }
             out += line + "\n"
-            for problem in failing { out += "  \(problem.kind): \(problem.detail)\n" }
+            if entryPoint.checked { for problem in failing { out += "  \(problem.kind): \(problem.detail)\n" } }
         }
         for (name, files) in provided.sorted(by: { $0.key < $1.key }) {
             out += "provided by the runtime: \(name) (needed by \(plural(files.count, "file")))\n"

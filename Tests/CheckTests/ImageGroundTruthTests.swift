@@ -118,7 +118,7 @@ import TestSupport
                 "\(String(describing: docker.image?.digest)) names no config in \(members)")
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixture.path("oci/index.json")))) as? [String: Any]
         let digests = ((manifest?["manifests"] as? [[String: Any]]) ?? []).compactMap { $0["digest"] as? String }
-        let oci = try check(fixture.path("oci"), image: "fixture", paths: ["/opt"])
+        let oci = try check(fixture.path("oci"), image: "fixture")
         #expect(oci.image?.format == "oci-layout")
         #expect(oci.image?.reference == "fixture")
         #expect(oci.image.flatMap(\.digest).map(digests.contains) == true, "\(String(describing: oci.image)) not in \(digests)")
@@ -127,8 +127,13 @@ import TestSupport
         #expect(json.contains("\"platform\" : \"linux/amd64\""))
         #expect(oci.renderText().contains("entry point: app (/opt/app/bin/app): refused, 1 problem"))
         // The other tag's entry point is not in the image.
-        let other = try check(fixture.path("oci"), image: "other", paths: ["/opt"])
+        let other = try check(fixture.path("oci"), image: "other")
         #expect(other.problems.contains { $0.kind == .entryPointMissing && $0.subject == "/usr/bin/nothing-here" })
+        #expect(other.renderText().contains("entry point: /usr/bin/nothing-here: not in the image\n  entrypoint-not-found: entry point /usr/bin/nothing-here: no such file in the image\n"))
+        // Narrowed to PATHs, the entry point is named but not part of the verdict.
+        let narrowed = try check(fixture.path("oci"), image: "other", paths: ["/usr/bin/ls"])
+        #expect(narrowed.problems.isEmpty)
+        #expect(narrowed.renderText().contains("entry point: /usr/bin/nothing-here: not checked (PATHs or --add name the files to check)\n"))
         #expect(throws: CheckError.self, "two images, no --image") { try check(fixture.path("oci")) }
     }
 
