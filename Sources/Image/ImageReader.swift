@@ -377,13 +377,28 @@ protocol BlobStore {
 }
 
 /// An OCI layout directory on disk: each blob is a file of it, opened when asked for. Paths are the
-/// store's own (`index.json`, `blobs/sha256/HEX` checked by `blobPath`); nothing outside the directory.
+/// store's own (`index.json`, `blobs/sha256/HEX` checked by `blobPath`), and a blob that is a symlink
+/// leading out of the directory is not there: nothing outside the layout is read.
 struct DirectoryStore: BlobStore {
     let directory: String
+    private let realDirectory: String
+
+    init(directory: String) {
+        self.directory = directory
+        realDirectory = Self.realPath(directory) ?? directory
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = Glibc.realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
 
     func blob(_ path: String) -> Blob? {
         let parts = FileTreeBuilder.components(path)
-        guard !parts.isEmpty, let file = try? OpenFile(path: directory + "/" + parts.joined(separator: "/")) else { return nil }
+        let candidate = directory + "/" + parts.joined(separator: "/")
+        guard !parts.isEmpty, let real = Self.realPath(candidate), real.hasPrefix(realDirectory + "/"),
+              let file = try? OpenFile(path: real) else { return nil }
         return .file(file, offset: 0, length: file.size)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+import TestSupport
 @testable import Image
 import Testing
 
@@ -78,5 +80,26 @@ import Testing
         guard case .node(let node) = tree.lookup("/usr/lib/libz.so.1") else { Issue.record("device missing"); return }
         #expect(tree.kind(node) == .special("character device"))
         #expect(try tree.readPrefix(node, count: 64, path: "") == [])
+    }
+}
+
+/// An OCI layout directory whose blob is a symlink out of it: the blob is missing, the host file unread.
+@Suite struct LayoutDirectoryTests {
+    @Test func aBlobLinkingOutOfTheLayoutIsNotThere() throws {
+        let dir = try TestSupport.temporaryDirectory("layout-escape")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir.appendingPathComponent("blobs/sha256"), withIntermediateDirectories: true)
+        try Data("{\"imageLayoutVersion\":\"1.0.0\"}".utf8).write(to: dir.appendingPathComponent("oci-layout"))
+        let digest = String(repeating: "a", count: 64)
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("blobs/sha256/" + digest).path, withDestinationPath: "/etc/passwd")
+        try Data("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:\(digest)\"}]}".utf8)
+            .write(to: dir.appendingPathComponent("index.json"))
+        do {
+            _ = try ImageReader.open(dir.path)
+            Issue.record("a manifest read through a symlink to /etc/passwd")
+        } catch {
+            #expect(error.reason == "blobs/sha256/\(digest) is missing", "\(error)")
+        }
     }
 }
