@@ -161,3 +161,52 @@ import TestSupport
         #expect(trace.output.status == 0)
     }
 }
+
+/// An OCI layout written by hand, with a gzip layer, to pin what the config does to a check.
+@Suite struct HandMadeLayoutTests {
+    /// A layout of one gzip layer holding `members`, with `config` as the image config's `config` object.
+    static func layout(_ members: [(String, TarWriter.Kind)], config: String) throws -> URL {
+        let dir = try TestSupport.temporaryDirectory("hand-layout")
+        let blobs = dir.appendingPathComponent("blobs/sha256")
+        try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
+        var writer = TarWriter()
+        for (name, kind) in members { writer.add(name, kind) }
+        let plain = dir.appendingPathComponent("layer.tar")
+        try writer.write(to: plain)
+        // Digests are names here (check does not verify them); they only need the digest grammar.
+        let layer = String(repeating: "1", count: 64), configDigest = String(repeating: "2", count: 64), manifest = String(repeating: "3", count: 64)
+        #expect(TestSupport.run(["/bin/sh", "-c", "gzip -c \"$0\" > \"$1\"", plain.path, blobs.appendingPathComponent(layer).path]).status == 0)
+        try FileManager.default.removeItem(at: plain)
+        try Data("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":\(config)}".utf8).write(to: blobs.appendingPathComponent(configDigest))
+        try Data("""
+            {"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:\(configDigest)","size":1},
+             "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:\(layer)","size":1}]}
+            """.utf8).write(to: blobs.appendingPathComponent(manifest))
+        try Data("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:\(manifest)\",\"size\":1}]}".utf8)
+            .write(to: dir.appendingPathComponent("index.json"))
+        try Data("{\"imageLayoutVersion\":\"1.0.0\"}".utf8).write(to: dir.appendingPathComponent("oci-layout"))
+        return dir
+    }
+
+    /// A script entry point from a compressed layer: its `#!` interpreter is what must be in the image.
+    @Test func aScriptEntryPointNeedsItsInterpreter() throws {
+        let script = Array("#!/bin/missing-sh -e\n# a long script body, longer than the 64 bytes kept of data files\n\(String(repeating: "echo hi\n", count: 40))".utf8)
+        let dir = try Self.layout([("app/", .directory), ("app/run.sh", .file(script))],
+                                  config: "{\"Entrypoint\":[\"/app/run.sh\"],\"Cmd\":[\"serve\"]}")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = TestSupport.linkscope(["check", "--root", dir.path])
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("entry point: /app/run.sh serve (#! /bin/missing-sh): refused, 1 problem\n"), "\(result.stdout)")
+        #expect(result.stdout.contains("entrypoint-not-found: entry point /app/run.sh: its #! interpreter /bin/missing-sh is not in the image"), "\(result.stdout)")
+    }
+
+    /// A program the config's PATH does not reach is the runtime's "executable file not found in $PATH".
+    @Test func anEntryPointOutsideThePathIsNotFound() throws {
+        let dir = try Self.layout([("opt/tool/bin/tool", .file(Array("#!/bin/sh\n".utf8)))],
+                                  config: "{\"Env\":[\"PATH=/usr/bin:/bin\"],\"Entrypoint\":[\"tool\"]}")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = TestSupport.linkscope(["check", "--json", "--root", dir.path])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("\"detail\" : \"entry point tool: executable file not found in the image's PATH (/usr/bin:/bin)\""), "\(result.stdout)")
+    }
+}
