@@ -210,3 +210,54 @@ import TestSupport
         #expect(result.stdout.contains("\"detail\" : \"entry point tool: executable file not found in the image's PATH (/usr/bin:/bin)\""), "\(result.stdout)")
     }
 }
+
+/// `docker save` of two images in the legacy layout (`<id>/layer.tar`, `<id>.json` configs), one layer
+/// shared through a symlink as old Docker versions wrote it: --image chooses, and without it the check
+/// names the choices.
+@Suite struct HandMadeDockerArchiveTests {
+    @Test func twoImagesNeedImageAndLegacyLayersAreFollowed() throws {
+        let root = try TestSupport.testBinaries.appendingPathComponent("check/root").path
+        var base = TarWriter()
+        let program = [UInt8](try Data(contentsOf: URL(fileURLWithPath: root + "/usr/bin/prog-ok")))
+        base.add("usr/", .directory)
+        base.add("usr/bin/", .directory)
+        base.add("usr/bin/prog-ok", .file(program))
+        var top = TarWriter()
+        top.add("usr/bin/.wh.prog-ok", .file([]))
+        let a = String(repeating: "a", count: 64), b = String(repeating: "b", count: 64)
+        let configA = String(repeating: "c", count: 64), configB = String(repeating: "d", count: 64)
+        var archive = TarWriter()
+        archive.add("\(a)/", .directory)
+        archive.add("\(a)/layer.tar", .file(base.finished()))
+        archive.add("\(b)/", .directory)
+        archive.add("\(b)/layer.tar", .file(top.finished()))
+        // The second image repeats the first layer through a symlink to it.
+        archive.add("\(configB)-base/", .directory)
+        archive.add("\(configB)-base/layer.tar", .symlink("../\(a)/layer.tar"))
+        archive.add("\(configA).json", .file(Array("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{}}".utf8)))
+        archive.add("\(configB).json", .file(Array("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{}}".utf8)))
+        archive.add("manifest.json", .file(Array("""
+            [{"Config":"\(configA).json","RepoTags":["app:1"],"Layers":["\(a)/layer.tar"]},
+             {"Config":"\(configB).json","RepoTags":["app:2","registry.example/app:2"],"Layers":["\(configB)-base/layer.tar","\(b)/layer.tar"]}]
+            """.utf8)))
+        let dir = try TestSupport.temporaryDirectory("hand-docker")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tar = dir.appendingPathComponent("save.tar").path
+        try archive.write(to: URL(fileURLWithPath: tar))
+
+        let ambiguous = TestSupport.linkscope(["check", "--root", tar])
+        #expect(ambiguous.status == 2)
+        #expect(ambiguous.stderr == "linkscope check: image \(tar): the archive holds 2 images (app:1, app:2, registry.example/app:2); choose one with --image\n")
+        let first = TestSupport.linkscope(["check", "--json", "--root", tar, "--image", "app:1"])
+        #expect(first.stdout.contains("\"digest\" : \"sha256:\(configA)\""), "\(first.stdout)")
+        #expect(first.stdout.contains("\"executables\" : 1"), "prog-ok is in app:1: \(first.stdout)")
+        // app:2's second layer deletes prog-ok with a whiteout.
+        let second = TestSupport.linkscope(["check", "--json", "--root", tar, "--image", "registry.example/app:2"])
+        #expect(second.stdout.contains("\"reference\" : \"registry.example/app:2\""), "\(second.stdout)")
+        #expect(second.stdout.contains("\"executables\" : 0"), "\(second.stdout)")
+        #expect(second.stdout.contains("\"layers\" : 2"))
+        let none = TestSupport.linkscope(["check", "--root", tar, "--image", "app:3"])
+        #expect(none.status == 2)
+        #expect(none.stderr == "linkscope check: image \(tar): no image matches --image app:3 (the archive has app:1, app:2, registry.example/app:2)\n")
+    }
+}
