@@ -19,6 +19,11 @@ extension CheckReport {
             if let platform = image.platform { parts.append(platform) }
             parts.append(plural(image.layers, "layer"))
             out += "image: \(parts.joined(separator: ", "))\n"
+            // Members a runtime would also fail to apply: said once, not hidden.
+            for member in image.skippedMembers.prefix(filesPerCause) { out += "  not applied: \(member)\n" }
+            if image.skippedMembers.count > filesPerCause {
+                out += "  … and \(image.skippedMembers.count - filesPerCause) more members not applied\n"
+            }
         }
         for (inRoot, host) in added.sorted(by: { $0.key < $1.key }) { out += "added: \(host) as \(inRoot)\n" }
         if let entryPoint {

@@ -261,3 +261,20 @@ import TestSupport
         #expect(none.stderr == "linkscope check: image \(tar): no image matches --image app:3 (the archive has app:1, app:2, registry.example/app:2)\n")
     }
 }
+
+/// Members that cannot be applied are named in the report, not dropped silently.
+@Suite struct UnappliedMemberTests {
+    @Test func aHardLinkToNothingIsNamed() throws {
+        var writer = TarWriter()
+        writer.add("usr/lib/libz.so.1", .hardLink("usr/lib/libz.so.1.2.13"))
+        writer.add("loop", .symlink("loop"))
+        writer.add("loop/x", .file([1]))
+        let dir = try TestSupport.temporaryDirectory("unapplied")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tar = dir.appendingPathComponent("root.tar")
+        try writer.write(to: tar)
+        let result = TestSupport.linkscope(["check", "--root", tar.path])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("image: root-tar, 1 layer\n  not applied: usr/lib/libz.so.1: hard link to usr/lib/libz.so.1.2.13, which is not in the image\n  not applied: loop/x: a parent directory is a symlink loop\n"), "\(result.stdout)")
+    }
+}
