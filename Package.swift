@@ -47,6 +47,6 @@ let package = Package(
         .testTarget(name: "TracerTests", dependencies: ["Tracer", "Prototypes", "TestSupport"]),
         .testTarget(name: "CheckTests", dependencies: ["Check", "ELF", "Linker", "Image", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LinkscopeCLI", "TestSupport"]),
-        .testTarget(name: "ImageTests", dependencies: ["Image", "TestSupport"]),
+        .testTarget(name: "ImageTests", dependencies: ["Image", "Linker", "TestSupport"]),
     ]
 )

@@ -298,6 +298,33 @@ extension LoaderRoot {
         return try ELFFile(bytes: bytes, name: hostPath(real))
     }
 
+    /// glob(3) of an absolute in-root pattern (`*`, `?`, `[…]` in any component, fnmatch rules, a leading
+    /// dot matched only explicitly), inside the root for both kinds of root: each directory is listed
+    /// through `directoryEntries` after `realPath`, so a symlink in a pattern's directory is followed
+    /// inside the root, never on the host. Matches are in-root paths as the pattern spells them, sorted.
+    /// (`LDSoConf`'s `include` lines are what this is for.)
+    public func glob(_ pattern: String) -> [String] {
+        var matches = [""]
+        for part in pattern.split(separator: "/").map(String.init) {
+            let isPattern = part.contains { "*?[".contains($0) }
+            var next: [String] = []
+            for prefix in matches {
+                if !isPattern {
+                    next.append(prefix + "/" + part)
+                    continue
+                }
+                guard let directory = try? realPath(prefix.isEmpty ? "/" : prefix),
+                      let entries = try? directoryEntries(directory) else { continue }
+                for entry in entries where fnmatch(part, entry.name, FNM_PERIOD) == 0 {
+                    next.append(prefix + "/" + entry.name)
+                }
+            }
+            matches = next
+        }
+        // Literal components were not looked at: only names that exist are matches, as glob(3) returns.
+        return matches.filter { (try? realPath($0.isEmpty ? "/" : $0)) != nil }.map { $0.isEmpty ? "/" : $0 }.sorted()
+    }
+
     /// `realPath` with its failure as the errno the kernel would give.
     private func canonical(_ inRootPath: String, operation: String) throws(SystemCallError) -> String {
         do { return try realPath(inRootPath) } catch {
