@@ -21,8 +21,10 @@ public struct Checker: Sendable {
     }
 
     func openRoot() throws(CheckError) -> OpenedRoot {
+        let chooses = options.image != nil ? "--image" : options.platform != nil ? "--platform" : nil
         guard let given = options.root else {
             guard options.additions.isEmpty else { throw .usage("--add needs --root IMAGE (an image to add the files to)") }
+            if let chooses { throw .usage("\(chooses) needs --root IMAGE (an archive or layout to choose from)") }
             return OpenedRoot(root: .host, image: nil)
         }
         var info = stat()
@@ -37,6 +39,7 @@ public struct Checker: Sendable {
             guard options.additions.isEmpty else {
                 throw .usage("--add needs an image (a tar, docker or OCI archive, or an OCI layout), not the directory \(given)")
             }
+            if let chooses { throw .usage("\(chooses) chooses an image of an archive or layout, not of the directory \(given)") }
             let absolute = URL(fileURLWithPath: given).standardizedFileURL.resolvingSymlinksInPath().path
             return OpenedRoot(root: LoaderRoot(hostRoot: absolute == "/" ? "" : absolute), image: nil)
         }
