@@ -21,16 +21,20 @@ let package = Package(
         // The in-process agent's shared-memory protocol (the agent itself is C built by Agent/build.sh).
         .target(name: "CAgent"),
         .plugin(name: "AgentImage", capability: .buildTool()),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
         // Swift modules, one concern each (shared/DESIGN.md).
         .target(name: "ELF", dependencies: ["CLibELF"]),
-        .target(name: "Linker", dependencies: ["ELF"]),
+        // Container images read in place: tar, gzip, zstd, docker save and OCI layouts into a file tree.
+        .target(name: "Image", dependencies: ["CZlib", "CZstd"]),
+        .target(name: "Linker", dependencies: ["ELF", "Image"]),
         .target(name: "Prototypes"),
         .target(name: "TraceModel", dependencies: ["Prototypes"]),
         .target(name: "Tracer", dependencies: ["CPtrace", "ELF", "Prototypes", "TraceModel"]),
         .target(name: "InProcess", dependencies: ["CAgent", "ELF", "Prototypes", "TraceModel", "Tracer"],
                 plugins: ["AgentImage"]),
-        .target(name: "Check", dependencies: ["ELF", "Linker"]),
+        .target(name: "Check", dependencies: ["ELF", "Linker", "Image"]),
         .target(
             name: "LinkscopeCLI",
             dependencies: [
@@ -47,7 +51,8 @@ let package = Package(
         .testTarget(name: "PrototypesTests", dependencies: ["Prototypes", "TestSupport"]),
         .testTarget(name: "TraceModelTests", dependencies: ["TraceModel", "Prototypes", "TestSupport"]),
         .testTarget(name: "TracerTests", dependencies: ["Tracer", "TraceModel", "Prototypes", "ELF", "TestSupport"]),
-        .testTarget(name: "CheckTests", dependencies: ["Check", "ELF", "Linker", "TestSupport"]),
+        .testTarget(name: "CheckTests", dependencies: ["Check", "ELF", "Linker", "Image", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LinkscopeCLI", "TraceModel", "TestSupport"]),
+        .testTarget(name: "ImageTests", dependencies: ["Image", "Linker", "TestSupport"]),
     ]
 )

@@ -2,19 +2,70 @@ import Foundation
 
 /// What to check and how, as the command line says it.
 public struct CheckOptions: Sendable {
-    /// A directory, a tar archive of one, or nil for the running system.
+    /// A directory, an image (root tar, docker save archive, OCI layout or archive), or nil for the
+    /// running system.
     public var root: String?
-    /// Paths inside the root; empty means all of it.
+    /// Paths inside the root; empty means all of it (or, with `additions`, the added files).
     public var paths: [String]
     /// Look for undefined symbols too (`--symbols`).
     public var symbols = false
     public var crossesMounts = false
     /// Worker threads.
     public var jobs = 1
+    /// `--image NAME:TAG`: which image of an archive or layout holding several.
+    public var image: String?
+    /// `--platform OS/ARCH[/VARIANT]` of a multi-platform index (default linux/amd64).
+    public var platform: String?
+    /// `--add HOST[:PATH]`: host files checked as if copied into the image.
+    public var additions: [Addition] = []
+    /// `--provided NAME`: libraries the runtime supplies at start; a need of one is not a problem.
+    public var provided: [String] = []
+    /// `--runtime NAME`: built-in lists of what a container runtime injects (`nvidia`).
+    public var runtimes: [RuntimeProfile] = []
 
     public init(root: String?, paths: [String]) {
         self.root = root
         self.paths = paths
+    }
+}
+
+/// One `--add HOST[:PATH]`: a host file and where it lands in the image (default /usr/local/bin/NAME,
+/// where a Dockerfile's `COPY app /usr/local/bin/` would put it).
+public struct Addition: Hashable, Sendable {
+    public var hostPath: String
+    public var inRootPath: String
+
+    public static let defaultDirectory = "/usr/local/bin"
+
+    public init(hostPath: String, inRootPath: String) {
+        self.hostPath = hostPath
+        self.inRootPath = inRootPath
+    }
+
+    /// `HOST[:PATH]`; the last colon followed by `/` separates them, so a host name with colons still works.
+    public init(argument: String) {
+        if let colon = argument.range(of: ":/", options: .backwards) {
+            hostPath = String(argument[..<colon.lowerBound])
+            inRootPath = LoaderPathText.normalized(String(argument[argument.index(after: colon.lowerBound)...]))
+        } else {
+            hostPath = argument
+            let name = argument.split(separator: "/").last.map(String.init) ?? argument
+            inRootPath = Self.defaultDirectory + "/" + name
+        }
+    }
+}
+
+/// Lexical path normalisation for user-typed in-root paths (kept apart from the Linker's so options parse
+/// without it).
+enum LoaderPathText {
+    static func normalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." { _ = parts.popLast(); continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
     }
 }
 
@@ -25,13 +76,15 @@ public enum CheckError: Error, Sendable, CustomStringConvertible {
     case rootNotUsable(path: String, reason: String)
     case pathMissing(path: String, reason: String)
     case archive(path: String, reason: String)
+    case usage(String)
 
     public var description: String {
         switch self {
         case .rootMissing(let path, let reason): return "root \(path): \(reason)"
         case .rootNotUsable(let path, let reason): return "root \(path): \(reason)"
         case .pathMissing(let path, let reason): return "\(path): \(reason)"
-        case .archive(let path, let reason): return "archive \(path): \(reason)"
+        case .archive(let path, let reason): return "image \(path): \(reason)"
+        case .usage(let message): return message
         }
     }
 }

@@ -11,6 +11,37 @@ public struct CheckReport: Sendable {
     public var problems: [Problem] = []
     /// Whether undefined symbols were looked for (`--symbols`).
     public var checkedSymbols = false
+    /// What the image is, when the root is one.
+    public var image: ImageSummary?
+    /// The image's entry point (Entrypoint + Cmd), checked first.
+    public var entryPoint: EntryPoint?
+    /// Needs met by the runtime (`--provided`, `--runtime`), not problems: library name → files needing it.
+    public var provided: [String: [String]] = [:]
+    /// Host files checked as if copied into the image (`--add`): in-root path → host path.
+    public var added: [String: String] = [:]
+
+    /// An image's identity and shape, for the report and the JSON.
+    public struct ImageSummary: Hashable, Sendable, Codable {
+        public var format: String
+        public var reference: String?
+        public var digest: String?
+        public var platform: String?
+        public var layers: Int
+        /// Members of the archive that could not be applied (a hard link to nothing).
+        public var skippedMembers: [String]
+    }
+
+    /// The program the image starts, as the runtime would find it.
+    public struct EntryPoint: Hashable, Sendable, Codable {
+        /// Entrypoint followed by Cmd, as the config gives them.
+        public var command: [String]
+        /// The in-root path of the program (found through the image's PATH), nil when it is not there.
+        public var path: String?
+        /// A script's `#!` interpreter, which is what the loader really starts.
+        public var interpreter: String?
+        /// Part of the verdict: the whole image was checked (PATHs and `--add` ask about other files).
+        public var checked = true
+    }
 
     public struct Counts: Hashable, Sendable, Codable {
         /// Regular files looked at.

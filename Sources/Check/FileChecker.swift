@@ -10,19 +10,13 @@ final class CheckContext: Sendable {
     let resolver: DependencyResolver
     let symbolTables = SharedCache<SymbolTable?>()
 
-    init(root: LoaderRoot, symbols: Bool) throws(CheckError) {
+    /// `variables`: the environment the root's programs start with (an image config's Env); never this
+    /// process's own LD_* variables.
+    init(root: LoaderRoot, symbols: Bool, variables: [String: String] = [:]) {
         self.root = root
         self.symbols = symbols
-        // A root is checked as an image: its own cache and conf, none of this process's LD_* variables.
-        let environment: LoaderEnvironment
-        if root.isHost {
-            environment = .host(environment: [:])
-        } else {
-            do { environment = try .root(root.hostRoot) } catch {
-                throw .rootNotUsable(path: root.hostRoot, reason: "\(error)")
-            }
-        }
-        self.resolver = DependencyResolver(environment: environment)
+        // A root is checked as an image: its own cache and conf.
+        self.resolver = DependencyResolver(environment: root.isHost ? .host(environment: variables) : .root(root, environment: variables))
     }
 
     func makeFileChecker() -> FileChecker { FileChecker(context: self) }
@@ -67,7 +61,7 @@ final class FileChecker {
     func check(_ found: FoundFile) -> FileVerdict? {
         let prefix: [UInt8]
         do {
-            prefix = try SystemCalls.readPrefix(found.hostPath, count: ELFIdentity.size)
+            prefix = try context.root.readPrefix(realPath: found.path, count: ELFIdentity.size)
         } catch {
             return unreadable(found, "\(error.operation): \(error.reason)")
         }
@@ -132,7 +126,7 @@ final class FileChecker {
         if context.symbols, !load.objects.isEmpty {
             let tables = load.objects.map { object in
                 context.symbolTables.value(for: object.hostPath) {
-                    (try? ELFFile(path: object.hostPath)).flatMap { try? SymbolTable(file: $0) }
+                    (try? context.root.openELF(object.path)).flatMap { try? SymbolTable(file: $0) }
                 } ?? SymbolTable()
             }
             let missing = Set(versionProblems.filter { $0.severity == .error }.compactMap { problem -> String? in

@@ -18,6 +18,9 @@ public struct ProblemKind: RawRepresentable, Hashable, Comparable, Sendable, Cod
     public static let unreadable = ProblemKind(rawValue: "unreadable")
     /// A file that starts like ELF but whose structures are corrupt or truncated.
     public static let badELF = ProblemKind(rawValue: "bad-elf")
+    /// The image's Entrypoint/Cmd names a program the image does not have (the runtime's
+    /// "executable file not found in $PATH").
+    public static let entryPointMissing = ProblemKind(rawValue: "entrypoint-not-found")
 
     public var description: String { rawValue }
     public static func < (a: ProblemKind, b: ProblemKind) -> Bool { a.rawValue < b.rawValue }

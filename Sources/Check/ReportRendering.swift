@@ -12,6 +12,42 @@ extension CheckReport {
         out += "linkscope check \(root): \(checked)"
         if counts.skipped > 0 { out += ", \(counts.skipped) other ELF files skipped" }
         out += "\n"
+        if let image {
+            var parts = [image.format]
+            if let reference = image.reference { parts.append(reference) }
+            if let digest = image.digest { parts.append(digest) }
+            if let platform = image.platform { parts.append(platform) }
+            parts.append(plural(image.layers, "layer"))
+            out += "image: \(parts.joined(separator: ", "))\n"
+            // Members a runtime would also fail to apply: said once, not hidden.
+            for member in image.skippedMembers.prefix(filesPerCause) { out += "  not applied: \(member)\n" }
+            if image.skippedMembers.count > filesPerCause {
+                out += "  … and \(image.skippedMembers.count - filesPerCause) more members not applied\n"
+            }
+        }
+        for (inRoot, host) in added.sorted(by: { $0.key < $1.key }) { out += "added: \(host) as \(inRoot)\n" }
+        if let entryPoint {
+            let command = entryPoint.command.map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " ")
+            let checked = [entryPoint.path, entryPoint.interpreter].compactMap { $0 }
+            let failing = problems.filter { $0.severity == .error && (checked.contains($0.file) || $0.kind == .entryPointMissing) }
+            var line = "entry point: \(command)"
+            var found = [entryPoint.path == entryPoint.command.first ? nil : entryPoint.path,
+                         entryPoint.interpreter.map { "#! \($0)" }].compactMap { $0 }
+            if entryPoint.path == nil { found = [] }
+            if !found.isEmpty { line += " (\(found.joined(separator: ", ")))" }
+            if !entryPoint.checked {
+                line += ": not checked (PATHs or --add name the files to check)"
+            } else if entryPoint.path == nil {
+                line += ": not in the image"
+            } else {
+                line += failing.isEmpty ? ": loads" : ": refused, \(plural(failing.count, "problem"))"
+            }
+            out += line + "\n"
+            if entryPoint.checked { for problem in failing { out += "  \(problem.kind): \(problem.detail)\n" } }
+        }
+        for (name, files) in provided.sorted(by: { $0.key < $1.key }) {
+            out += "provided by the runtime: \(name) (needed by \(plural(files.count, "file")))\n"
+        }
         if problems.isEmpty {
             out += "clean: the loader would accept every program and library\n"
             return out
@@ -54,6 +90,10 @@ extension CheckReport {
             var root: String
             var paths: [String]
             var symbols: Bool
+            var image: ImageSummary?
+            var entryPoint: EntryPoint?
+            var added: [String: String]?
+            var provided: [String: [String]]?
             var counts: Counts
             var totals: Totals
             var problems: [Problem]
@@ -61,7 +101,8 @@ extension CheckReport {
         var byKind: [String: Int] = [:]
         for problem in problems { byKind[problem.kind.rawValue, default: 0] += 1 }
         let document = Document(
-            root: root, paths: paths, symbols: checkedSymbols, counts: counts,
+            root: root, paths: paths, symbols: checkedSymbols, image: image, entryPoint: entryPoint,
+            added: added.isEmpty ? nil : added, provided: provided.isEmpty ? nil : provided, counts: counts,
             totals: Totals(errors: errors.count, warnings: warnings.count,
                            filesWithErrors: filesWithErrors.count, byKind: byKind),
             problems: problems)

@@ -65,15 +65,13 @@ public struct RootWalker: Sendable {
                     throw SystemCallError("cannot find", path: inRoot + (root.isHost ? "" : " in \(root.hostRoot)"), errno: ENOENT)
                 }
             }
-            let host = root.hostPath(canonical)
-            let info = try SystemCalls.status(host)
-            switch FileType(mode: info.st_mode) {
+            let info = try root.linkStatus(canonical)
+            switch info.type {
             case .directory:
-                walkDirectory(canonical, device: UInt64(info.st_dev), state: &state)
+                walkDirectory(canonical, device: info.device, state: &state)
             case .regular:
                 // An explicitly named file is checked even if it is not ELF, so a typo is visible.
-                visitRegular(canonical, id: FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)),
-                             explicit: true, state: &state)
+                visitRegular(canonical, id: FileID(device: info.device, inode: info.inode), explicit: true, state: &state)
             default:
                 break
             }
@@ -85,19 +83,18 @@ public struct RootWalker: Sendable {
     private func walkDirectory(_ start: String, device: UInt64, state: inout State) {
         var stack = [start]
         while let directory = stack.popLast() {
-            let host = root.hostPath(directory)
             let entries: [DirectoryEntry]
             let directoryDevice: UInt64
             do {
-                let info = try SystemCalls.linkStatus(host)
-                let id = FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+                let info = try root.linkStatus(directory)
+                let id = FileID(device: info.device, inode: info.inode)
                 guard state.seenDirectories.insert(id).inserted else { continue }
                 if id.device != device, !crossesMounts, directory != start {
                     state.result.skippedDirectories.append(directory)
                     continue
                 }
                 directoryDevice = id.device
-                entries = try SystemCalls.directoryEntries(host)
+                entries = try root.directoryEntries(directory)
             } catch {
                 state.result.problems.append(Problem(
                     kind: .unreadable, file: directory, neededBy: nil, subject: directory,
@@ -111,9 +108,9 @@ public struct RootWalker: Sendable {
                 // A regular file lives on its directory's device; d_type is not guaranteed, so lstat
                 // only when the file system did not say.
                 var entryDevice = directoryDevice
-                if type == .unknown, let info = try? SystemCalls.linkStatus(root.hostPath(path)) {
-                    type = FileType(mode: info.st_mode)
-                    entryDevice = UInt64(info.st_dev)
+                if type == .unknown, let info = try? root.linkStatus(path) {
+                    type = info.type
+                    entryDevice = info.device
                 }
                 switch type {
                 case .directory:
@@ -152,7 +149,7 @@ public struct RootWalker: Sendable {
             target = try root.realPath(path)
         } catch {
             guard Self.matters(path) else { return }
-            let written = (try? SystemCalls.readlink(root.hostPath(path))) ?? "?"
+            let written = (try? root.readlink(path)) ?? "?"
             let detail: String
             switch error {
             case .loop: detail = "symlink loop (\(path) -> \(written))"
@@ -164,10 +161,8 @@ public struct RootWalker: Sendable {
                 kind: .brokenSymlink, file: path, neededBy: nil, subject: written, detail: detail))
             return
         }
-        guard let info = try? SystemCalls.status(root.hostPath(target)),
-              FileType(mode: info.st_mode) == .regular else { return }
-        visitRegular(target, id: FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)),
-                     explicit: false, state: &state)
+        guard let info = try? root.linkStatus(target), info.type == .regular else { return }
+        visitRegular(target, id: FileID(device: info.device, inode: info.inode), explicit: false, state: &state)
     }
 
     /// File-name endings of data that is never an ELF program or library: sources, documentation,

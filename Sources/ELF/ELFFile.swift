@@ -85,7 +85,11 @@ public final class ELFFile {
     public convenience init(bytes: some Collection<UInt8>, name: String = "<memory>") throws(ELFError) {
         precondition(Self.libelfReady, "libelf refused EV_CURRENT")
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
-        _ = buffer.initializeMemory(as: UInt8.self, from: bytes)
+        // One memcpy when the bytes are contiguous (an image's file): element by element, through the
+        // unspecialised generic, costs seconds on a root's worth of libraries.
+        if bytes.withContiguousStorageIfAvailable({ buffer.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
+            _ = buffer.initializeMemory(as: UInt8.self, from: bytes)
+        }
         guard let base = buffer.baseAddress,
               let elf = elf_memory(base.assumingMemoryBound(to: CChar.self), bytes.count) else {
             buffer.deallocate()

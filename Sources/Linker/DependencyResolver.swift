@@ -134,7 +134,7 @@ public final class DependencyResolver: Sendable {
             case .failure(let failure): return .rejected(failure.rejection)
             }
         }
-        let outcome = Self.verifyAndParse(hostPath: root.hostPath(real), realPath: real, environment: environment)
+        let outcome = Self.verifyAndParse(realPath: real, environment: environment)
         parsed.withLock { $0[real] = outcome }
         switch outcome {
         case .success(let info): return .object(info)
@@ -144,11 +144,12 @@ public final class DependencyResolver: Sendable {
 
     /// elf/dl-load.c `open_verify`, in its order: size, magic, class (skip), data, version, OS ABI,
     /// machine (skip), type. Fatal verdicts stop glibc's whole search with that message.
-    static func verifyAndParse(hostPath: String, realPath: String,
-                               environment: LoaderEnvironment) -> Result<ObjectInfo, ProbeFailure> {
+    static func verifyAndParse(realPath: String, environment: LoaderEnvironment) -> Result<ObjectInfo, ProbeFailure> {
         func fail(_ rejection: Rejection) -> Result<ObjectInfo, ProbeFailure> { .failure(ProbeFailure(rejection: rejection)) }
+        // Read through the root: a directory's file from the host, an image's from its layers.
+        let hostPath = environment.root.hostPath(realPath)
         let header: [UInt8]
-        do { header = try SystemCalls.readPrefix(hostPath, count: 64) } catch {
+        do { header = try environment.root.readPrefix(realPath: realPath, count: 64) } catch {
             let code = error.errno
             if code == EACCES { return fail(.permissionDenied) }
             if code == ENOENT { return fail(.missing) }
@@ -171,7 +172,7 @@ public final class DependencyResolver: Sendable {
             return fail(.fatal("only ET_DYN and ET_EXEC can be loaded"))
         }
         do {
-            let file = try ELFFile(path: hostPath)
+            let file = try environment.root.openELF(realPath: realPath)
             let dynamic = try file.dynamicInfo()
             let isStatic = !file.programHeaders.contains { $0.type == .dynamic }
             return .success(ObjectInfo(

@@ -85,7 +85,13 @@ public struct LoaderEnvironment: Hashable, Sendable {
             throw .rootNotADirectory(directory)
         }
         let absolute = LoaderRoot.normalized(LoaderPath.absolute(directory, in: FileManager.default.currentDirectoryPath))
-        var result = LoaderEnvironment(root: LoaderRoot(hostRoot: absolute == "/" ? "" : absolute))
+        return root(LoaderRoot(hostRoot: absolute == "/" ? "" : absolute), environment: environment)
+    }
+
+    /// A root already opened (a directory, or an image read in place), with its own ld.so.cache,
+    /// ld.so.conf and ld.so.preload; `environment` as the root's programs would start with it.
+    public static func root(_ root: LoaderRoot, environment: [String: String] = [:]) -> LoaderEnvironment {
+        var result = LoaderEnvironment(root: root)
         result.libraryPath = environment["LD_LIBRARY_PATH"]
         result.loadRootFiles(preloadVariable: environment["LD_PRELOAD"])
         return result

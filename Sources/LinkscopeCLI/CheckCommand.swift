@@ -5,25 +5,49 @@ import Foundation
 public struct CheckCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Find every program in a root filesystem that the loader would refuse.",
+        abstract: "Find every program in a root filesystem or container image that the loader would refuse.",
         discussion: """
             Walks ROOT (or the PATHs inside it), parses every ELF program and shared object without running \
             anything, and resolves each as glibc's loader would inside ROOT: its ld.so.cache, ld.so.conf, \
             default directories, RPATH/RUNPATH and $ORIGIN, with absolute symlinks read inside ROOT.
+            An image (a root tar, a docker save archive, an OCI layout directory or tar; gzip or zstd layers) \
+            is read in place: its layers are applied in memory with OCI whiteouts, nothing is unpacked to \
+            disk, no device is created and nothing is executed. Its config's Env (LD_LIBRARY_PATH) applies \
+            and its Entrypoint/Cmd is checked first.
             Exit status: 0 clean, 1 problems found (warnings too with --strict), 2 the check could not run.
             """
     )
 
     @Option(name: .long, help: ArgumentHelp(
-        "The root filesystem: a directory, or a tar archive of one (docker export). Default: this system.",
-        valueName: "DIR|TAR"))
+        "The root filesystem: a directory, a tar of one (docker export), a docker save archive, or an OCI layout (directory or tar). Default: this system.",
+        valueName: "DIR|TAR|OCI|DOCKER-ARCHIVE"))
     var root: String?
+
+    @Option(name: .long, help: ArgumentHelp("Which image of an archive or layout holding several (its RepoTags or ref.name).", valueName: "NAME:TAG"))
+    var image: String?
+
+    @Option(name: .long, help: ArgumentHelp("The platform to pick from a multi-platform index (default linux/amd64).", valueName: "OS/ARCH[/VARIANT]"))
+    var platform: String?
+
+    @Option(name: .customLong("add"), help: ArgumentHelp(
+        "Check a host file as if copied into the image at PATH (default /usr/local/bin/NAME); repeatable. Without PATH arguments only the added files (and the entry point) are checked.",
+        valueName: "HOST[:PATH]"))
+    var additions: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A library the runtime supplies at start (NAME or NAME.so.N); its absence is not a problem. Repeatable.", valueName: "LIB"))
+    var provided: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Libraries a container runtime injects: nvidia (the NVIDIA container toolkit's driver libraries). Repeatable.", valueName: "NAME"))
+    var runtime: [String] = []
 
     @Flag(name: .long, help: "Print the JSON report (schema in the README) instead of the summary.")
     var json = false
 
     @Option(name: .long, help: ArgumentHelp("Also write a JUnit XML report to FILE.", valueName: "FILE"))
     var junit: String?
+
+    @Option(name: .long, help: ArgumentHelp("Also write a SARIF 2.1.0 report (code scanning) to FILE.", valueName: "FILE"))
+    var sarif: String?
 
     @Flag(name: .long, help: "Also report undefined symbols no loaded object defines (a static ldd -r).")
     var symbols = false
@@ -50,6 +74,16 @@ public struct CheckCommand: ParsableCommand {
 
     public func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        for name in runtime where RuntimeProfile.named(name) == nil {
+            throw ValidationError("unknown --runtime '\(name)' (known: \(RuntimeProfile.all.map(\.name).joined(separator: ", ")))")
+        }
+        if let platform, platform.split(separator: "/", omittingEmptySubsequences: false).count < 2
+            || platform.split(separator: "/", omittingEmptySubsequences: false).contains(where: \.isEmpty) {
+            throw ValidationError("--platform must be OS/ARCH or OS/ARCH/VARIANT, not '\(platform)'")
+        }
+        for addition in additions where addition.isEmpty || addition.hasPrefix(":") {
+            throw ValidationError("--add needs a host file: HOST[:PATH]")
+        }
     }
 
     public func run() throws {
@@ -58,6 +92,11 @@ public struct CheckCommand: ParsableCommand {
         options.symbols = symbols
         options.crossesMounts = crossMounts
         options.jobs = jobs ?? max(ProcessInfo.processInfo.activeProcessorCount, 1)
+        options.image = image
+        options.platform = platform
+        options.additions = additions.map(Addition.init(argument:))
+        options.provided = provided
+        options.runtimes = runtime.compactMap(RuntimeProfile.named)
         let report: CheckReport
         do {
             var onProgress: Checker.Progress?
@@ -71,11 +110,12 @@ public struct CheckCommand: ParsableCommand {
         progress?.finish()
         let text = json ? report.renderJSON() : report.renderText(filesPerCause: verbose ? Int.max : 8)
         FileHandle.standardOutput.write(Data(text.utf8))
-        if let junit {
+        for (file, render) in [(junit, report.renderJUnit), (sarif, { report.renderSARIF() })] {
+            guard let file else { continue }
             do {
-                try Data(report.renderJUnit().utf8).write(to: URL(fileURLWithPath: junit))
+                try Data(render().utf8).write(to: URL(fileURLWithPath: file))
             } catch {
-                FileHandle.standardError.write(Data("linkscope check: cannot write \(junit): \(error.localizedDescription)\n".utf8))
+                FileHandle.standardError.write(Data("linkscope check: cannot write \(file): \(error.localizedDescription)\n".utf8))
                 throw ExitCode(ExitStatus.cannotAnalyse)
             }
         }
