@@ -157,6 +157,9 @@ public struct DependencyGraph: Hashable, Sendable {
     /// LD_PRELOAD / ld.so.preload entries that could not be loaded: glibc warns and ignores them, so they
     /// are not missing needs.
     public var ignoredPreloads: [Dependency] = []
+    /// For each object, the names it answers to (`l_name`, its `l_libname` list and soname), as the
+    /// resolver recorded them: `LoaderNames.matches` decides with these.
+    public var names: [Set<String>] = []
 
     public var isStatic: Bool { objects.first?.info.isStatic ?? false }
     public var missing: [Dependency] { dependencies.filter { $0.target == nil } }

@@ -29,6 +29,8 @@ public final class DependencyResolver: Sendable {
     private let parsed = Mutex<[String: Result<ObjectInfo, ProbeFailure>]>([:])
     /// `environment.searchSubdirectories`, computed once.
     private let subdirectories: [String]
+    /// Symbol tables (with relocations) by real path, read on first use by `-u`, `-r`/`-d` and `check --symbols`.
+    private let symbolTables = SharedCache<SymbolTable>()
 
     public init(environment: LoaderEnvironment) {
         self.environment = environment
@@ -69,7 +71,9 @@ public final class DependencyResolver: Sendable {
         run.add(MappedObject(name: file, path: inRoot, info: mainInfo, rule: .main, loader: nil, depth: 0, subdirectory: ""),
                 names: mainInfo.dynamic.soname.map { [$0] } ?? [], origin: LoaderPath.directory(of: mainInfo.realPath))
         guard !mainInfo.isStatic else {
-            return DependencyGraph(file: file, objects: run.objects, dependencies: [], interpreter: nil)
+            var graph = DependencyGraph(file: file, objects: run.objects, dependencies: [], interpreter: nil)
+            graph.names = run.names
+            return graph
         }
         run.prepareInterpreter(mainInfo.interpreter ?? environment.defaultInterpreter, declared: mainInfo.interpreter != nil)
         var queue = [0]
@@ -90,6 +94,7 @@ public final class DependencyResolver: Sendable {
         var graph = DependencyGraph(file: file, objects: run.objects, dependencies: run.dependencies,
                                     interpreter: mainInfo.interpreter)
         graph.ignoredPreloads = run.ignoredPreloads
+        graph.names = run.names
         return graph
     }
 
@@ -98,6 +103,14 @@ public final class DependencyResolver: Sendable {
         switch probe(inRootPath) {
         case .object(let info): return .success(info)
         case .rejected(let rejection): return .failure(rejection)
+        }
+    }
+
+    /// The symbol table of a mapped object, read once per resolver; an object whose symbols cannot be read
+    /// (a corrupt `.dynsym`) has an empty table, so it defines nothing and references nothing.
+    public func symbolTable(of info: ObjectInfo) -> SymbolTable {
+        symbolTables.value(for: info.realPath) {
+            (try? ELFFile(path: info.hostPath)).flatMap { try? SymbolTable(file: $0, relocations: true) } ?? SymbolTable()
         }
     }
 
@@ -155,19 +168,17 @@ public final class DependencyResolver: Sendable {
             if code == EISDIR { return fail(.fatal("cannot read file data: Is a directory")) }
             return fail(.fatal("cannot open shared object file: \(error.reason)"))
         }
+        // glibc reads a whole ELF header (64 bytes for ELFCLASS64) before it looks at any field.
         guard header.count >= 64 else { return fail(.fatal("file too short")) }
-        guard header[0] == 0x7f, header[1] == 0x45, header[2] == 0x4c, header[3] == 0x46 else {
-            return fail(.fatal("invalid ELF header"))
+        guard let identity = ELFIdentity(header) else { return fail(.fatal("invalid ELF header")) }
+        guard identity.elfClass == environment.elfClass else { return fail(.wrongClass(identity.elfClass)) }
+        guard identity.data == .littleEndian else { return fail(.fatal("ELF file data encoding not little-endian")) }
+        guard identity.version == ELFIdentity.currentVersion else {
+            return fail(.fatal("ELF file version ident does not match current one"))
         }
-        let elfClass = ELFClass(rawValue: header[4])
-        guard elfClass == environment.elfClass else { return fail(.wrongClass(elfClass)) }
-        guard header[5] == ELFData.littleEndian.rawValue else { return fail(.fatal("ELF file data encoding not little-endian")) }
-        guard header[6] == 1 else { return fail(.fatal("ELF file version ident does not match current one")) }
-        guard header[7] == 0 || header[7] == 3 else { return fail(.fatal("ELF file OS ABI invalid")) }
-        let machine = ELFMachine(rawValue: UInt16(header[18]) | UInt16(header[19]) << 8)
-        guard machine == environment.machine else { return fail(.wrongMachine(machine)) }
-        let type = ELFObjectType(rawValue: UInt16(header[16]) | UInt16(header[17]) << 8)
-        guard type == .sharedObject || type == .executable else {
+        guard ELFIdentity.acceptedOSABIs.contains(identity.osABI) else { return fail(.fatal("ELF file OS ABI invalid")) }
+        guard identity.machine == environment.machine else { return fail(.wrongMachine(identity.machine)) }
+        guard identity.type == .sharedObject || identity.type == .executable else {
             return fail(.fatal("only ET_DYN and ET_EXEC can be loaded"))
         }
         do {
@@ -263,11 +274,11 @@ private struct Run {
     /// already loaded or not found (both recorded in `dependencies`).
     mutating func map(_ name: String, neededBy needer: Int, preload: Bool) -> Int? {
         func record(_ outcome: Dependency.Outcome) { dependencies.append(Dependency(needer: needer, name: name, outcome: outcome)) }
-        if let existing = names.firstIndex(where: { $0.contains(name) }) {
+        if let existing = names.firstIndex(where: { LoaderNames.matches(name, $0) }) {
             record(.found(object: existing, rule: existing == interpreterIndex ? .interpreter : .alreadyLoaded(name: name)))
             return nil
         }
-        if let pending = pendingInterpreter, pending.names.contains(name), let index = placeInterpreter() {
+        if let pending = pendingInterpreter, LoaderNames.matches(name, pending.names), let index = placeInterpreter() {
             record(.found(object: index, rule: .interpreter))
             return nil
         }
