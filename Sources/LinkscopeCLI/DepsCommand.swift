@@ -26,11 +26,19 @@ public struct DepsCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Resolve inside this root filesystem: its ld.so.cache, absolute links read inside it.", valueName: "DIR"))
     var root: String?
 
-    @Flag(name: .short, help: "Also print the symbol-version requirements of each object, as `ldd -v` does.")
+    @Flag(name: .short, help: "Also print the symbol-version requirements of each object, as `ldd -v` does (a version the loaded object lacks is `not found`).")
     var verbose = false
 
     @Flag(name: .short, help: "Also print unused direct dependencies, as `ldd -u` does (exit 1 when there are some).")
     var unused = false
+
+    @Flag(name: [.customShort("r"), .customLong("function-relocs")],
+          help: "Also report undefined symbols of data and function relocations, as `ldd -r` does (exit 1 when there are some).")
+    var functionRelocations = false
+
+    @Flag(name: [.customShort("d"), .customLong("data-relocs")],
+          help: "Also report undefined symbols of data relocations, as `ldd -d` does (exit 1 when there are some).")
+    var dataRelocations = false
 
     @Argument(help: ArgumentHelp("ELF files to analyse (paths inside --root when it is given).", valueName: "FILE"))
     var files: [String]
@@ -41,6 +49,8 @@ public struct DepsCommand: ParsableCommand {
         if [ldd, json, dot].filter({ $0 }).count > 1 { throw ValidationError("--ldd, --json and --dot exclude each other") }
         if files.isEmpty { throw ValidationError("give at least one FILE") }
     }
+
+    var relocationMode: RelocationMode? { functionRelocations ? .all : dataRelocations ? .data : nil }
 
     public func run() throws {
         let environment: LoaderEnvironment
@@ -55,71 +65,96 @@ public struct DepsCommand: ParsableCommand {
         if let problem = environment.cacheProblem {
             FileHandle.standardError.write(Data("linkscope: warning: \(problem); resolving without ld.so.cache\n".utf8))
         }
-        let results = DepsRun.resolveAll(files, environment: environment)
+        let resolver = DependencyResolver(environment: environment)
+        let results = DepsRun.resolveAll(files, resolver: resolver,
+                                         options: DepsRun.Options(unused: unused, relocations: relocationMode))
         let style = DepsStyle.forStandardOutput()
         var output = ""
-        var unusedFound = false
         if json {
             output = DepsJSONRenderer.render(results)
         } else if dot {
             output = DepsDotRenderer.render(results)
         } else {
             for (position, result) in results.enumerated() {
-                guard case .success(let graph) = result.outcome else { continue }
+                guard case .success(let verdict) = result.outcome else { continue }
                 if ldd {
-                    output += DepsLddRenderer.render(graph, header: files.count > 1, verbose: verbose)
-                    if unused {
-                        let list = DepsUnused.unusedDirectDependencies(graph)
-                        if !list.isEmpty {
-                            output += "Unused direct dependencies:\n" + list.map { "\t\($0)\n" }.joined()
-                            unusedFound = true
-                        }
-                    }
+                    output += DepsLddRenderer.render(verdict, header: files.count > 1, verbose: verbose)
                 } else {
                     if position > 0, !output.isEmpty { output += "\n" }
-                    output += DepsTreeRenderer(style: style).render(graph)
-                    if verbose { output += DepsLddRenderer.versionInformation(graph) }
-                    if unused {
-                        let list = DepsUnused.unusedDirectDependencies(graph)
-                        if !list.isEmpty {
-                            output += "Unused direct dependencies:\n" + list.map { "\t\($0)\n" }.joined()
-                            unusedFound = true
-                        }
-                    }
+                    output += DepsTreeRenderer(style: style).render(verdict)
+                    if verbose { output += DepsLddRenderer.versionInformation(verdict.graph) }
+                    output += DepsLddRenderer.undefinedLines(verdict)
+                }
+                if !verdict.unused.isEmpty {
+                    output += "Unused direct dependencies:\n" + verdict.unused.map { "\t\($0)\n" }.joined()
                 }
             }
         }
         FileHandle.standardOutput.write(Data(output.utf8))
-        var status = unusedFound ? ExitStatus.problemsFound : ExitStatus.clean
+        var status = ExitStatus.clean
         for result in results {
             switch result.outcome {
             case .failure(let error):
                 FileHandle.standardError.write(Data("linkscope: \(error)\n".utf8))
                 status = ExitStatus.cannotAnalyse
-            case .success(let graph):
-                for ignored in graph.ignoredPreloads {
-                    FileHandle.standardError.write(Data("linkscope: warning: \(graph.file): preload \(ignored.name) cannot be preloaded: ignored (as ld.so does)\n".utf8))
+            case .success(let verdict):
+                for ignored in verdict.graph.ignoredPreloads {
+                    FileHandle.standardError.write(Data("linkscope: warning: \(verdict.graph.file): preload \(ignored.name) cannot be preloaded: ignored (as ld.so does)\n".utf8))
                 }
-                if !graph.isComplete, status == ExitStatus.clean { status = ExitStatus.problemsFound }
+                if !verdict.isClean, status == ExitStatus.clean { status = ExitStatus.problemsFound }
             }
         }
         if status != ExitStatus.clean { throw ExitCode(status) }
     }
 }
 
+/// One file's whole verdict: what is loaded, which versions the loaded objects lack, and (when asked)
+/// undefined symbols and unused dependencies.
+public struct DepsVerdict: Sendable {
+    public var graph: DependencyGraph
+    public var versionProblems: [VersionProblem]
+    /// With `-r`/`-d` only.
+    public var undefined: [UndefinedSymbol] = []
+    /// With `-u` only: paths of unused direct dependencies.
+    public var unused: [String] = []
+
+    /// Nothing the loader refuses and nothing the asked-for checks flag.
+    public var isClean: Bool {
+        graph.isComplete && !versionProblems.contains { $0.failure.isError }
+            && undefined.isEmpty && unused.isEmpty
+    }
+}
+
 /// Resolves many files with one shared resolver, on every core.
 public enum DepsRun {
-    public struct FileResult: Sendable {
-        public var file: String
-        public var outcome: Result<DependencyGraph, DependencyError>
+    public struct Options: Sendable {
+        public var unused = false
+        public var relocations: RelocationMode?
+        public init(unused: Bool = false, relocations: RelocationMode? = nil) {
+            self.unused = unused
+            self.relocations = relocations
+        }
     }
 
-    public static func resolveAll(_ files: [String], environment: LoaderEnvironment) -> [FileResult] {
-        let resolver = DependencyResolver(environment: environment)
+    public struct FileResult: Sendable {
+        public var file: String
+        public var outcome: Result<DepsVerdict, DependencyError>
+    }
+
+    public static func resolveAll(_ files: [String], environment: LoaderEnvironment, options: Options = Options()) -> [FileResult] {
+        resolveAll(files, resolver: DependencyResolver(environment: environment), options: options)
+    }
+
+    public static func resolveAll(_ files: [String], resolver: DependencyResolver, options: Options) -> [FileResult] {
         let slots = ResultSlots(count: files.count)
         DispatchQueue.concurrentPerform(iterations: files.count) { index in
-            let outcome: Result<DependencyGraph, DependencyError>
-            outcome = Result { () throws(DependencyError) in try resolver.resolve(files[index]) }
+            let outcome = Result { () throws(DependencyError) -> DepsVerdict in
+                let graph = try resolver.resolve(files[index])
+                var verdict = DepsVerdict(graph: graph, versionProblems: graph.versionProblems)
+                if let mode = options.relocations { verdict.undefined = resolver.undefinedSymbols(in: graph, mode: mode) }
+                if options.unused { verdict.unused = DepsUnused.unusedDirectDependencies(graph, resolver: resolver) }
+                return verdict
+            }
             slots.set(index, FileResult(file: files[index], outcome: outcome))
         }
         return slots.values()

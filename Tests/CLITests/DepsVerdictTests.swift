@@ -1,0 +1,116 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `deps` refuses what the loader refuses: version needs (TestBinaries/deps `version/`) and undefined
+/// symbols (`undef/`), each fixture checked against running it and against glibc `ldd` on the same path.
+@Suite struct DepsVerdictTests {
+    static func fixture(_ path: String) throws -> String {
+        try TestSupport.testBinaries.appendingPathComponent("deps/" + path).path
+    }
+
+    /// ldd's `Version information:` block as a set of trimmed lines.
+    static func versionBlock(_ text: String) -> Set<String> {
+        guard let range = text.range(of: "Version information:") else { return [] }
+        return Set(text[range.upperBound...].split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("linux-vdso") })
+    }
+
+    /// The lines ld.so writes about versions and symbols (ldd's stderr), as a set.
+    static func loaderLines(_ text: String) -> Set<String> {
+        Set(text.split(separator: "\n").map(String.init).filter {
+            $0.contains("version `") || $0.contains("no version information") || $0.hasPrefix("undefined symbol: ")
+        })
+    }
+
+    /// The loader refuses prog-rp (its RUNPATH finds a libver without LIB_2.0); deps says so in every shape
+    /// and exits 1, and its --ldd/-v lines are ldd's.
+    @Test func aMissingVersionIsRefusedLikeTheLoader() throws {
+        let prog = try Self.fixture("version/prog-rp")
+        let lib = try Self.fixture("version/v1/libver.so.1")
+        let real = TestSupport.run([prog])
+        #expect(real.status == 1)
+        #expect(real.stderr.contains("\(lib): version `LIB_2.0' not found (required by \(prog))"))
+
+        let tree = TestSupport.linkscope(["deps", prog])
+        #expect(tree.status == 1)
+        #expect(tree.stdout.contains("libver.so.1 => \(lib) [runpath of \(prog)] version LIB_2.0 not found (defines LIB_1.0)"), "\(tree.stdout)")
+
+        let ldd = TestSupport.run(["/usr/bin/ldd", "-v", prog])
+        let ours = TestSupport.linkscope(["deps", "--ldd", "-v", prog])
+        #expect(ours.status == 1)
+        #expect(ours.stdout.contains("libver.so.1 (LIB_2.0) => not found"))
+        #expect(Self.versionBlock(ours.stdout) == Self.versionBlock(ldd.stdout))
+        #expect(Self.loaderLines(ours.stdout) == Self.loaderLines(ldd.stdout))
+        #expect(!Self.loaderLines(ours.stdout).isEmpty)
+
+        let json = TestSupport.linkscope(["deps", "--json", prog])
+        #expect(json.status == 1)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let file = try #require((document["files"] as? [[String: Any]])?.first)
+        #expect(file["complete"] as? Bool == true)
+        #expect(file["loads"] as? Bool == false)
+        let versions = try #require(file["versions"] as? [[String: Any]])
+        #expect(versions.count == 1)
+        #expect(versions.first?["version"] as? String == "LIB_2.0")
+        #expect(versions.first?["kind"] as? String == "missing")
+        #expect(versions.first?["error"] as? Bool == true)
+        #expect(versions.first?["needer"] as? Int == 0)
+    }
+
+    /// A weak version and a provider without version definitions only warn: the program runs, deps exits 0
+    /// and notes it, and ld.so's warnings are ldd's.
+    @Test(arguments: ["version/prog-weak", "version/prog-noinfo", "version/prog-ok"])
+    func warningsDoNotStopTheLoad(_ program: String) throws {
+        let prog = try Self.fixture(program)
+        #expect(TestSupport.run([prog]).status == 0)
+        let tree = TestSupport.linkscope(["deps", prog])
+        #expect(tree.status == 0, "\(tree.stdout)")
+        switch program {
+        case "version/prog-weak": #expect(tree.stdout.contains("weak version LIB_2.0 not found (defines LIB_1.0)"))
+        case "version/prog-noinfo": #expect(tree.stdout.contains("no version information available (needs LIB_1.0, LIB_2.0)"))
+        default: #expect(!tree.stdout.contains("version LIB") && !tree.stdout.contains("no version information"))
+        }
+        let ldd = TestSupport.run(["/usr/bin/ldd", "-v", prog])
+        let ours = TestSupport.linkscope(["deps", "--ldd", "-v", prog])
+        #expect(ours.status == 0)
+        #expect(Self.versionBlock(ours.stdout) == Self.versionBlock(ldd.stdout))
+        #expect(Self.loaderLines(ours.stdout) == Self.loaderLines(ldd.stdout))
+    }
+
+    /// `-d` reports data relocations only, `-r` functions too, in ldd's words; the real loader agrees (the
+    /// function is refused only when bound at start, the data always).
+    @Test func undefinedSymbolsLikeLddDAndR() throws {
+        let fn = try Self.fixture("undef/prog-fn")
+        let data = try Self.fixture("undef/prog-data")
+        #expect(TestSupport.run([fn]).status == 0)
+        #expect(TestSupport.run([fn], environment: ["LD_BIND_NOW": "1"]).stderr.contains("undefined symbol: fn_extra"))
+        #expect(TestSupport.run([data]).stderr.contains("undefined symbol: data_extra"))
+        for prog in [fn, data] {
+            for flag in ["-d", "-r"] {
+                let ldd = Self.loaderLines(TestSupport.run(["/usr/bin/ldd", flag, prog]).stdout)
+                let ours = TestSupport.linkscope(["deps", "--ldd", flag, prog])
+                #expect(Self.loaderLines(ours.stdout) == ldd, "\(flag) \(prog)")
+                #expect(ours.status == (ldd.isEmpty ? 0 : 1))
+            }
+        }
+        #expect(!TestSupport.linkscope(["deps", "--ldd", "-d", fn]).stdout.contains("undefined"))
+        #expect(TestSupport.linkscope(["deps", "--ldd", "-r", fn]).stdout.hasSuffix("\t/lib64/ld-linux-x86-64.so.2\nundefined symbol: fn_extra\t(\(fn))\n"))
+        // Without -r/-d nothing is looked up: the program loads, exit 0 (as it starts).
+        #expect(TestSupport.linkscope(["deps", fn]).status == 0)
+        let tree = TestSupport.linkscope(["deps", "-r", data])
+        #expect(tree.status == 1)
+        #expect(tree.stdout.contains("undefined symbol: data_extra\t(\(data))"))
+        let json = TestSupport.linkscope(["deps", "--json", "-r", fn])
+        #expect(json.stdout.contains(#""undefined":[{"object":0,"symbol":"fn_extra","version":null,"kind":"function"}]"#), "\(json.stdout)")
+    }
+
+    /// A missing version also fails its symbols' lookups under -r, as ldd -r shows.
+    @Test func aMissingVersionFailsItsSymbolsUnderR() throws {
+        let prog = try Self.fixture("version/prog-rp")
+        let ldd = Self.loaderLines(TestSupport.run(["/usr/bin/ldd", "-r", prog]).stdout)
+        let ours = TestSupport.linkscope(["deps", "--ldd", "-r", prog])
+        #expect(Self.loaderLines(ours.stdout) == ldd)
+        #expect(ldd.contains("undefined symbol: ver_two, version LIB_2.0\t(\(prog))"))
+    }
+}
