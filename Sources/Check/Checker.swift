@@ -26,8 +26,7 @@ public struct Checker: Sendable {
                 guard access(given, R_OK | X_OK) == 0 else {
                     throw .rootNotUsable(path: given, reason: String(cString: strerror(errno)))
                 }
-                let absolute = URL(fileURLWithPath: given).standardizedFileURL.resolvingSymlinksInPath().path
-                root = LoaderRoot(hostRoot: absolute == "/" ? "" : absolute)
+                root = LoaderRoot(hostRoot: LoaderEnvironment.canonicalRootDirectory(given))
             } else if RootArchive.looksLikeArchive(given) {
                 let unpacked = try RootArchive.unpack(given)
                 archive = unpacked

@@ -114,9 +114,18 @@ public final class DependencyResolver: Sendable {
         }
     }
 
+    /// FILE as an in-root path: inside a root, a host path under the root (however the root was spelled:
+    /// its directory is made canonical as the root was) is taken as the file it names there.
     func mainPath(_ file: String) -> String {
         let root = environment.root
-        if !root.isHost, file.hasPrefix(root.hostRoot + "/") { return String(file.dropFirst(root.hostRoot.count)) }
+        if !root.isHost {
+            if file.hasPrefix(root.hostRoot + "/") { return String(file.dropFirst(root.hostRoot.count)) }
+            let directory = LoaderEnvironment.canonicalRootDirectory(LoaderPath.directory(of: file))
+            if !file.hasSuffix("/"), let name = file.split(separator: "/").last,
+               let inRoot = root.inRootPath(ofHostPath: directory + "/" + name) {
+                return inRoot
+            }
+        }
         return LoaderPath.absolute(file, in: environment.workingDirectory)
     }
 

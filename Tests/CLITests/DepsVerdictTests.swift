@@ -113,4 +113,24 @@ import Testing
         #expect(Self.loaderLines(ours.stdout) == ldd)
         #expect(ldd.contains("undefined symbol: ver_two, version LIB_2.0\t(\(prog))"))
     }
+
+    /// Inside a root (the check fixture, through a symlink to it, FILE as a host path under the link), deps
+    /// refuses exactly the programs the root's own loader refuses under chroot, and says why as it does.
+    @Test(arguments: ["prog-ok", "prog-newver", "prog-midver", "prog-weakver"])
+    func versionsInsideARootAgreeWithChroot(_ program: String) throws {
+        let root = try TestSupport.testBinaries.appendingPathComponent("check/root").path
+        let link = try TestSupport.temporaryDirectory("deps-rootlink").appendingPathComponent("image").path
+        try? FileManager.default.removeItem(atPath: link)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: root)
+        let real = TestSupport.run(["/usr/sbin/chroot", root, "/usr/bin/" + program])
+        let ours = TestSupport.linkscope(["deps", "--ldd", "--root", link, link + "/usr/bin/" + program])
+        #expect(ours.status == (real.status == 0 ? 0 : 1), "\(ours.stdout)\n\(real.stderr)")
+        for line in real.stderr.split(separator: "\n") where line.contains("version `") {
+            // "/usr/bin/prog: /opt/fix/lib/libver.so.1: version `LIB_2.0' not found (required by …)"
+            // The main program is named as given (as ldd names it), so compare up to "(required by".
+            let tail = (line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "")
+                .components(separatedBy: " (required by").first ?? ""
+            #expect(ours.stdout.contains(tail), "\(ours.stdout) lacks \(tail)")
+        }
+    }
 }
