@@ -171,11 +171,36 @@ public struct DependencyGraph: Hashable, Sendable {
 
 /// Why a file cannot be analysed at all (as opposed to a missing dependency, which is a result).
 public struct DependencyError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Kind: Hashable, Sendable {
+        case missing
+        case unreadable
+        /// ELF of another class or machine than the loader modelled.
+        case otherELF
+        /// ELF the loader refuses (too short, corrupt, wrong type).
+        case unloadable
+        case directory
+        /// A FIFO, socket or device.
+        case notRegular
+        /// A `#!` script: the kernel runs `interpreter` (nil when the line names none) with `argument`.
+        case script(interpreter: String?, argument: String?)
+        /// Not ELF and not a script: text, data.
+        case notDynamic
+    }
     public var path: String
+    public var kind: Kind
     public var reason: String
-    public init(path: String, reason: String) {
+    public init(path: String, kind: Kind = .unloadable, reason: String) {
         self.path = path
+        self.kind = kind
         self.reason = reason
     }
     public var description: String { "\(path): \(reason)" }
+
+    /// ldd's "not a dynamic executable": a file that is no program at all for the loader.
+    public var isNotDynamic: Bool {
+        switch kind {
+        case .notDynamic, .script: return true
+        default: return false
+        }
+    }
 }

@@ -54,17 +54,7 @@ public final class DependencyResolver: Sendable {
         switch probe(inRoot) {
         case .object(let info): mainInfo = info
         case .rejected(let rejection):
-            let reason: String
-            switch rejection {
-            case .missing: reason = "No such file or directory"
-            case .permissionDenied: reason = "Permission denied"
-            case .wrongClass(let elfClass):
-                reason = "\(elfClass) object; this loader model is for \(environment.elfClass) \(environment.machine)"
-            case .wrongMachine(let machine):
-                reason = "\(machine) object; this loader model is for \(environment.elfClass) \(environment.machine)"
-            case .fatal(let message): reason = message
-            }
-            throw DependencyError(path: file, reason: reason)
+            throw inputError(file, inRoot: inRoot, rejection: rejection)
         }
         var run = Run(resolver: self, file: file)
         // The kernel resolves the executable's path (/proc/self/exe): $ORIGIN of main is its real directory.
@@ -96,6 +86,44 @@ public final class DependencyResolver: Sendable {
         graph.ignoredPreloads = run.ignoredPreloads
         graph.names = run.names
         return graph
+    }
+
+    /// How many bytes of a file that is not a loadable ELF object are read to say what it is instead.
+    static let sniffLength = 256
+
+    /// Why FILE itself cannot be resolved, in the words ldd and the kernel use: a directory, another kind of
+    /// non-regular file, a `#!` script (naming its interpreter), something else that is not a dynamic
+    /// executable, or the loader's own verdict on a broken ELF file.
+    func inputError(_ file: String, inRoot: String, rejection: Rejection) -> DependencyError {
+        let model = "this loader model is for \(environment.elfClass) \(environment.machine)"
+        switch rejection {
+        case .missing: return DependencyError(path: file, kind: .missing, reason: "No such file or directory")
+        case .permissionDenied: return DependencyError(path: file, kind: .unreadable, reason: "Permission denied")
+        case .wrongClass(let elfClass): return DependencyError(path: file, kind: .otherELF, reason: "\(elfClass) object; \(model)")
+        case .wrongMachine(let machine): return DependencyError(path: file, kind: .otherELF, reason: "\(machine) object; \(model)")
+        case .fatal(let message):
+            let root = environment.root
+            guard let real = try? root.realPath(inRoot), let info = try? SystemCalls.status(root.hostPath(real)) else {
+                return DependencyError(path: file, kind: .unloadable, reason: message)
+            }
+            switch FileType(mode: info.st_mode) {
+            case .directory: return DependencyError(path: file, kind: .directory, reason: "is a directory")
+            case .regular: break
+            default: return DependencyError(path: file, kind: .notRegular, reason: "not regular file")
+            }
+            let prefix = (try? SystemCalls.readPrefix(root.hostPath(real), count: Self.sniffLength)) ?? []
+            switch ELFIdentity.kind(of: prefix) {
+            case .elf: return DependencyError(path: file, kind: .unloadable, reason: message)
+            case .script(let interpreter, let argument):
+                let named = interpreter.map { "a #! script for \($0)" } ?? "a #! script naming no interpreter"
+                return DependencyError(path: file, kind: .script(interpreter: interpreter, argument: argument),
+                                       reason: "not a dynamic executable (\(named))")
+            case .other:
+                // Four bytes of ELF magic or more means a cut-short ELF file, as the loader says.
+                if ELFIdentity.hasMagic(prefix) { return DependencyError(path: file, kind: .unloadable, reason: message) }
+                return DependencyError(path: file, kind: .notDynamic, reason: "not a dynamic executable")
+            }
+        }
     }
 
     /// The parsed facts of the object at an in-root path (symlinks followed), through the same cache.

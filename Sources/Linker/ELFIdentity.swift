@@ -45,8 +45,9 @@ public struct ELFIdentity: Hashable, Sendable {
     /// What kind of file, in the words `ldd` and `file` use for the files a user hands to deps by mistake.
     public enum FileKind: Hashable, Sendable {
         case elf(ELFIdentity)
-        /// `#!` and the interpreter named on that line (nil when the line names none).
-        case script(interpreter: String?)
+        /// `#!`, the interpreter named on that line (nil when the line names none) and the one optional
+        /// argument the kernel passes with it (the rest of the line, trimmed).
+        case script(interpreter: String?, argument: String?)
         /// Anything else (text, data, too short).
         case other
     }
@@ -56,9 +57,46 @@ public struct ELFIdentity: Hashable, Sendable {
         if let identity = ELFIdentity(prefix) { return .elf(identity) }
         guard prefix.starts(with: [0x23, 0x21]) else { return .other }  // "#!"
         // The kernel (binfmt_script) reads the first line: spaces and tabs, then the interpreter up to the
-        // next space, tab or newline.
-        let line = prefix.dropFirst(2).prefix { $0 != 0x0a }
-        let name = line.drop { $0 == 0x20 || $0 == 0x09 }.prefix { $0 != 0x20 && $0 != 0x09 && $0 != 0x00 }
-        return .script(interpreter: name.isEmpty ? nil : String(decoding: name, as: UTF8.self))
+        // next space or tab, then the rest of the line as one argument.
+        func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+        let line = prefix.dropFirst(2).prefix { $0 != 0x0a && $0 != 0x00 }
+        let afterBlanks = line.drop(while: isBlank)
+        let name = afterBlanks.prefix { !isBlank($0) }
+        let rest = afterBlanks.dropFirst(name.count).drop(while: isBlank)
+        var argument = Array(rest)
+        while let last = argument.last, isBlank(last) || last == 0x0d { argument.removeLast() }
+        return .script(interpreter: name.isEmpty ? nil : String(decoding: name, as: UTF8.self),
+                       argument: argument.isEmpty ? nil : String(decoding: argument, as: UTF8.self))
+    }
+}
+
+extension DependencyResolver {
+    /// binfmt_script's nesting limit (BINPRM_MAX_RECURSION): a script's interpreter may itself be a script.
+    public static let maximumScriptDepth = 4
+    /// The PATH `env` searches inside a root (the root's own environment is unknown): Debian's default.
+    public static let defaultSearchPath = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+
+    /// The program the kernel would run for a `#!` script's line: the interpreter itself, or for
+    /// `/usr/bin/env NAME` (and `env -S "NAME …"`) the first NAME found in `searchPath` inside the root.
+    /// nil when the line names nothing runnable.
+    public func scriptProgram(interpreter: String?, argument: String?, searchPath: [String]) -> String? {
+        guard let interpreter else { return nil }
+        let base = interpreter.split(separator: "/").last.map(String.init) ?? interpreter
+        guard base == "env", let argument else { return interpreter }
+        // env's first operand that is neither an option nor an assignment names the program.
+        guard let name = argument.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            .first(where: { !$0.hasPrefix("-") && !$0.contains("=") }) else { return interpreter }
+        if name.contains("/") { return name }
+        for directory in searchPath where directory.hasPrefix("/") {
+            let candidate = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            if case .missing = probeForScript(candidate) { continue }
+            return candidate
+        }
+        return nil
+    }
+
+    private func probeForScript(_ path: String) -> Rejection? {
+        if case .rejected(let rejection) = probe(path) { return rejection }
+        return nil
     }
 }

@@ -40,6 +40,10 @@ public struct DepsCommand: ParsableCommand {
           help: "Also report undefined symbols of data relocations, as `ldd -d` does (exit 1 when there are some).")
     var dataRelocations = false
 
+    @Flag(name: .customLong("follow-script"),
+          help: "For a #! script, resolve the program its first line runs (the interpreter, or env's NAME found in PATH).")
+    var followScript = false
+
     @Argument(help: ArgumentHelp("ELF files to analyse (paths inside --root when it is given).", valueName: "FILE"))
     var files: [String]
 
@@ -67,7 +71,8 @@ public struct DepsCommand: ParsableCommand {
         }
         let resolver = DependencyResolver(environment: environment)
         let results = DepsRun.resolveAll(files, resolver: resolver,
-                                         options: DepsRun.Options(unused: unused, relocations: relocationMode))
+                                         options: DepsRun.Options(unused: unused, relocations: relocationMode,
+                                                                  followScript: followScript))
         let style = DepsStyle.forStandardOutput()
         var output = ""
         if json {
@@ -76,11 +81,18 @@ public struct DepsCommand: ParsableCommand {
             output = DepsDotRenderer.render(results)
         } else {
             for (position, result) in results.enumerated() {
-                guard case .success(let verdict) = result.outcome else { continue }
+                guard case .success(let verdict) = result.outcome else {
+                    // ldd keeps the block's header on stdout and says "not a dynamic executable" on stderr,
+                    // where our one line per unanalysable file goes.
+                    if ldd, files.count > 1 { output += "\(result.file):\n" }
+                    continue
+                }
                 if ldd {
-                    output += DepsLddRenderer.render(verdict, header: files.count > 1, verbose: verbose)
+                    output += DepsLddRenderer.render(verdict, header: files.count > 1 ? result.file : nil, verbose: verbose)
                 } else {
                     if position > 0, !output.isEmpty { output += "\n" }
+                    let runners = Array(verdict.scripts.dropFirst()) + [verdict.graph.file]
+                    for (script, runner) in zip(verdict.scripts, runners) { output += "\(script): a #! script run by \(runner)\n" }
                     output += DepsTreeRenderer(style: style).render(verdict)
                     if verbose { output += DepsLddRenderer.versionInformation(verdict.graph) }
                     output += DepsLddRenderer.undefinedLines(verdict)
@@ -95,7 +107,8 @@ public struct DepsCommand: ParsableCommand {
         for result in results {
             switch result.outcome {
             case .failure(let error):
-                FileHandle.standardError.write(Data("linkscope: \(error)\n".utf8))
+                let hint = if case .script = error.kind, !followScript { " (--follow-script resolves what it runs)" } else { "" }
+                FileHandle.standardError.write(Data("linkscope: \(error)\(hint)\n".utf8))
                 status = ExitStatus.cannotAnalyse
             case .success(let verdict):
                 for ignored in verdict.graph.ignoredPreloads {
@@ -117,6 +130,8 @@ public struct DepsVerdict: Sendable {
     public var undefined: [UndefinedSymbol] = []
     /// With `-u` only: paths of unused direct dependencies.
     public var unused: [String] = []
+    /// With `--follow-script`: the scripts given (and any script interpreters) leading to `graph.file`.
+    public var scripts: [String] = []
 
     /// Nothing the loader refuses and nothing the asked-for checks flag.
     public var isClean: Bool {
@@ -130,9 +145,11 @@ public enum DepsRun {
     public struct Options: Sendable {
         public var unused = false
         public var relocations: RelocationMode?
-        public init(unused: Bool = false, relocations: RelocationMode? = nil) {
+        public var followScript = false
+        public init(unused: Bool = false, relocations: RelocationMode? = nil, followScript: Bool = false) {
             self.unused = unused
             self.relocations = relocations
+            self.followScript = followScript
         }
     }
 
@@ -149,8 +166,35 @@ public enum DepsRun {
         let slots = ResultSlots(count: files.count)
         DispatchQueue.concurrentPerform(iterations: files.count) { index in
             let outcome = Result { () throws(DependencyError) -> DepsVerdict in
-                let graph = try resolver.resolve(files[index])
+                var target = files[index]
+                var scripts: [String] = []
+                var graph: DependencyGraph
+                while true {
+                    do throws(DependencyError) {
+                        graph = try resolver.resolve(target)
+                        break
+                    } catch {
+                        // A script runs its interpreter (binfmt_script, up to its nesting limit).
+                        guard options.followScript, case .script(let interpreter, let argument) = error.kind,
+                              scripts.count < DependencyResolver.maximumScriptDepth else {
+                            // Say which script led here: the kernel's ENOENT for a missing interpreter names the script.
+                            if let last = scripts.last {
+                                throw DependencyError(path: files[index], kind: error.kind,
+                                                      reason: "#! interpreter \(target) of \(last): \(error.reason)")
+                            }
+                            throw error
+                        }
+                        guard let program = resolver.scriptProgram(interpreter: interpreter, argument: argument,
+                                                                   searchPath: searchPath(resolver)) else {
+                            throw DependencyError(path: files[index], kind: .notDynamic,
+                                                  reason: "#! line names no program found (\(interpreter ?? "nothing")\(argument.map { " " + $0 } ?? ""))")
+                        }
+                        scripts.append(target)
+                        target = program
+                    }
+                }
                 var verdict = DepsVerdict(graph: graph, versionProblems: graph.versionProblems)
+                verdict.scripts = scripts
                 if let mode = options.relocations { verdict.undefined = resolver.undefinedSymbols(in: graph, mode: mode) }
                 if options.unused { verdict.unused = DepsUnused.unusedDirectDependencies(graph, resolver: resolver) }
                 return verdict
@@ -159,6 +203,14 @@ public enum DepsRun {
         }
         return slots.values()
     }
+}
+
+/// Where `env` looks for a script's program: this process's PATH on the host, Debian's default in a root.
+func searchPath(_ resolver: DependencyResolver) -> [String] {
+    if resolver.environment.root.isHost, let path = ProcessInfo.processInfo.environment["PATH"] {
+        return path.split(separator: ":").map(String.init)
+    }
+    return DependencyResolver.defaultSearchPath
 }
 
 private final class ResultSlots: @unchecked Sendable {

@@ -124,9 +124,10 @@ public struct DepsTreeRenderer {
 
 /// glibc `ldd` lines without load addresses.
 public enum DepsLddRenderer {
-    public static func render(_ verdict: DepsVerdict, header: Bool, verbose: Bool) -> String {
+    /// `header`: the `FILE:` line ldd prints before each block when given several files.
+    public static func render(_ verdict: DepsVerdict, header: String?, verbose: Bool) -> String {
         let graph = verdict.graph
-        var out = header ? "\(graph.file):\n" : ""
+        var out = header.map { "\($0):\n" } ?? ""
         if graph.isStatic { return out + "\tnot a dynamic executable\n" }
         // What ld.so says in trace mode, in its order: version messages before the list, undefined symbols
         // after it, the version listing last (ldd shows them all on its standard output).

@@ -16,6 +16,13 @@ import Testing
             .filter { !$0.isEmpty && !$0.hasPrefix("linux-vdso") })
     }
 
+    /// ldd's stdout without load addresses and the vDSO line.
+    static func withoutAddresses(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains("linux-vdso") }
+            .map { $0.replacingOccurrences(of: #" \(0x[0-9a-f]+\)$"#, with: "", options: .regularExpression) }
+            .joined(separator: "\n")
+    }
+
     /// The lines ld.so writes about versions and symbols (ldd's stderr), as a set.
     static func loaderLines(_ text: String) -> Set<String> {
         Set(text.split(separator: "\n").map(String.init).filter {
@@ -132,5 +139,48 @@ import Testing
                 .components(separatedBy: " (required by").first ?? ""
             #expect(ours.stdout.contains(tail), "\(ours.stdout) lacks \(tail)")
         }
+    }
+
+    /// What is not a program is said in ldd's words: `not a dynamic executable` for a script or a text file
+    /// (stdout with --ldd, as ldd prints it, and one line on stderr), `is a directory`; all exit 2.
+    @Test func inputsInLddsWords() throws {
+        for name in ["inputs/script.sh", "inputs/notes.txt"] {
+            let file = try Self.fixture(name)
+            // ldd: the header on stdout, "\tnot a dynamic executable" on stderr; our stdout is ldd's.
+            let ldd = TestSupport.run(["/usr/bin/ldd", file, "/bin/true"])
+            #expect(ldd.stderr.contains("\tnot a dynamic executable\n"))
+            let ours = TestSupport.linkscope(["deps", "--ldd", file, "/bin/true"])
+            #expect(Self.withoutAddresses(ours.stdout) == Self.withoutAddresses(ldd.stdout))
+            #expect(ours.status == 2)
+            #expect(ours.stderr.hasPrefix("linkscope: \(file): not a dynamic executable"))
+        }
+        let script = TestSupport.linkscope(["deps", try Self.fixture("inputs/script.sh")])
+        #expect(script.stderr.contains("not a dynamic executable (a #! script for /bin/sh) (--follow-script resolves what it runs)"))
+        let directory = try Self.fixture("inputs/a-directory")
+        let ours = TestSupport.linkscope(["deps", directory])
+        #expect(ours.status == 2)
+        #expect(ours.stderr == "linkscope: \(directory): is a directory\n")
+    }
+
+    /// `--follow-script` resolves the program a script's first line runs: the interpreter's own answer,
+    /// under the script's name; a missing interpreter names the script.
+    @Test func followScriptResolvesTheInterpreter() throws {
+        let script = try Self.fixture("inputs/script.sh")
+        let followed = TestSupport.linkscope(["deps", "--ldd", "--follow-script", script])
+        #expect(followed.status == 0)
+        #expect(followed.stdout == TestSupport.linkscope(["deps", "--ldd", "/bin/sh"]).stdout)
+        let tree = TestSupport.linkscope(["deps", "--follow-script", script])
+        #expect(tree.stdout.hasPrefix("\(script): a #! script run by /bin/sh\n/bin/sh\n"))
+        let lost = try Self.fixture("inputs/lost-script")
+        let missing = TestSupport.linkscope(["deps", "--follow-script", lost])
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "linkscope: \(lost): #! interpreter /nonexistent/interp of \(lost): No such file or directory\n")
+        // `#!/usr/bin/env NAME` runs NAME from PATH.
+        let env = try Self.fixture("inputs/env-script")
+        let bin = try TestSupport.temporaryDirectory("deps-envpath")
+        try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent("python3").path, withDestinationPath: "/bin/true")
+        let viaEnv = TestSupport.run([TestSupport.linkscopeExecutable, "deps", "--follow-script", env], environment: ["PATH": bin.path])
+        #expect(viaEnv.status == 0)
+        #expect(viaEnv.stdout.hasPrefix("\(env): a #! script run by \(bin.path)/python3\n"), "\(viaEnv.stdout)\(viaEnv.stderr)")
     }
 }

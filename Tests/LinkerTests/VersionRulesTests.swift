@@ -66,9 +66,9 @@ import Testing
     }
 
     @Test func theIdentitySniffNamesScriptsAndELF() {
-        #expect(ELFIdentity.kind(of: Array("#!/bin/sh\necho\n".utf8)) == .script(interpreter: "/bin/sh"))
-        #expect(ELFIdentity.kind(of: Array("#! /usr/bin/env python3\n".utf8)) == .script(interpreter: "/usr/bin/env"))
-        #expect(ELFIdentity.kind(of: Array("#!\n".utf8)) == .script(interpreter: nil))
+        #expect(ELFIdentity.kind(of: Array("#!/bin/sh\necho\n".utf8)) == .script(interpreter: "/bin/sh", argument: nil))
+        #expect(ELFIdentity.kind(of: Array("#! /usr/bin/env  python3 -u \r\n".utf8)) == .script(interpreter: "/usr/bin/env", argument: "python3 -u"))
+        #expect(ELFIdentity.kind(of: Array("#!\n".utf8)) == .script(interpreter: nil, argument: nil))
         #expect(ELFIdentity.kind(of: Array("text".utf8)) == .other)
         let header: [UInt8] = ELFIdentity.magic + [2, 1, 1, 0] + Array(repeating: 0, count: 8) + [3, 0, 62, 0]
         guard case .elf(let identity) = ELFIdentity.kind(of: header) else { Issue.record("not ELF"); return }
