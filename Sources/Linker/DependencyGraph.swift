@@ -87,6 +87,24 @@ public struct Candidate: Hashable, Sendable {
     public var path: String
     public var rule: SearchRule
     public var rejection: Rejection
+    /// The search-path directory it came from, before any glibc-hwcaps or legacy subdirectory ("" for a
+    /// direct path, the interpreter or a cache entry).
+    public var directory: String = ""
+}
+
+/// One step of a failed search, as `LD_DEBUG=libs` lists them: a directory of a search path (with the
+/// subdirectories tried under it), or the cache.
+public struct SearchStep: Hashable, Sendable {
+    public enum Place: Hashable, Sendable {
+        /// A search-path directory; `subdirectories` of it were tried before it.
+        case directory(String, subdirectories: Int)
+        /// A file named directly (a NEEDED with a slash, PT_INTERP) or a cache entry's path.
+        case file(String)
+        /// ld.so.cache was consulted and has no entry for the name.
+        case cacheWithoutEntry
+    }
+    public var place: Place
+    public var rule: SearchRule
 }
 
 /// The facts of one ELF object the resolver needs, parsed once and cached by real path.

@@ -384,7 +384,7 @@ private struct Run {
                         return .found(path: path, info: info, rule: rule, subdirectory: sub,
                                       refused: tried.filter { $0.rejection != .missing })
                     case .rejected(let rejection):
-                        tried.append(Candidate(path: path, rule: rule, rejection: rejection))
+                        tried.append(Candidate(path: path, rule: rule, rejection: rejection, directory: directory))
                         if rejection.stopsSearch {
                             return .notFound(candidates: tried, error: "\(path): \(rejection)")
                         }
@@ -505,4 +505,42 @@ private struct Run {
 
 extension DependencyResolver {
     var searchSubdirectoriesForPaths: [String] { subdirectories }
+
+    /// Where a need that was not found was looked for, in the loader's order: each directory once (with
+    /// how many subdirectories were tried under it), and the cache where it was consulted (before the
+    /// default directories, unless the needing object has DF_1_NODEFLIB).
+    public func searchSteps(for need: Dependency, in graph: DependencyGraph) -> [SearchStep] {
+        guard case .notFound(let candidates, _) = need.outcome else { return [] }
+        let needer = graph.objects.indices.contains(need.needer) ? graph.objects[need.needer] : nil
+        let consultsCache = environment.cache != nil && !(needer?.info.dynamic.flags1.contains(.noDefaultLibraries) ?? true)
+            && !need.name.contains("/")
+        var steps: [SearchStep] = []
+        var cacheShown = false
+        func showCache() {
+            guard consultsCache, !cacheShown else { return }
+            cacheShown = true
+            steps.append(SearchStep(place: .cacheWithoutEntry, rule: .ldSoCache))
+        }
+        for candidate in candidates {
+            if candidate.rule == .defaultPath { showCache() }
+            if candidate.rule == .ldSoCache {
+                cacheShown = true
+                steps.append(SearchStep(place: .file(candidate.path), rule: .ldSoCache))
+                continue
+            }
+            guard !candidate.directory.isEmpty else {
+                steps.append(SearchStep(place: .file(candidate.path), rule: candidate.rule))
+                continue
+            }
+            if let last = steps.last, case .directory(let directory, let count) = last.place,
+               directory == candidate.directory, last.rule == candidate.rule {
+                steps[steps.count - 1].place = .directory(directory, subdirectories: count + 1)
+            } else {
+                steps.append(SearchStep(place: .directory(candidate.directory, subdirectories: 0), rule: candidate.rule))
+            }
+        }
+        // A search that never reached the default directories (it stopped at a bad file) shows no cache.
+        if candidates.last?.rejection.stopsSearch != true { showCache() }
+        return steps
+    }
 }

@@ -93,7 +93,7 @@ public struct DepsCommand: ParsableCommand {
                     if position > 0, !output.isEmpty { output += "\n" }
                     let runners = Array(verdict.scripts.dropFirst()) + [verdict.graph.file]
                     for (script, runner) in zip(verdict.scripts, runners) { output += "\(script): a #! script run by \(runner)\n" }
-                    output += DepsTreeRenderer(style: style).render(verdict)
+                    output += DepsTreeRenderer(style: style, showsSearches: verbose).render(verdict)
                     if verbose { output += DepsLddRenderer.versionInformation(verdict.graph) }
                     output += DepsLddRenderer.undefinedLines(verdict)
                 }
@@ -132,6 +132,8 @@ public struct DepsVerdict: Sendable {
     public var unused: [String] = []
     /// With `--follow-script`: the scripts given (and any script interpreters) leading to `graph.file`.
     public var scripts: [String] = []
+    /// For each of `graph.dependencies` not found: where it was looked for (empty for found needs).
+    public var searches: [[SearchStep]] = []
 
     /// Nothing the loader refuses and nothing the asked-for checks flag.
     public var isClean: Bool {
@@ -195,6 +197,7 @@ public enum DepsRun {
                 }
                 var verdict = DepsVerdict(graph: graph, versionProblems: graph.versionProblems)
                 verdict.scripts = scripts
+                verdict.searches = graph.dependencies.map { resolver.searchSteps(for: $0, in: graph) }
                 if let mode = options.relocations { verdict.undefined = resolver.undefinedSymbols(in: graph, mode: mode) }
                 if options.unused { verdict.unused = DepsUnused.unusedDirectDependencies(graph, resolver: resolver) }
                 return verdict

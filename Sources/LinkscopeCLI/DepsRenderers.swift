@@ -20,7 +20,12 @@ public struct DepsStyle: Sendable {
 /// libtree-style tree: each need with the path it resolved to and why, each object's subtree shown once.
 public struct DepsTreeRenderer {
     public var style: DepsStyle
-    public init(style: DepsStyle) { self.style = style }
+    /// `-v`: under a missing need, every directory searched, with the rule that contributed it.
+    public var showsSearches: Bool
+    public init(style: DepsStyle, showsSearches: Bool = false) {
+        self.style = style
+        self.showsSearches = showsSearches
+    }
 
     public func render(_ verdict: DepsVerdict) -> String {
         let graph = verdict.graph
@@ -32,8 +37,9 @@ public struct DepsTreeRenderer {
         var expanded: Set<Int> = [0]
         var reportedMissing: Set<String> = []
         func walk(_ index: Int, prefix: String) {
-            let needs = graph.dependencies(of: index)
-            for (position, need) in needs.enumerated() {
+            let needs = graph.dependencies.indices.filter { graph.dependencies[$0].needer == index }
+            for (position, dependencyIndex) in needs.enumerated() {
+                let need = graph.dependencies[dependencyIndex]
                 let last = position == needs.count - 1
                 let branch = prefix + (last ? "└── " : "├── ")
                 let childPrefix = prefix + (last ? "    " : "│   ")
@@ -73,6 +79,11 @@ public struct DepsTreeRenderer {
                     if let error, !candidates.contains(where: { error.hasSuffix(": \($0.rejection)") && $0.rejection != .missing }) {
                         lines.append(childPrefix + style.dim(error))
                     }
+                    if showsSearches, verdict.searches.indices.contains(dependencyIndex) {
+                        for step in verdict.searches[dependencyIndex] {
+                            lines.append(childPrefix + style.dim(Self.describe(step)))
+                        }
+                    }
                 }
             }
         }
@@ -85,6 +96,17 @@ public struct DepsTreeRenderer {
                          + versionNotes([problem], provider: graph.objects[problem.provider]))
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `searched DIR (+N subdirectories) [rule]`, as LD_DEBUG=libs lists the search.
+    static func describe(_ step: SearchStep) -> String {
+        switch step.place {
+        case .directory(let directory, let count):
+            let subdirectories = count == 0 ? "" : " (and \(count) glibc-hwcaps/legacy subdirectories first)"
+            return "searched \(directory)\(subdirectories) [\(step.rule)]"
+        case .file(let path): return "tried \(path) [\(step.rule)]"
+        case .cacheWithoutEntry: return "searched ld.so.cache: no entry [ld.so.cache]"
+        }
     }
 
     /// ` version LIB_2.0 not found (defines LIB_1.0)`: each missing need, and what the provider has instead;
@@ -222,7 +244,7 @@ public enum DepsJSONRenderer {
                         ("parent", item.loader.map { "\($0)" } ?? "null"), ("depth", "\(item.depth)"),
                     ])
                 }
-                let needs = graph.dependencies.map { need -> String in
+                let needs = graph.dependencies.enumerated().map { position, need -> String in
                     var fields: [(String, String)] = [("needer", "\(need.needer)"), ("name", string(need.name))]
                     switch need.outcome {
                     case .found(let target, let rule):
@@ -236,8 +258,13 @@ public enum DepsJSONRenderer {
                         let rejected = candidates.filter { $0.rejection != .missing }.map {
                             object([("path", string($0.path)), ("rule", string($0.rule.kind)), ("reason", string($0.rejection.description))])
                         }
+                        let tried = candidates.map {
+                            object([("path", string($0.path)), ("rule", string($0.rule.kind)), ("reason", string($0.rejection.description))])
+                        }
+                        let searched = (verdict.searches.indices.contains(position) ? verdict.searches[position] : []).map(searchObject)
                         fields += [("object", "null"), ("path", "null"), ("rule", string("not_found")),
-                                   ("error", error.map(string) ?? "null"), ("tried", "\(candidates.count)"),
+                                   ("error", error.map(string) ?? "null"), ("tried", "[" + tried.joined(separator: ",") + "]"),
+                                   ("searched", "[" + searched.joined(separator: ",") + "]"),
                                    ("rejected", "[" + rejected.joined(separator: ",") + "]")]
                     }
                     return object(fields)
@@ -268,6 +295,19 @@ public enum DepsJSONRenderer {
             }
         }
         return "{\"files\":[" + files.joined(separator: ",\n") + "]}\n"
+    }
+
+    /// `{"directory","subdirectories","rule","reason"}`, or `{"file",…}`, or the cache without an entry.
+    static func searchObject(_ step: SearchStep) -> String {
+        switch step.place {
+        case .directory(let directory, let count):
+            return object([("directory", string(directory)), ("subdirectories", "\(count)"),
+                           ("rule", string(step.rule.kind)), ("reason", string(step.rule.description))])
+        case .file(let path):
+            return object([("file", string(path)), ("rule", string(step.rule.kind)), ("reason", string(step.rule.description))])
+        case .cacheWithoutEntry:
+            return object([("cache", "true"), ("rule", string(step.rule.kind)), ("reason", string("no entry"))])
+        }
     }
 
     static func kindToken(_ kind: VersionFailure.Kind) -> String {

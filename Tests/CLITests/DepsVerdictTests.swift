@@ -183,4 +183,34 @@ import Testing
         #expect(viaEnv.status == 0)
         #expect(viaEnv.stdout.hasPrefix("\(env): a #! script run by \(bin.path)/python3\n"), "\(viaEnv.stdout)\(viaEnv.stderr)")
     }
+
+    /// A missing need shows where it was looked for: JSON `tried` is every file the real loader tried, in
+    /// its order (`LD_DEBUG=libs` "trying file=" lines), and `-v` names each directory with its rule.
+    @Test(arguments: [("missing/prog", "libgone.so"), ("runpath/prog", "libleaf.so")])
+    func triedIsWhatTheLoaderTried(_ program: String, _ library: String) throws {
+        let prog = try Self.fixture(program)
+        let debug = TestSupport.run([prog], environment: ["LD_DEBUG": "libs"]).stderr
+        var trying: [String] = []
+        var inBlock = false
+        for line in debug.split(separator: "\n") {
+            if line.contains("find library=") { inBlock = line.contains("find library=\(library) ") }
+            else if inBlock, let range = line.range(of: "trying file=") { trying.append(String(line[range.upperBound...])) }
+        }
+        try #require(!trying.isEmpty)
+        let json = TestSupport.linkscope(["deps", "--json", prog])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let needs = try #require((document["files"] as? [[String: Any]])?.first?["needs"] as? [[String: Any]])
+        let need = try #require(needs.first { $0["name"] as? String == library })
+        let tried = try #require(need["tried"] as? [[String: Any]])
+        #expect(tried.compactMap { $0["path"] as? String } == trying)
+        let searched = try #require(need["searched"] as? [[String: Any]])
+        #expect(searched.contains { $0["cache"] as? Bool == true })
+        let tree = TestSupport.linkscope(["deps", "-v", prog]).stdout
+        #expect(tree.contains("searched ld.so.cache: no entry [ld.so.cache]"))
+        #expect(tree.contains("searched /usr/lib (and "))
+        if program == "missing/prog" {
+            #expect(tree.contains("searched \(try Self.fixture("missing/nowhere")) (and "))
+            #expect(tree.contains("[runpath of \(prog)]"))
+        }
+    }
 }
