@@ -61,6 +61,9 @@ public struct SymbolTable: Sendable {
     public var strongReferences: [Reference] = []
     /// Undefined weak references: bound when something defines them, else left 0.
     public var weakReferences: [Reference] = []
+    /// Every symbol bound to a needed version (a Verneed's), defined or not: undefined references, and the
+    /// program's COPY-relocated data, which is defined in the program but versioned by its library.
+    public var neededVersionSymbols: [Reference] = []
     /// The relocations that look a symbol up: against an undefined symbol, or COPY.
     public var symbolRelocations: [SymbolRelocation] = []
     /// `.gnu.version` present (`l_versyms`): without it every definition satisfies every versioned reference.
@@ -90,6 +93,7 @@ public struct SymbolTable: Sendable {
             }
             if !symbol.isDefined, symbol.binding == .global { strongReferences.append(Self.reference(symbol)) }
             if !symbol.isDefined, symbol.binding == .weak { weakReferences.append(Self.reference(symbol)) }
+            if symbol.version?.file != nil { neededVersionSymbols.append(Self.reference(symbol)) }
         }
         guard relocations else { return }
         for relocation in try file.relocations() where relocation.symbolIndex > 0 {

@@ -40,6 +40,9 @@ public struct DepsCommand: ParsableCommand {
           help: "Also report undefined symbols of data relocations, as `ldd -d` does (exit 1 when there are some).")
     var dataRelocations = false
 
+    @Flag(name: .long, help: "Also print the symbol versions FILE needs of each library (the newest of each family and the symbols that need it) and the distribution releases whose glibc and libstdc++ define them all.")
+    var requires = false
+
     @Flag(name: .customLong("follow-script"),
           help: "For a #! script, resolve the program its first line runs (the interpreter, or env's NAME found in PATH).")
     var followScript = false
@@ -97,6 +100,7 @@ public struct DepsCommand: ParsableCommand {
                     if verbose { output += DepsLddRenderer.versionInformation(verdict.graph) }
                     output += DepsLddRenderer.undefinedLines(verdict)
                 }
+                if requires { output += DepsRequirementsRenderer.render(verdict) }
                 if !verdict.unused.isEmpty {
                     output += "Unused direct dependencies:\n" + verdict.unused.map { "\t\($0)\n" }.joined()
                 }
@@ -134,6 +138,8 @@ public struct DepsVerdict: Sendable {
     public var scripts: [String] = []
     /// For each of `graph.dependencies` not found: where it was looked for (empty for found needs).
     public var searches: [[SearchStep]] = []
+    /// What the file itself needs of each library, by symbol version.
+    public var requirements: [LibraryRequirement] = []
 
     /// Nothing the loader refuses and nothing the asked-for checks flag.
     public var isClean: Bool {
@@ -198,6 +204,9 @@ public enum DepsRun {
                 var verdict = DepsVerdict(graph: graph, versionProblems: graph.versionProblems)
                 verdict.scripts = scripts
                 verdict.searches = graph.dependencies.map { resolver.searchSteps(for: $0, in: graph) }
+                if let main = graph.objects.first, !graph.isStatic {
+                    verdict.requirements = Requirements.of(main.info, symbols: resolver.symbolTable(of: main.info))
+                }
                 if let mode = options.relocations { verdict.undefined = resolver.undefinedSymbols(in: graph, mode: mode) }
                 if options.unused { verdict.unused = DepsUnused.unusedDirectDependencies(graph, resolver: resolver) }
                 return verdict

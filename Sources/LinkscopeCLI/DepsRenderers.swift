@@ -291,6 +291,7 @@ public enum DepsJSONRenderer {
                     ("versions", "[" + versions.joined(separator: ",") + "]"),
                     ("undefined", "[" + undefined.joined(separator: ",") + "]"),
                     ("unused", "[" + verdict.unused.map(string).joined(separator: ",") + "]"),
+                    ("requires", DepsRequirementsRenderer.json(verdict)),
                 ]))
             }
         }
@@ -324,6 +325,67 @@ public enum DepsJSONRenderer {
 
     /// The package's one JSON escaper (shared with `trace --json`).
     static func string(_ text: String) -> String { Value.jsonString(text) }
+}
+
+/// `--requires`: the versions the file needs per library, then the releases that meet them.
+public enum DepsRequirementsRenderer {
+    static let glibcFamilies: Set<String> = ["GLIBC"]
+    static let libstdcxxFamilies: Set<String> = ["GLIBCXX", "CXXABI"]
+
+    public static func render(_ verdict: DepsVerdict) -> String {
+        let file = verdict.scripts.first ?? verdict.graph.file
+        guard !verdict.requirements.isEmpty else { return "\nRequirements of \(file): no symbol versions needed\n" }
+        var out = "\nRequirements of \(file):\n"
+        for library in verdict.requirements {
+            let newest = Set(library.highest.map(\.version))
+            let parts = library.versions.reversed().map { version -> String in
+                guard newest.contains(version), let pin = library.highest.first(where: { $0.version == version }) else { return version.name }
+                let shown = pin.symbols.prefix(4).joined(separator: ", ") + (pin.symbols.count > 4 ? ", … (\(pin.symbols.count) symbols)" : "")
+                return pin.symbols.isEmpty ? "\(version.name) (newest \(version.family))" : "\(version.name) (newest \(version.family): \(shown))"
+            }
+            out += "\t\(library.file): " + parts.joined(separator: ", ") + "\n"
+        }
+        let glibc = Requirements.names(verdict.requirements, families: glibcFamilies)
+        let libstdcxx = Requirements.names(verdict.requirements, families: libstdcxxFamilies)
+        out += "Releases whose glibc\(libstdcxx.isEmpty ? "" : " and libstdc++") define every version it needs:\n"
+        for release in DistributionRelease.table {
+            let missing = release.lacks(glibcNeeds: glibc, libstdcxxNeeds: libstdcxx)
+            let versions = "glibc \(release.glibcText)" + (libstdcxx.isEmpty ? "" : ", GLIBCXX_3.4.\(release.glibcxx)")
+            let name = release.name.padding(toLength: 36, withPad: " ", startingAt: 0)
+            out += "\t\(missing.isEmpty ? "yes" : "no ")  \(name) \(versions)" + (missing.isEmpty ? "" : ": lacks " + missing.joined(separator: ", ")) + "\n"
+        }
+        return out
+    }
+
+    /// The JSON section: libraries with their versions, and every release with its verdict and source.
+    static func json(_ verdict: DepsVerdict) -> String {
+        let string = DepsJSONRenderer.string
+        let object = DepsJSONRenderer.object
+        let libraries = verdict.requirements.map { library in
+            object([
+                ("file", string(library.file)),
+                ("versions", "[" + library.versions.map { string($0.name) }.joined(separator: ",") + "]"),
+                ("newest", "[" + library.highest.map { pin in
+                    object([("family", string(pin.version.family)), ("version", string(pin.version.name)),
+                            ("symbols", "[" + pin.symbols.map(string).joined(separator: ",") + "]")])
+                }.joined(separator: ",") + "]"),
+                ("non_numeric", "[" + library.nonNumeric.map { string($0.name) }.joined(separator: ",") + "]"),
+            ])
+        }
+        let glibc = Requirements.names(verdict.requirements, families: glibcFamilies)
+        let libstdcxx = Requirements.names(verdict.requirements, families: libstdcxxFamilies)
+        let releases = DistributionRelease.table.map { release in
+            let missing = release.lacks(glibcNeeds: glibc, libstdcxxNeeds: libstdcxx)
+            return object([
+                ("distribution", string(release.distribution)), ("release", string(release.release)),
+                ("glibc", string(release.glibcText)), ("glibcxx", string("GLIBCXX_3.4.\(release.glibcxx)")),
+                ("cxxabi", string("CXXABI_1.3.\(release.cxxabi)")), ("met", missing.isEmpty ? "true" : "false"),
+                ("lacks", "[" + missing.map(string).joined(separator: ",") + "]"), ("source", string(release.source)),
+            ])
+        }
+        return object([("libraries", "[" + libraries.joined(separator: ",") + "]"),
+                       ("releases", "[" + releases.joined(separator: ",") + "]")])
+    }
 }
 
 /// A Graphviz digraph: one node per object (missing ones red), edges labelled with the rule.

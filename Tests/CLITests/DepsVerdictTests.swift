@@ -213,4 +213,64 @@ import Testing
             #expect(tree.contains("[runpath of \(prog)]"))
         }
     }
+
+    /// `--requires` lists, per library, exactly the versions `readelf -V` shows in the Version needs section,
+    /// for every dynamically linked program of /usr/bin (one deps run, readelf on both cores).
+    @Test(.timeLimit(.minutes(3))) func requiresAgreesWithReadelf() throws {
+        let files = DepsCommandTests.systemFiles().filter { $0.hasPrefix("/usr/bin/") }
+        try #require(files.count > 100)
+        let json = TestSupport.linkscope(["deps", "--json"] + files)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        var ours: [String: Set<String>] = [:]
+        for file in document["files"] as? [[String: Any]] ?? [] {
+            guard let name = file["file"] as? String, let requires = file["requires"] as? [String: Any] else { continue }
+            for library in requires["libraries"] as? [[String: Any]] ?? [] {
+                let needed = library["file"] as? String ?? "?"
+                for version in library["versions"] as? [String] ?? [] { ours[name, default: []].insert("\(needed) \(version)") }
+            }
+        }
+        let readelf = LockedTexts(count: files.count)
+        DispatchQueue.concurrentPerform(iterations: files.count) { index in
+            readelf.set(index, TestSupport.run(["/usr/bin/readelf", "-V", "--wide", files[index]]).stdout)
+        }
+        var differing: [String] = []
+        for (index, file) in files.enumerated() {
+            var expected = Set<String>()
+            var needed: String?
+            var inNeeds = false
+            for line in readelf.get(index).split(separator: "\n") {
+                if line.contains("Version needs section") { inNeeds = true; continue }
+                if line.contains("section '") { inNeeds = false }
+                guard inNeeds else { continue }
+                if let range = line.range(of: "File: ") {
+                    needed = line[range.upperBound...].split(separator: " ").first.map(String.init)
+                } else if let range = line.range(of: "Name: "), let needed {
+                    let name = line[range.upperBound...].split(separator: " ").first.map(String.init) ?? ""
+                    expected.insert("\(needed) \(name)")
+                }
+            }
+            if expected != ours[file, default: []] { differing.append("\(file): readelf only \(expected.subtracting(ours[file, default: []]).sorted()), ours only \(ours[file, default: []].subtracting(expected).sorted())") }
+        }
+        #expect(differing.isEmpty, "\(differing.count) differ:\n\(differing.prefix(5).joined(separator: "\n"))")
+    }
+
+    /// The text shape: the newest version of each family with the symbols that need it, and the table.
+    @Test func requiresNamesThePinningSymbolsAndTheReleases() throws {
+        let prog = try Self.fixture("version/prog-ok")
+        let run = TestSupport.linkscope(["deps", "--requires", prog])
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("\tlibver.so.1: LIB_2.0 (newest LIB: data_two, ver_two), LIB_1.0\n"), "\(run.stdout)")
+        #expect(run.stdout.contains("\tlibc.so.6: GLIBC_2.34 (newest GLIBC: __libc_start_main), GLIBC_2.2.5\n"))
+        #expect(run.stdout.contains("\tno   Debian 11 (bullseye)"))
+        #expect(run.stdout.contains("glibc 2.31: lacks GLIBC_2.34\n"))
+        #expect(run.stdout.contains("\tyes  Debian 12 (bookworm)"))
+    }
+}
+
+final class LockedTexts: @unchecked Sendable {
+    private var values: [String]
+    private let lock = NSLock()
+    init(count: Int) { values = Array(repeating: "", count: count) }
+    func set(_ index: Int, _ value: String) { lock.lock(); values[index] = value; lock.unlock() }
+    func get(_ index: Int) -> String { lock.lock(); defer { lock.unlock() }; return values[index] }
 }
