@@ -27,6 +27,8 @@ public final class DependencyResolver: Sendable {
     public let environment: LoaderEnvironment
     private let probes = Mutex<[String: Probe]>([:])
     private let parsed = Mutex<[String: Result<ObjectInfo, ProbeFailure>]>([:])
+    /// In-root directory → what it is (`directoryState`), so a candidate costs one lstat at most.
+    private let directories = Mutex<[String: DirectoryState]>([:])
     /// `environment.searchSubdirectories`, computed once.
     private let subdirectories: [String]
     /// Symbol tables (with relocations) by real path, read on first use by `-u`, `-r`/`-d` and `check --symbols`.
@@ -167,10 +169,61 @@ public final class DependencyResolver: Sendable {
         return result
     }
 
+    /// What a search directory is, looked up once per resolver: most candidates are a name in a directory
+    /// that does not exist (glibc-hwcaps and legacy subdirectories) or in one already resolved.
+    enum DirectoryState: Sendable {
+        /// The directory (or a component of it) does not exist: nothing under it does.
+        case missing
+        /// Its canonical in-root path.
+        case real(String)
+        /// Something else (a loop, EACCES): every path under it takes the full lookup.
+        case unknown
+    }
+
+    func directoryState(_ directory: String) -> DirectoryState {
+        if let known = directories.withLock({ $0[directory] }) { return known }
+        let state: DirectoryState
+        do {
+            let real = try environment.root.realPath(directory + "/")
+            state = .real(real)
+        } catch {
+            switch error {
+            case .missing, .notADirectory: state = .missing
+            case .loop, .system: state = .unknown
+            }
+        }
+        directories.withLock { $0[directory] = state }
+        return state
+    }
+
+    /// The canonical path of `path` as `LoaderRoot.realPath` gives it, through the directory cache: only the
+    /// last component is looked at when the directory is known, and a regular file there is its own real
+    /// path; anything else (a symlink, a directory) takes the full lookup.
+    func cachedRealPath(_ path: String) throws(LoaderRoot.LookupError) -> String {
+        let root = environment.root
+        guard path.hasPrefix("/"), let slash = path.lastIndex(of: "/") else { return try root.realPath(path) }
+        let name = path[path.index(after: slash)...]
+        guard !name.isEmpty, name != ".", name != ".." else { return try root.realPath(path) }
+        let directory = slash == path.startIndex ? "/" : String(path[..<slash])
+        switch directoryState(directory) {
+        case .missing: throw .missing(at: directory)
+        case .unknown: return try root.realPath(path)
+        case .real(let real):
+            let candidate = (real == "/" ? "" : real) + "/" + name
+            do {
+                let info = try SystemCalls.linkStatus(root.hostPath(candidate))
+                if FileType(mode: info.st_mode) == .regular { return candidate }
+            } catch {
+                if error.errno == ENOENT || error.errno == ENOTDIR { throw .missing(at: candidate) }
+            }
+            return try root.realPath(path)
+        }
+    }
+
     private func uncachedProbe(_ path: String) -> Probe {
         let root = environment.root
         let real: String
-        do { real = try root.realPath(path) } catch {
+        do { real = try cachedRealPath(path) } catch {
             switch error {
             case .missing, .notADirectory: return .rejected(.missing)
             case .loop: return .rejected(.fatal("Too many levels of symbolic links"))
@@ -242,6 +295,9 @@ private struct Run {
     var dependencies: [Dependency] = []
     /// Names each object answers to (`_dl_name_match_p`: l_name, l_libname list, soname).
     var names: [Set<String>] = []
+    /// `names` inverted (each name to the first object answering to it), so `_dl_name_match_p` over the
+    /// whole list is one lookup per need; kept in step with `names` by `answer(_:as:)`.
+    var firstAnswering: [String: Int] = [:]
     var origins: [String] = []
     var indexByRealPath: [String: Int] = [:]
     /// rtld's map before it takes its place in the list.
@@ -263,9 +319,16 @@ private struct Run {
         if object.rule != .main { set.insert(object.name); set.insert(object.path) }
         if let soname = object.info.dynamic.soname { set.insert(soname) }
         names.append(set)
+        for name in set where firstAnswering[name] == nil { firstAnswering[name] = index }
         origins.append(origin)
         indexByRealPath[object.info.realPath] = indexByRealPath[object.info.realPath] ?? index
         return index
+    }
+
+    /// Object `index` answers to `name` from now on (it was found again under that name).
+    mutating func answer(_ index: Int, as name: String) {
+        names[index].insert(name)
+        if firstAnswering[name] == nil { firstAnswering[name] = index }
     }
 
     mutating func prepareInterpreter(_ path: String, declared: Bool) {
@@ -311,7 +374,8 @@ private struct Run {
     /// already loaded or not found (both recorded in `dependencies`).
     mutating func map(_ name: String, neededBy needer: Int, preload: Bool) -> Int? {
         func record(_ outcome: Dependency.Outcome) { dependencies.append(Dependency(needer: needer, name: name, outcome: outcome)) }
-        if let existing = names.firstIndex(where: { LoaderNames.matches(name, $0) }) {
+        if let existing = firstAnswering[name] {
+            assert(LoaderNames.matches(name, names[existing]), "the name index follows the names")
             record(.found(object: existing, rule: existing == interpreterIndex ? .interpreter : .alreadyLoaded(name: name)))
             return nil
         }
@@ -328,12 +392,12 @@ private struct Run {
             }
             // Same file as a mapped object (st_dev/st_ino in glibc): reuse it under this name too.
             if let existing = indexByRealPath[info.realPath] {
-                names[existing].insert(name)
+                answer(existing, as: name)
                 record(.found(object: existing, rule: finalRule))
                 return nil
             }
             if let pending = pendingInterpreter, pending.object.info.realPath == info.realPath, let index = placeInterpreter() {
-                names[index].insert(name)
+                answer(index, as: name)
                 record(.found(object: index, rule: .interpreter))
                 return nil
             }

@@ -75,7 +75,7 @@ public struct DepsCommand: ParsableCommand {
         let resolver = DependencyResolver(environment: environment)
         let results = DepsRun.resolveAll(files, resolver: resolver,
                                          options: DepsRun.Options(unused: unused, relocations: relocationMode,
-                                                                  followScript: followScript))
+                                                                  followScript: followScript, requirements: requires || json))
         let style = DepsStyle.forStandardOutput()
         var output = ""
         if json {
@@ -154,10 +154,14 @@ public enum DepsRun {
         public var unused = false
         public var relocations: RelocationMode?
         public var followScript = false
-        public init(unused: Bool = false, relocations: RelocationMode? = nil, followScript: Bool = false) {
+        /// Compute `requirements` (reads the file's symbol table).
+        public var requirements = false
+        public init(unused: Bool = false, relocations: RelocationMode? = nil, followScript: Bool = false,
+                    requirements: Bool = false) {
             self.unused = unused
             self.relocations = relocations
             self.followScript = followScript
+            self.requirements = requirements
         }
     }
 
@@ -204,7 +208,7 @@ public enum DepsRun {
                 var verdict = DepsVerdict(graph: graph, versionProblems: graph.versionProblems)
                 verdict.scripts = scripts
                 verdict.searches = graph.dependencies.map { resolver.searchSteps(for: $0, in: graph) }
-                if let main = graph.objects.first, !graph.isStatic {
+                if options.requirements, let main = graph.objects.first, !graph.isStatic {
                     verdict.requirements = Requirements.of(main.info, symbols: resolver.symbolTable(of: main.info))
                 }
                 if let mode = options.relocations { verdict.undefined = resolver.undefinedSymbols(in: graph, mode: mode) }

@@ -34,10 +34,13 @@ public struct DepsTreeRenderer {
             lines.append("    " + style.dim("statically linked: nothing is loaded"))
             return lines.joined(separator: "\n") + "\n"
         }
+        // Each object's needs, in order, indexed once: the walk visits every object.
+        var needsByNeeder: [Int: [Int]] = [:]
+        for (position, need) in graph.dependencies.enumerated() { needsByNeeder[need.needer, default: []].append(position) }
         var expanded: Set<Int> = [0]
         var reportedMissing: Set<String> = []
         func walk(_ index: Int, prefix: String) {
-            let needs = graph.dependencies.indices.filter { graph.dependencies[$0].needer == index }
+            let needs = needsByNeeder[index] ?? []
             for (position, dependencyIndex) in needs.enumerated() {
                 let need = graph.dependencies[dependencyIndex]
                 let last = position == needs.count - 1
@@ -52,7 +55,7 @@ public struct DepsTreeRenderer {
                     // at its first mention when nothing in this tree mapped it (preloads, interpreter).
                     let owns = object.loader == index || (object.loader == nil && !expanded.contains(target))
                     let seen = expanded.contains(target) || !owns
-                    let hasChildren = !graph.dependencies(of: target).isEmpty
+                    let hasChildren = !(needsByNeeder[target] ?? []).isEmpty
                     // "…": this object's own needs are drawn once, under the need that loaded it.
                     let mark = seen && hasChildren ? style.dim(" …") : ""
                     // What the loader's version check says of this need (dl-version.c).
@@ -347,7 +350,7 @@ public enum DepsRequirementsRenderer {
         }
         let glibc = Requirements.names(verdict.requirements, families: glibcFamilies)
         let libstdcxx = Requirements.names(verdict.requirements, families: libstdcxxFamilies)
-        out += "Releases whose glibc\(libstdcxx.isEmpty ? "" : " and libstdc++") define every version it needs:\n"
+        out += "Releases whose glibc\(libstdcxx.isEmpty ? " defines" : " and libstdc++ define") every version it needs:\n"
         for release in DistributionRelease.table {
             let missing = release.lacks(glibcNeeds: glibc, libstdcxxNeeds: libstdcxx)
             let versions = "glibc \(release.glibcText)" + (libstdcxx.isEmpty ? "" : ", GLIBCXX_3.4.\(release.glibcxx)")
