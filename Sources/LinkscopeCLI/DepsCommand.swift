@@ -10,7 +10,9 @@ public struct DepsCommand: ParsableCommand {
             Resolves each FILE as glibc 2.36's loader would (RPATH, LD_LIBRARY_PATH, RUNPATH, ld.so.cache, \
             default directories, glibc-hwcaps subdirectories, already-loaded sonames) by reading files only: \
             neither FILE nor its interpreter is ever run.
-            Exit status: 0 everything found, 1 something not found, 2 bad usage or a FILE that cannot be analysed.
+            Exit status: 0 everything found and loadable; 1 something not found or a version the loaded object \
+            lacks (with -r/-d also undefined symbols, with -u unused dependencies); 2 bad usage or a FILE that \
+            cannot be analysed (missing, a script, a directory, another machine).
             """
     )
 
@@ -26,10 +28,10 @@ public struct DepsCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Resolve inside this root filesystem: its ld.so.cache, absolute links read inside it.", valueName: "DIR"))
     var root: String?
 
-    @Flag(name: .short, help: "Also print the symbol-version requirements of each object, as `ldd -v` does (a version the loaded object lacks is `not found`).")
+    @Flag(name: [.short, .long], help: "Also print the symbol-version requirements of each object, as `ldd -v` does (a version the loaded object lacks is `not found`); in the tree, the directories searched for a missing need.")
     var verbose = false
 
-    @Flag(name: .short, help: "Also print unused direct dependencies, as `ldd -u` does (exit 1 when there are some).")
+    @Flag(name: [.short, .long], help: "Also print unused direct dependencies, as `ldd -u` does (exit 1 when there are some).")
     var unused = false
 
     @Flag(name: [.customShort("r"), .customLong("function-relocs")],

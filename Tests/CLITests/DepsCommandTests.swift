@@ -166,6 +166,17 @@ import Testing
         }
     }
 
+    /// The help is part of the contract: ldd's flags (short and long) and ours are all there.
+    @Test func helpNamesEveryFlag() throws {
+        let help = TestSupport.linkscope(["deps", "--help"])
+        #expect(help.status == 0)
+        for flag in ["--ldd", "--json", "--dot", "--root <DIR>", "-v, --verbose", "-u, --unused", "-r, --function-relocs",
+                     "-d, --data-relocs", "--requires", "--follow-script"] {
+            #expect(help.stdout.contains(flag), "deps --help lacks \(flag)")
+        }
+        #expect(TestSupport.linkscope(["deps", "--verbose", "--unused", "--ldd", "/bin/true"]).status == 0)
+    }
+
     @Test func exitStatusesFollowTheContract() throws {
         #expect(TestSupport.linkscope(["deps", "/bin/ls"]).status == 0)
         let missing = TestSupport.linkscope(["deps", try Self.fixture("missing/prog")])
