@@ -70,8 +70,25 @@ extension DependencyGraph {
     /// dl-version.c's `find_needed`: the first object of the global list answering to `file`, else one in
     /// the needer's own dependencies (which, at start-up, are in the global list too).
     public func versionProvider(of file: String, for needer: Int) -> Int? {
-        if let index = objects.indices.first(where: { names.indices.contains($0) && LoaderNames.matches(file, names[$0]) }) { return index }
-        return dependencies(of: needer).first { $0.name == file }?.target
+        versionProvider(of: file, for: needer, firstAnswering: firstAnsweringIndex())
+    }
+
+    /// Each name to the first object answering to it (`names` inverted): `_dl_name_match_p` over the
+    /// global list as one lookup.
+    func firstAnsweringIndex() -> [String: Int] {
+        var index: [String: Int] = [:]
+        for (position, set) in names.enumerated() {
+            for name in set where index[name] == nil { index[name] = position }
+        }
+        return index
+    }
+
+    func versionProvider(of file: String, for needer: Int, firstAnswering: [String: Int]) -> Int? {
+        if let index = firstAnswering[file], objects.indices.contains(index) {
+            assert(LoaderNames.matches(file, names[index]))
+            return index
+        }
+        return dependencies.first { $0.needer == needer && $0.name == file }?.target
     }
 
     /// Every version need of every mapped object checked against its provider, in load order, as
@@ -79,9 +96,10 @@ extension DependencyGraph {
     /// left to the not-found need (the loader stops there first).
     public var versionProblems: [VersionProblem] {
         var result: [VersionProblem] = []
+        let firstAnswering = firstAnsweringIndex()
         for (index, object) in objects.enumerated() {
             for need in object.info.versionNeeds {
-                guard let provider = versionProvider(of: need.file, for: index) else { continue }
+                guard let provider = versionProvider(of: need.file, for: index, firstAnswering: firstAnswering) else { continue }
                 for failure in VersionRules.failures(of: need, against: objects[provider].info.versionDefinitions) {
                     result.append(VersionProblem(needer: index, file: need.file, provider: provider, failure: failure))
                 }
