@@ -61,6 +61,8 @@ public struct SymbolTable: Sendable {
     public var strongReferences: [Reference] = []
     /// Undefined weak references: bound when something defines them, else left 0.
     public var weakReferences: [Reference] = []
+    /// Global data objects the object defines (in a program, the targets of COPY relocations and the like).
+    public var definedData: [Reference] = []
     /// Every symbol bound to a needed version (a Verneed's), defined or not: undefined references, and the
     /// program's COPY-relocated data, which is defined in the program but versioned by its library.
     public var neededVersionSymbols: [Reference] = []
@@ -94,6 +96,7 @@ public struct SymbolTable: Sendable {
             if !symbol.isDefined, symbol.binding == .global { strongReferences.append(Self.reference(symbol)) }
             if !symbol.isDefined, symbol.binding == .weak { weakReferences.append(Self.reference(symbol)) }
             if symbol.version?.file != nil { neededVersionSymbols.append(Self.reference(symbol)) }
+            if symbol.isDefined, symbol.type == .object, symbol.binding == .global { definedData.append(Self.reference(symbol)) }
         }
         guard relocations else { return }
         for relocation in try file.relocations() where relocation.symbolIndex > 0 {

@@ -66,14 +66,26 @@ extension DependencyGraph {
     /// `_dl_sort_maps` orders them) walked from the end, so the deepest dependencies come first.
     public var relocationOrder: [Int] {
         // Depth-first post-order over DT_NEEDED edges from the file: an object after everything it needs.
+        // Iterative, so a long chain of libraries cannot exhaust a worker thread's stack.
+        var needs: [Int: [Int]] = [:]
+        for need in dependencies { if let target = need.target { needs[need.needer, default: []].append(target) } }
         var visited = Set<Int>()
         var order: [Int] = []
-        func visit(_ index: Int) {
-            guard visited.insert(index).inserted else { return }
-            for need in dependencies(of: index) { if let target = need.target { visit(target) } }
-            order.append(index)
+        for root in objects.indices where !visited.contains(root) {
+            visited.insert(root)
+            var stack: [(index: Int, next: Int)] = [(root, 0)]
+            while let top = stack.last {
+                let children = needs[top.index] ?? []
+                if top.next < children.count {
+                    stack[stack.count - 1].next += 1
+                    let child = children[top.next]
+                    if visited.insert(child).inserted { stack.append((child, 0)) }
+                } else {
+                    order.append(top.index)
+                    stack.removeLast()
+                }
+            }
         }
-        for index in objects.indices { visit(index) }
         return order
     }
 }

@@ -1,4 +1,3 @@
-import ELF
 import Linker
 
 /// `ldd -u`, statically: direct dependencies of the file that none of its own symbol references binds to.
@@ -19,7 +18,7 @@ public enum DepsUnused {
         }
         // A data object the program defines may be a COPY relocation target: its lookup skips the program
         // itself and binds to the library that really defines it.
-        for reference in copiedData(graph.objects[0]) {
+        for reference in main.definedData {
             if let definer = scope.definer(of: reference, lookupClass: .copy) { used.insert(definer) }
         }
         var result: [String] = []
@@ -28,12 +27,5 @@ public enum DepsUnused {
             if !used.contains(target), !result.contains(graph.objects[target].path) { result.append(graph.objects[target].path) }
         }
         return result
-    }
-
-    /// Global data objects the program defines (COPY relocation targets and the like).
-    static func copiedData(_ main: MappedObject) -> [SymbolTable.Reference] {
-        guard let file = try? ELFFile(path: main.info.hostPath), let symbols = try? file.dynamicSymbols() else { return [] }
-        return symbols.filter { $0.index > 0 && !$0.name.isEmpty && $0.isDefined && $0.type == .object && $0.binding == .global }
-            .map { SymbolTable.Reference(name: $0.name, version: $0.version?.name, versionFile: $0.version?.file) }
     }
 }
