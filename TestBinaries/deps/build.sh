@@ -16,6 +16,8 @@
 #               a libver without version definitions; prog-ok loads v2
 #   undef/      libplain v1 lacks fn_extra and data_extra: prog-fn references only the function (loads
 #               lazily, refused under LD_BIND_NOW), prog-data the data (refused at start)
+#   lookup/     prog needs bar@V2 (weak need); the libt.so its RPATH finds has versions but an unversioned bar
+#               (index 1): glibc's lookup binds it (-z now, the program starts), no undefined symbol
 #   inputs/     what is not a program: a #! script, a text file, a directory, a script whose interpreter is missing
 # Idempotent and fast; never fails on a machine with gcc.
 set -euo pipefail
@@ -37,7 +39,7 @@ prog() { # prog OUTFILE [extra args...]
 stamp=$(cat "$src/build.sh" "$src/lib.c" "$src/prog.c" <(echo "$out") <($cc --version) | sha1sum | cut -d' ' -f1)
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ] && [ -x "$out/mark/prog" ]; then exit 0; fi
 rm -f "$out/.stamp"
-rm -rf "$out"/{rpath,runpath,origin,env,hwcaps,missing,cycle,nodeflib,wrongclass,notelf,mark,version,undef,inputs}
+rm -rf "$out"/{rpath,runpath,origin,env,hwcaps,missing,cycle,nodeflib,wrongclass,notelf,mark,version,undef,lookup,inputs}
 
 # rpath/: prog --RPATH(lib)--> libdep --(no paths; inherits prog's RPATH)--> libleaf
 lib "$out/rpath/lib/libleaf.so" libleaf.so leaf
@@ -159,6 +161,20 @@ int main(void) { return fn_base() + data_extra - 1; }
 C
 $cc -O1 -o "$u/prog-fn" "$u/build/fn.c" -L"$u/v2" -lplain -Wl,--enable-new-dtags,-rpath,'$ORIGIN/v1'
 $cc -O1 -o "$u/prog-data" "$u/build/data.c" -L"$u/v2" -lplain -Wl,--enable-new-dtags,-rpath,'$ORIGIN/v1'
+
+# lookup/: a versioned reference against an unversioned definition in a library that has versions.
+k="$out/lookup"
+mkdir -p "$k/strict" "$k/loose" "$k/build"
+printf 'int foo(void) { return 1; }\nint bar(void) { return 2; }\n' > "$k/build/libt.c"
+printf 'V1 { global: foo; local: *; };\nV2 { global: bar; } V1;\n' > "$k/build/strict.map"
+printf 'V1 { global: foo; };\n' > "$k/build/loose.map"   # bar is left unversioned (VER_NDX_GLOBAL)
+$cc -shared -fPIC -O1 -o "$k/strict/libt.so" "$k/build/libt.c" -Wl,-soname,libt.so -Wl,--version-script,"$k/build/strict.map"
+$cc -shared -fPIC -O1 -o "$k/loose/libt.so" "$k/build/libt.c" -Wl,-soname,libt.so -Wl,--version-script,"$k/build/loose.map"
+printf 'int foo(void); int bar(void);\nint main(void) { return foo() + bar() - 3; }\n' > "$k/build/prog.c"
+$cc -O1 -o "$k/prog" "$k/build/prog.c" -L"$k/strict" -lt -Wl,--disable-new-dtags,-rpath,'$ORIGIN/loose' -Wl,-z,now
+v2_at=$(readelf -V "$k/prog" | sed -n -e '/Version needs section/{n;s/.*Offset: \(0x[0-9a-f]*\).*/S \1/p}' \
+        -e 's/^ *\(0x[0-9a-f]*\): *Name: V2 .*/E \1/p' | { read -r _ s; read -r _ e; echo $(( s + e + 4 )); })
+printf '\002\000' | dd of="$k/prog" bs=1 seek="$v2_at" conv=notrunc status=none
 
 # inputs/: things users hand to ldd that are not programs.
 i="$out/inputs"

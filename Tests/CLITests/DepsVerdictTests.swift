@@ -265,6 +265,21 @@ import Testing
         #expect(run.stdout.contains("glibc 2.31: lacks GLIBC_2.34\n"))
         #expect(run.stdout.contains("\tyes  Debian 12 (bookworm)"))
     }
+
+    /// do_lookup_x's rule for a versioned reference: an unversioned, non-hidden definition answers it even
+    /// in a library with version definitions (its index 1 has no hash). The program (bound at start) runs,
+    /// ldd -r reports nothing, and neither does deps -r.
+    @Test func aVersionedReferenceBindsAnUnversionedDefinition() throws {
+        let prog = try Self.fixture("lookup/prog")
+        let real = TestSupport.run([prog])
+        #expect(real.status == 0, "\(real.stderr)")
+        #expect(real.stderr.contains("weak version `V2' not found"))
+        let ldd = Self.loaderLines(TestSupport.run(["/usr/bin/ldd", "-r", prog]).stdout)
+        let ours = TestSupport.linkscope(["deps", "--ldd", "-r", prog])
+        #expect(Self.loaderLines(ours.stdout) == ldd)
+        #expect(!ours.stdout.contains("undefined symbol"))
+        #expect(ours.status == 0)
+    }
 }
 
 final class LockedTexts: @unchecked Sendable {
