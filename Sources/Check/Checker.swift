@@ -40,8 +40,7 @@ public struct Checker: Sendable {
                 throw .usage("--add needs an image (a tar, docker or OCI archive, or an OCI layout), not the directory \(given)")
             }
             if let chooses { throw .usage("\(chooses) chooses an image of an archive or layout, not of the directory \(given)") }
-            let absolute = URL(fileURLWithPath: given).standardizedFileURL.resolvingSymlinksInPath().path
-            return OpenedRoot(root: LoaderRoot(hostRoot: absolute == "/" ? "" : absolute), image: nil)
+            return OpenedRoot(root: LoaderRoot(hostRoot: LoaderEnvironment.canonicalRootDirectory(given)), image: nil)
         }
         guard isDirectory || (info.st_mode & S_IFMT) == S_IFREG else {
             throw .rootNotUsable(path: given, reason: "neither a directory nor an image archive")

@@ -24,10 +24,15 @@ extension FileChecker {
                     dependencies[dependency.name] = target
                 }
             }
+            var names: Set<String> = [object.path]
+            if let soname = object.info.dynamic.soname { names.insert(soname) }
+            if graph.names.indices.contains(index) { names.formUnion(graph.names[index]) }
             return LoadedObject(path: object.path, hostPath: object.info.hostPath, soname: object.info.dynamic.soname,
                                 versionNeeds: object.info.versionNeeds,
-                                versionDefinitions: object.info.versionDefinitions, dependencies: dependencies)
+                                versionDefinitions: object.info.versionDefinitions, dependencies: dependencies,
+                                names: names)
         }
+        load.infos = graph.objects.map(\.info)
         for dependency in graph.dependencies {
             if let target = dependency.target {
                 // The loader skips another machine's or class's file silently and goes on searching; the

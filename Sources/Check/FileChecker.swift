@@ -3,12 +3,11 @@ import Foundation
 import Linker
 
 /// What every worker shares: the root, the options, one resolver (thread-safe, caching each object's
-/// parse by real path) and the symbol tables of `--symbols`.
+/// parse and symbol table by real path).
 final class CheckContext: Sendable {
     let root: LoaderRoot
     let symbols: Bool
     let resolver: DependencyResolver
-    let symbolTables = SharedCache<SymbolTable?>()
 
     /// `variables`: the environment the root's programs start with (an image config's Env); never this
     /// process's own LD_* variables.
@@ -20,30 +19,6 @@ final class CheckContext: Sendable {
     }
 
     func makeFileChecker() -> FileChecker { FileChecker(context: self) }
-}
-
-/// The first bytes of an ELF file, read without libelf: enough to skip what the loader never maps
-/// (relocatable objects, core files, other machines) before anything is parsed.
-struct ELFIdentity {
-    var elfClass: ELFClass
-    var data: ELFData
-    var type: ELFObjectType
-    var machine: ELFMachine
-
-    /// e_ident (16 bytes), e_type and e_machine: 20 bytes.
-    static let size = 20
-
-    init?(_ bytes: [UInt8]) {
-        guard bytes.count >= Self.size, Array(bytes[0..<4]) == FoundFile.magic else { return nil }
-        elfClass = ELFClass(rawValue: bytes[4])
-        data = ELFData(rawValue: bytes[5])
-        let little = data == .littleEndian
-        func half(_ at: Int) -> UInt16 {
-            little ? UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 : UInt16(bytes[at]) << 8 | UInt16(bytes[at + 1])
-        }
-        type = ELFObjectType(rawValue: half(16))
-        machine = ELFMachine(rawValue: half(18))
-    }
 }
 
 /// Checks one file at a time on one thread.
@@ -65,7 +40,7 @@ final class FileChecker {
         } catch {
             return unreadable(found, "\(error.operation): \(error.reason)")
         }
-        guard Array(prefix.prefix(4)) == FoundFile.magic else {
+        guard ELFIdentity.hasMagic(prefix) else {
             return found.isExplicit ? FileVerdict(kind: .skipped) : nil
         }
         guard let identity = ELFIdentity(prefix) else {
@@ -124,11 +99,7 @@ final class FileChecker {
         let versionProblems = VersionCheck.problems(file: found.path, objects: load.objects)
         problems += versionProblems
         if context.symbols, !load.objects.isEmpty {
-            let tables = load.objects.map { object in
-                context.symbolTables.value(for: object.hostPath) {
-                    (try? context.root.openELF(object.path)).flatMap { try? SymbolTable(file: $0) }
-                } ?? SymbolTable()
-            }
+            let tables = load.infos.map { context.resolver.symbolTable(of: $0) }
             let missing = Set(versionProblems.filter { $0.severity == .error }.compactMap { problem -> String? in
                 guard let neededBy = problem.neededBy, let version = problem.subject.split(separator: " ").first else { return nil }
                 return "\(neededBy)\u{0}\(version)"
@@ -158,6 +129,8 @@ struct ResolvedLoad {
     }
     /// Load order; `objects[0]` is the file itself.
     var objects: [LoadedObject] = []
+    /// The resolver's facts of each of `objects`, same order.
+    var infos: [ObjectInfo] = []
     var notFound: [Missing] = []
     var shadowed: [Shadow] = []
 }

@@ -11,7 +11,7 @@ public struct FoundFile: Hashable, Sendable {
     public var isExplicit = false
 
     /// The ELF magic, `\x7fELF`.
-    static let magic: [UInt8] = [0x7f, 0x45, 0x4c, 0x46]
+    static let magic = ELFIdentity.magic
 }
 
 /// What a walk of a root found: regular files (each once) and the problems met on the way.

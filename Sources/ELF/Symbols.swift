@@ -21,8 +21,16 @@ public struct DynamicSymbol: Hashable, Sendable {
     /// st_shndx; 0 (SHN_UNDEF) for a symbol this object needs from elsewhere.
     public var sectionIndex: UInt16
     public var version: SymbolVersion?
+    /// The raw `.gnu.version` entry (index in the low 15 bits, 0x8000 the hidden bit); nil without
+    /// `.gnu.version`. The loader's lookup rules read the index itself (`do_lookup_x`), not only the name.
+    public var versionIndex: UInt16? = nil
+    /// st_other: the symbol's visibility (STV_*) in its low two bits.
+    public var other: UInt8 = 0
 
     public var isDefined: Bool { sectionIndex != 0 }
+    /// STV_HIDDEN, STV_INTERNAL or STV_PROTECTED: references from its own object bind to it directly,
+    /// without a lookup (`dl_symbol_visibility_binds_local_p`).
+    public var bindsLocally: Bool { other & 0x3 != 0 }
 }
 
 extension SymbolType {
@@ -74,8 +82,10 @@ extension ELFFile {
             guard gelf_getsym(data, Int32(clamping: index), &sym) != nil else { break }
             let name = string(inTableAt: strings.offset, size: strings.size, offset: UInt64(sym.st_name)) ?? ""
             var version: SymbolVersion?
+            var rawVersion: UInt16?
             if index < versionIndices.count {
                 let raw = versionIndices[index]
+                rawVersion = raw
                 if var known = versionNames[raw & 0x7fff] {
                     known.isHidden = raw & 0x8000 != 0
                     version = known
@@ -84,7 +94,7 @@ extension ELFFile {
             result.append(DynamicSymbol(
                 index: index, name: name, value: sym.st_value, size: sym.st_size,
                 type: SymbolType(info: sym.st_info), binding: SymbolBinding(info: sym.st_info),
-                sectionIndex: sym.st_shndx, version: version))
+                sectionIndex: sym.st_shndx, version: version, versionIndex: rawVersion, other: sym.st_other))
         }
         return result
     }

@@ -87,6 +87,24 @@ public struct Candidate: Hashable, Sendable {
     public var path: String
     public var rule: SearchRule
     public var rejection: Rejection
+    /// The search-path directory it came from, before any glibc-hwcaps or legacy subdirectory ("" for a
+    /// direct path, the interpreter or a cache entry).
+    public var directory: String = ""
+}
+
+/// One step of a failed search, as `LD_DEBUG=libs` lists them: a directory of a search path (with the
+/// subdirectories tried under it), or the cache.
+public struct SearchStep: Hashable, Sendable {
+    public enum Place: Hashable, Sendable {
+        /// A search-path directory; `subdirectories` of it were tried before it.
+        case directory(String, subdirectories: Int)
+        /// A file named directly (a NEEDED with a slash, PT_INTERP) or a cache entry's path.
+        case file(String)
+        /// ld.so.cache was consulted and has no entry for the name.
+        case cacheWithoutEntry
+    }
+    public var place: Place
+    public var rule: SearchRule
 }
 
 /// The facts of one ELF object the resolver needs, parsed once and cached by real path.
@@ -157,6 +175,9 @@ public struct DependencyGraph: Hashable, Sendable {
     /// LD_PRELOAD / ld.so.preload entries that could not be loaded: glibc warns and ignores them, so they
     /// are not missing needs.
     public var ignoredPreloads: [Dependency] = []
+    /// For each object, the names it answers to (`l_name`, its `l_libname` list and soname), as the
+    /// resolver recorded them: `LoaderNames.matches` decides with these.
+    public var names: [Set<String>] = []
 
     public var isStatic: Bool { objects.first?.info.isStatic ?? false }
     public var missing: [Dependency] { dependencies.filter { $0.target == nil } }
@@ -168,11 +189,36 @@ public struct DependencyGraph: Hashable, Sendable {
 
 /// Why a file cannot be analysed at all (as opposed to a missing dependency, which is a result).
 public struct DependencyError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Kind: Hashable, Sendable {
+        case missing
+        case unreadable
+        /// ELF of another class or machine than the loader modelled.
+        case otherELF
+        /// ELF the loader refuses (too short, corrupt, wrong type).
+        case unloadable
+        case directory
+        /// A FIFO, socket or device.
+        case notRegular
+        /// A `#!` script: the kernel runs `interpreter` (nil when the line names none) with `argument`.
+        case script(interpreter: String?, argument: String?)
+        /// Not ELF and not a script: text, data.
+        case notDynamic
+    }
     public var path: String
+    public var kind: Kind
     public var reason: String
-    public init(path: String, reason: String) {
+    public init(path: String, kind: Kind = .unloadable, reason: String) {
         self.path = path
+        self.kind = kind
         self.reason = reason
     }
     public var description: String { "\(path): \(reason)" }
+
+    /// ldd's "not a dynamic executable": a file that is no program at all for the loader.
+    public var isNotDynamic: Bool {
+        switch kind {
+        case .notDynamic, .script: return true
+        default: return false
+        }
+    }
 }

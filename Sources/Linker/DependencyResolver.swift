@@ -27,8 +27,12 @@ public final class DependencyResolver: Sendable {
     public let environment: LoaderEnvironment
     private let probes = Mutex<[String: Probe]>([:])
     private let parsed = Mutex<[String: Result<ObjectInfo, ProbeFailure>]>([:])
+    /// In-root directory → what it is (`directoryState`), so a candidate costs one lstat at most.
+    private let directories = Mutex<[String: DirectoryState]>([:])
     /// `environment.searchSubdirectories`, computed once.
     private let subdirectories: [String]
+    /// Symbol tables (with relocations) by real path, read on first use by `-u`, `-r`/`-d` and `check --symbols`.
+    private let symbolTables = SharedCache<SymbolTable>()
 
     public init(environment: LoaderEnvironment) {
         self.environment = environment
@@ -52,24 +56,16 @@ public final class DependencyResolver: Sendable {
         switch probe(inRoot) {
         case .object(let info): mainInfo = info
         case .rejected(let rejection):
-            let reason: String
-            switch rejection {
-            case .missing: reason = "No such file or directory"
-            case .permissionDenied: reason = "Permission denied"
-            case .wrongClass(let elfClass):
-                reason = "\(elfClass) object; this loader model is for \(environment.elfClass) \(environment.machine)"
-            case .wrongMachine(let machine):
-                reason = "\(machine) object; this loader model is for \(environment.elfClass) \(environment.machine)"
-            case .fatal(let message): reason = message
-            }
-            throw DependencyError(path: file, reason: reason)
+            throw inputError(file, inRoot: inRoot, rejection: rejection)
         }
         var run = Run(resolver: self, file: file)
         // The kernel resolves the executable's path (/proc/self/exe): $ORIGIN of main is its real directory.
         run.add(MappedObject(name: file, path: inRoot, info: mainInfo, rule: .main, loader: nil, depth: 0, subdirectory: ""),
                 names: mainInfo.dynamic.soname.map { [$0] } ?? [], origin: LoaderPath.directory(of: mainInfo.realPath))
         guard !mainInfo.isStatic else {
-            return DependencyGraph(file: file, objects: run.objects, dependencies: [], interpreter: nil)
+            var graph = DependencyGraph(file: file, objects: run.objects, dependencies: [], interpreter: nil)
+            graph.names = run.names
+            return graph
         }
         run.prepareInterpreter(mainInfo.interpreter ?? environment.defaultInterpreter, declared: mainInfo.interpreter != nil)
         var queue = [0]
@@ -90,7 +86,46 @@ public final class DependencyResolver: Sendable {
         var graph = DependencyGraph(file: file, objects: run.objects, dependencies: run.dependencies,
                                     interpreter: mainInfo.interpreter)
         graph.ignoredPreloads = run.ignoredPreloads
+        graph.names = run.names
         return graph
+    }
+
+    /// How many bytes of a file that is not a loadable ELF object are read to say what it is instead.
+    static let sniffLength = 256
+
+    /// Why FILE itself cannot be resolved, in the words ldd and the kernel use: a directory, another kind of
+    /// non-regular file, a `#!` script (naming its interpreter), something else that is not a dynamic
+    /// executable, or the loader's own verdict on a broken ELF file.
+    func inputError(_ file: String, inRoot: String, rejection: Rejection) -> DependencyError {
+        let model = "this loader model is for \(environment.elfClass) \(environment.machine)"
+        switch rejection {
+        case .missing: return DependencyError(path: file, kind: .missing, reason: "No such file or directory")
+        case .permissionDenied: return DependencyError(path: file, kind: .unreadable, reason: "Permission denied")
+        case .wrongClass(let elfClass): return DependencyError(path: file, kind: .otherELF, reason: "\(elfClass) object; \(model)")
+        case .wrongMachine(let machine): return DependencyError(path: file, kind: .otherELF, reason: "\(machine) object; \(model)")
+        case .fatal(let message):
+            let root = environment.root
+            guard let real = try? root.realPath(inRoot), let info = try? SystemCalls.status(root.hostPath(real)) else {
+                return DependencyError(path: file, kind: .unloadable, reason: message)
+            }
+            switch FileType(mode: info.st_mode) {
+            case .directory: return DependencyError(path: file, kind: .directory, reason: "is a directory")
+            case .regular: break
+            default: return DependencyError(path: file, kind: .notRegular, reason: "not regular file")
+            }
+            let prefix = (try? SystemCalls.readPrefix(root.hostPath(real), count: Self.sniffLength)) ?? []
+            switch ELFIdentity.kind(of: prefix) {
+            case .elf: return DependencyError(path: file, kind: .unloadable, reason: message)
+            case .script(let interpreter, let argument):
+                let named = interpreter.map { "a #! script for \($0)" } ?? "a #! script naming no interpreter"
+                return DependencyError(path: file, kind: .script(interpreter: interpreter, argument: argument),
+                                       reason: "not a dynamic executable (\(named))")
+            case .other:
+                // Four bytes of ELF magic or more means a cut-short ELF file, as the loader says.
+                if ELFIdentity.hasMagic(prefix) { return DependencyError(path: file, kind: .unloadable, reason: message) }
+                return DependencyError(path: file, kind: .notDynamic, reason: "not a dynamic executable")
+            }
+        }
     }
 
     /// The parsed facts of the object at an in-root path (symlinks followed), through the same cache.
@@ -101,9 +136,26 @@ public final class DependencyResolver: Sendable {
         }
     }
 
+    /// The symbol table of a mapped object, read once per resolver; an object whose symbols cannot be read
+    /// (a corrupt `.dynsym`) has an empty table, so it defines nothing and references nothing.
+    public func symbolTable(of info: ObjectInfo) -> SymbolTable {
+        symbolTables.value(for: info.realPath) {
+            (try? ELFFile(path: info.hostPath)).flatMap { try? SymbolTable(file: $0, relocations: true) } ?? SymbolTable()
+        }
+    }
+
+    /// FILE as an in-root path: inside a root, a host path under the root (however the root was spelled:
+    /// its directory is made canonical as the root was) is taken as the file it names there.
     func mainPath(_ file: String) -> String {
         let root = environment.root
-        if !root.isHost, file.hasPrefix(root.hostRoot + "/") { return String(file.dropFirst(root.hostRoot.count)) }
+        if !root.isHost {
+            if file.hasPrefix(root.hostRoot + "/") { return String(file.dropFirst(root.hostRoot.count)) }
+            let directory = LoaderEnvironment.canonicalRootDirectory(LoaderPath.directory(of: file))
+            if !file.hasSuffix("/"), let name = file.split(separator: "/").last,
+               let inRoot = root.inRootPath(ofHostPath: directory + "/" + name) {
+                return inRoot
+            }
+        }
         return LoaderPath.absolute(file, in: environment.workingDirectory)
     }
 
@@ -117,10 +169,61 @@ public final class DependencyResolver: Sendable {
         return result
     }
 
+    /// What a search directory is, looked up once per resolver: most candidates are a name in a directory
+    /// that does not exist (glibc-hwcaps and legacy subdirectories) or in one already resolved.
+    enum DirectoryState: Sendable {
+        /// The directory (or a component of it) does not exist: nothing under it does.
+        case missing
+        /// Its canonical in-root path.
+        case real(String)
+        /// Something else (a loop, EACCES): every path under it takes the full lookup.
+        case unknown
+    }
+
+    func directoryState(_ directory: String) -> DirectoryState {
+        if let known = directories.withLock({ $0[directory] }) { return known }
+        let state: DirectoryState
+        do {
+            let real = try environment.root.realPath(directory + "/")
+            state = .real(real)
+        } catch {
+            switch error {
+            case .missing, .notADirectory: state = .missing
+            case .loop, .system: state = .unknown
+            }
+        }
+        directories.withLock { $0[directory] = state }
+        return state
+    }
+
+    /// The canonical path of `path` as `LoaderRoot.realPath` gives it, through the directory cache: only the
+    /// last component is looked at when the directory is known, and a regular file there is its own real
+    /// path; anything else (a symlink, a directory) takes the full lookup.
+    func cachedRealPath(_ path: String) throws(LoaderRoot.LookupError) -> String {
+        let root = environment.root
+        guard path.hasPrefix("/"), let slash = path.lastIndex(of: "/") else { return try root.realPath(path) }
+        let name = path[path.index(after: slash)...]
+        guard !name.isEmpty, name != ".", name != ".." else { return try root.realPath(path) }
+        let directory = slash == path.startIndex ? "/" : String(path[..<slash])
+        switch directoryState(directory) {
+        case .missing: throw .missing(at: directory)
+        case .unknown: return try root.realPath(path)
+        case .real(let real):
+            let candidate = (real == "/" ? "" : real) + "/" + name
+            do {
+                let info = try SystemCalls.linkStatus(root.hostPath(candidate))
+                if FileType(mode: info.st_mode) == .regular { return candidate }
+            } catch {
+                if error.errno == ENOENT || error.errno == ENOTDIR { throw .missing(at: candidate) }
+            }
+            return try root.realPath(path)
+        }
+    }
+
     private func uncachedProbe(_ path: String) -> Probe {
         let root = environment.root
         let real: String
-        do { real = try root.realPath(path) } catch {
+        do { real = try cachedRealPath(path) } catch {
             switch error {
             case .missing, .notADirectory: return .rejected(.missing)
             case .loop: return .rejected(.fatal("Too many levels of symbolic links"))
@@ -156,19 +259,17 @@ public final class DependencyResolver: Sendable {
             if code == EISDIR { return fail(.fatal("cannot read file data: Is a directory")) }
             return fail(.fatal("cannot open shared object file: \(error.reason)"))
         }
+        // glibc reads a whole ELF header (64 bytes for ELFCLASS64) before it looks at any field.
         guard header.count >= 64 else { return fail(.fatal("file too short")) }
-        guard header[0] == 0x7f, header[1] == 0x45, header[2] == 0x4c, header[3] == 0x46 else {
-            return fail(.fatal("invalid ELF header"))
+        guard let identity = ELFIdentity(header) else { return fail(.fatal("invalid ELF header")) }
+        guard identity.elfClass == environment.elfClass else { return fail(.wrongClass(identity.elfClass)) }
+        guard identity.data == .littleEndian else { return fail(.fatal("ELF file data encoding not little-endian")) }
+        guard identity.version == ELFIdentity.currentVersion else {
+            return fail(.fatal("ELF file version ident does not match current one"))
         }
-        let elfClass = ELFClass(rawValue: header[4])
-        guard elfClass == environment.elfClass else { return fail(.wrongClass(elfClass)) }
-        guard header[5] == ELFData.littleEndian.rawValue else { return fail(.fatal("ELF file data encoding not little-endian")) }
-        guard header[6] == 1 else { return fail(.fatal("ELF file version ident does not match current one")) }
-        guard header[7] == 0 || header[7] == 3 else { return fail(.fatal("ELF file OS ABI invalid")) }
-        let machine = ELFMachine(rawValue: UInt16(header[18]) | UInt16(header[19]) << 8)
-        guard machine == environment.machine else { return fail(.wrongMachine(machine)) }
-        let type = ELFObjectType(rawValue: UInt16(header[16]) | UInt16(header[17]) << 8)
-        guard type == .sharedObject || type == .executable else {
+        guard ELFIdentity.acceptedOSABIs.contains(identity.osABI) else { return fail(.fatal("ELF file OS ABI invalid")) }
+        guard identity.machine == environment.machine else { return fail(.wrongMachine(identity.machine)) }
+        guard identity.type == .sharedObject || identity.type == .executable else {
             return fail(.fatal("only ET_DYN and ET_EXEC can be loaded"))
         }
         do {
@@ -195,6 +296,9 @@ private struct Run {
     var dependencies: [Dependency] = []
     /// Names each object answers to (`_dl_name_match_p`: l_name, l_libname list, soname).
     var names: [Set<String>] = []
+    /// `names` inverted (each name to the first object answering to it), so `_dl_name_match_p` over the
+    /// whole list is one lookup per need; kept in step with `names` by `answer(_:as:)`.
+    var firstAnswering: [String: Int] = [:]
     var origins: [String] = []
     var indexByRealPath: [String: Int] = [:]
     /// rtld's map before it takes its place in the list.
@@ -216,9 +320,16 @@ private struct Run {
         if object.rule != .main { set.insert(object.name); set.insert(object.path) }
         if let soname = object.info.dynamic.soname { set.insert(soname) }
         names.append(set)
+        for name in set where firstAnswering[name] == nil { firstAnswering[name] = index }
         origins.append(origin)
         indexByRealPath[object.info.realPath] = indexByRealPath[object.info.realPath] ?? index
         return index
+    }
+
+    /// Object `index` answers to `name` from now on (it was found again under that name).
+    mutating func answer(_ index: Int, as name: String) {
+        names[index].insert(name)
+        if firstAnswering[name] == nil { firstAnswering[name] = index }
     }
 
     mutating func prepareInterpreter(_ path: String, declared: Bool) {
@@ -264,11 +375,12 @@ private struct Run {
     /// already loaded or not found (both recorded in `dependencies`).
     mutating func map(_ name: String, neededBy needer: Int, preload: Bool) -> Int? {
         func record(_ outcome: Dependency.Outcome) { dependencies.append(Dependency(needer: needer, name: name, outcome: outcome)) }
-        if let existing = names.firstIndex(where: { $0.contains(name) }) {
+        if let existing = firstAnswering[name] {
+            assert(LoaderNames.matches(name, names[existing]), "the name index follows the names")
             record(.found(object: existing, rule: existing == interpreterIndex ? .interpreter : .alreadyLoaded(name: name)))
             return nil
         }
-        if let pending = pendingInterpreter, pending.names.contains(name), let index = placeInterpreter() {
+        if let pending = pendingInterpreter, LoaderNames.matches(name, pending.names), let index = placeInterpreter() {
             record(.found(object: index, rule: .interpreter))
             return nil
         }
@@ -281,12 +393,12 @@ private struct Run {
             }
             // Same file as a mapped object (st_dev/st_ino in glibc): reuse it under this name too.
             if let existing = indexByRealPath[info.realPath] {
-                names[existing].insert(name)
+                answer(existing, as: name)
                 record(.found(object: existing, rule: finalRule))
                 return nil
             }
             if let pending = pendingInterpreter, pending.object.info.realPath == info.realPath, let index = placeInterpreter() {
-                names[index].insert(name)
+                answer(index, as: name)
                 record(.found(object: index, rule: .interpreter))
                 return nil
             }
@@ -337,7 +449,7 @@ private struct Run {
                         return .found(path: path, info: info, rule: rule, subdirectory: sub,
                                       refused: tried.filter { $0.rejection != .missing })
                     case .rejected(let rejection):
-                        tried.append(Candidate(path: path, rule: rule, rejection: rejection))
+                        tried.append(Candidate(path: path, rule: rule, rejection: rejection, directory: directory))
                         if rejection.stopsSearch {
                             return .notFound(candidates: tried, error: "\(path): \(rejection)")
                         }
@@ -458,4 +570,42 @@ private struct Run {
 
 extension DependencyResolver {
     var searchSubdirectoriesForPaths: [String] { subdirectories }
+
+    /// Where a need that was not found was looked for, in the loader's order: each directory once (with
+    /// how many subdirectories were tried under it), and the cache where it was consulted (before the
+    /// default directories, unless the needing object has DF_1_NODEFLIB).
+    public func searchSteps(for need: Dependency, in graph: DependencyGraph) -> [SearchStep] {
+        guard case .notFound(let candidates, _) = need.outcome else { return [] }
+        let needer = graph.objects.indices.contains(need.needer) ? graph.objects[need.needer] : nil
+        let consultsCache = environment.cache != nil && !(needer?.info.dynamic.flags1.contains(.noDefaultLibraries) ?? true)
+            && !need.name.contains("/")
+        var steps: [SearchStep] = []
+        var cacheShown = false
+        func showCache() {
+            guard consultsCache, !cacheShown else { return }
+            cacheShown = true
+            steps.append(SearchStep(place: .cacheWithoutEntry, rule: .ldSoCache))
+        }
+        for candidate in candidates {
+            if candidate.rule == .defaultPath { showCache() }
+            if candidate.rule == .ldSoCache {
+                cacheShown = true
+                steps.append(SearchStep(place: .file(candidate.path), rule: .ldSoCache))
+                continue
+            }
+            guard !candidate.directory.isEmpty else {
+                steps.append(SearchStep(place: .file(candidate.path), rule: candidate.rule))
+                continue
+            }
+            if let last = steps.last, case .directory(let directory, let count) = last.place,
+               directory == candidate.directory, last.rule == candidate.rule {
+                steps[steps.count - 1].place = .directory(directory, subdirectories: count + 1)
+            } else {
+                steps.append(SearchStep(place: .directory(candidate.directory, subdirectories: 0), rule: candidate.rule))
+            }
+        }
+        // A search that never reached the default directories (it stopped at a bad file) shows no cache.
+        if candidates.last?.rejection.stopsSearch != true { showCache() }
+        return steps
+    }
 }

@@ -84,8 +84,7 @@ public struct LoaderEnvironment: Hashable, Sendable {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw .rootNotADirectory(directory)
         }
-        let absolute = LoaderRoot.normalized(LoaderPath.absolute(directory, in: FileManager.default.currentDirectoryPath))
-        return root(LoaderRoot(hostRoot: absolute == "/" ? "" : absolute), environment: environment)
+        return root(LoaderRoot(hostRoot: canonicalRootDirectory(directory)), environment: environment)
     }
 
     /// A root already opened (a directory, or an image read in place), with its own ld.so.cache,
@@ -95,6 +94,15 @@ public struct LoaderEnvironment: Hashable, Sendable {
         result.libraryPath = environment["LD_LIBRARY_PATH"]
         result.loadRootFiles(preloadVariable: environment["LD_PRELOAD"])
         return result
+    }
+
+    /// The host directory a `--root DIR` names, made canonical once for deps and check alike: absolute,
+    /// every symlink followed (realpath(3) on the host: the root's own links are read inside it later),
+    /// "" for `/`. A path that cannot be resolved is normalised lexically.
+    public static func canonicalRootDirectory(_ given: String) -> String {
+        let absolute = LoaderRoot.normalized(LoaderPath.absolute(given, in: FileManager.default.currentDirectoryPath))
+        let real = (try? LoaderRoot.host.realPath(absolute)) ?? absolute
+        return real == "/" ? "" : real
     }
 
     private mutating func loadRootFiles(preloadVariable: String?) {

@@ -10,7 +10,9 @@ public struct DepsCommand: ParsableCommand {
             Resolves each FILE as glibc 2.36's loader would (RPATH, LD_LIBRARY_PATH, RUNPATH, ld.so.cache, \
             default directories, glibc-hwcaps subdirectories, already-loaded sonames) by reading files only: \
             neither FILE nor its interpreter is ever run.
-            Exit status: 0 everything found, 1 something not found, 2 bad usage or a FILE that cannot be analysed.
+            Exit status: 0 everything found and loadable; 1 something not found or a version the loaded object \
+            lacks (with -r/-d also undefined symbols, with -u unused dependencies); 2 bad usage or a FILE that \
+            cannot be analysed (missing, a script, a directory, another machine).
             """
     )
 
@@ -26,11 +28,26 @@ public struct DepsCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Resolve inside this root filesystem: its ld.so.cache, absolute links read inside it.", valueName: "DIR"))
     var root: String?
 
-    @Flag(name: .short, help: "Also print the symbol-version requirements of each object, as `ldd -v` does.")
+    @Flag(name: [.short, .long], help: "Also print the symbol-version requirements of each object, as `ldd -v` does (a version the loaded object lacks is `not found`); in the tree, the directories searched for a missing need.")
     var verbose = false
 
-    @Flag(name: .short, help: "Also print unused direct dependencies, as `ldd -u` does (exit 1 when there are some).")
+    @Flag(name: [.short, .long], help: "Also print unused direct dependencies, as `ldd -u` does (exit 1 when there are some).")
     var unused = false
+
+    @Flag(name: [.customShort("r"), .customLong("function-relocs")],
+          help: "Also report undefined symbols of data and function relocations, as `ldd -r` does (exit 1 when there are some).")
+    var functionRelocations = false
+
+    @Flag(name: [.customShort("d"), .customLong("data-relocs")],
+          help: "Also report undefined symbols of data relocations, as `ldd -d` does (exit 1 when there are some).")
+    var dataRelocations = false
+
+    @Flag(name: .long, help: "Also print the symbol versions FILE needs of each library (the newest of each family and the symbols that need it) and the distribution releases whose glibc and libstdc++ define them all.")
+    var requires = false
+
+    @Flag(name: .customLong("follow-script"),
+          help: "For a #! script, resolve the program its first line runs (the interpreter, or env's NAME found in PATH).")
+    var followScript = false
 
     @Argument(help: ArgumentHelp("ELF files to analyse (paths inside --root when it is given).", valueName: "FILE"))
     var files: [String]
@@ -41,6 +58,8 @@ public struct DepsCommand: ParsableCommand {
         if [ldd, json, dot].filter({ $0 }).count > 1 { throw ValidationError("--ldd, --json and --dot exclude each other") }
         if files.isEmpty { throw ValidationError("give at least one FILE") }
     }
+
+    var relocationMode: RelocationMode? { functionRelocations ? .all : dataRelocations ? .data : nil }
 
     public func run() throws {
         let environment: LoaderEnvironment
@@ -55,75 +74,161 @@ public struct DepsCommand: ParsableCommand {
         if let problem = environment.cacheProblem {
             FileHandle.standardError.write(Data("linkscope: warning: \(problem); resolving without ld.so.cache\n".utf8))
         }
-        let results = DepsRun.resolveAll(files, environment: environment)
+        let resolver = DependencyResolver(environment: environment)
+        let results = DepsRun.resolveAll(files, resolver: resolver,
+                                         options: DepsRun.Options(unused: unused, relocations: relocationMode,
+                                                                  followScript: followScript, requirements: requires || json))
         let style = DepsStyle.forStandardOutput()
         var output = ""
-        var unusedFound = false
         if json {
             output = DepsJSONRenderer.render(results)
         } else if dot {
             output = DepsDotRenderer.render(results)
         } else {
             for (position, result) in results.enumerated() {
-                guard case .success(let graph) = result.outcome else { continue }
+                guard case .success(let verdict) = result.outcome else {
+                    // ldd keeps the block's header on stdout and says "not a dynamic executable" on stderr,
+                    // where our one line per unanalysable file goes.
+                    if ldd, files.count > 1 { output += "\(result.file):\n" }
+                    continue
+                }
                 if ldd {
-                    output += DepsLddRenderer.render(graph, header: files.count > 1, verbose: verbose)
-                    if unused {
-                        let list = DepsUnused.unusedDirectDependencies(graph)
-                        if !list.isEmpty {
-                            output += "Unused direct dependencies:\n" + list.map { "\t\($0)\n" }.joined()
-                            unusedFound = true
-                        }
-                    }
+                    output += DepsLddRenderer.render(verdict, header: files.count > 1 ? result.file : nil, verbose: verbose)
                 } else {
                     if position > 0, !output.isEmpty { output += "\n" }
-                    output += DepsTreeRenderer(style: style).render(graph)
-                    if verbose { output += DepsLddRenderer.versionInformation(graph) }
-                    if unused {
-                        let list = DepsUnused.unusedDirectDependencies(graph)
-                        if !list.isEmpty {
-                            output += "Unused direct dependencies:\n" + list.map { "\t\($0)\n" }.joined()
-                            unusedFound = true
-                        }
-                    }
+                    let runners = Array(verdict.scripts.dropFirst()) + [verdict.graph.file]
+                    for (script, runner) in zip(verdict.scripts, runners) { output += "\(script): a #! script run by \(runner)\n" }
+                    output += DepsTreeRenderer(style: style, showsSearches: verbose).render(verdict)
+                    if verbose { output += DepsLddRenderer.versionInformation(verdict.graph) }
+                    output += DepsLddRenderer.undefinedLines(verdict)
+                }
+                if requires { output += DepsRequirementsRenderer.render(verdict) }
+                if !verdict.unused.isEmpty {
+                    output += "Unused direct dependencies:\n" + verdict.unused.map { "\t\($0)\n" }.joined()
                 }
             }
         }
         FileHandle.standardOutput.write(Data(output.utf8))
-        var status = unusedFound ? ExitStatus.problemsFound : ExitStatus.clean
+        var status = ExitStatus.clean
         for result in results {
             switch result.outcome {
             case .failure(let error):
-                FileHandle.standardError.write(Data("linkscope: \(error)\n".utf8))
+                let hint = if case .script = error.kind, !followScript { " (--follow-script resolves what it runs)" } else { "" }
+                FileHandle.standardError.write(Data("linkscope: \(error)\(hint)\n".utf8))
                 status = ExitStatus.cannotAnalyse
-            case .success(let graph):
-                for ignored in graph.ignoredPreloads {
-                    FileHandle.standardError.write(Data("linkscope: warning: \(graph.file): preload \(ignored.name) cannot be preloaded: ignored (as ld.so does)\n".utf8))
+            case .success(let verdict):
+                for ignored in verdict.graph.ignoredPreloads {
+                    FileHandle.standardError.write(Data("linkscope: warning: \(verdict.graph.file): preload \(ignored.name) cannot be preloaded: ignored (as ld.so does)\n".utf8))
                 }
-                if !graph.isComplete, status == ExitStatus.clean { status = ExitStatus.problemsFound }
+                if !verdict.isClean, status == ExitStatus.clean { status = ExitStatus.problemsFound }
             }
         }
         if status != ExitStatus.clean { throw ExitCode(status) }
     }
 }
 
+/// One file's whole verdict: what is loaded, which versions the loaded objects lack, and (when asked)
+/// undefined symbols and unused dependencies.
+public struct DepsVerdict: Sendable {
+    public var graph: DependencyGraph
+    public var versionProblems: [VersionProblem]
+    /// With `-r`/`-d` only.
+    public var undefined: [UndefinedSymbol] = []
+    /// With `-u` only: paths of unused direct dependencies.
+    public var unused: [String] = []
+    /// With `--follow-script`: the scripts given (and any script interpreters) leading to `graph.file`.
+    public var scripts: [String] = []
+    /// For each of `graph.dependencies` not found: where it was looked for (empty for found needs).
+    public var searches: [[SearchStep]] = []
+    /// What the file itself needs of each library, by symbol version.
+    public var requirements: [LibraryRequirement] = []
+
+    /// Nothing the loader refuses and nothing the asked-for checks flag.
+    public var isClean: Bool {
+        graph.isComplete && !versionProblems.contains { $0.failure.isError }
+            && undefined.isEmpty && unused.isEmpty
+    }
+}
+
 /// Resolves many files with one shared resolver, on every core.
 public enum DepsRun {
-    public struct FileResult: Sendable {
-        public var file: String
-        public var outcome: Result<DependencyGraph, DependencyError>
+    public struct Options: Sendable {
+        public var unused = false
+        public var relocations: RelocationMode?
+        public var followScript = false
+        /// Compute `requirements` (reads the file's symbol table).
+        public var requirements = false
+        public init(unused: Bool = false, relocations: RelocationMode? = nil, followScript: Bool = false,
+                    requirements: Bool = false) {
+            self.unused = unused
+            self.relocations = relocations
+            self.followScript = followScript
+            self.requirements = requirements
+        }
     }
 
-    public static func resolveAll(_ files: [String], environment: LoaderEnvironment) -> [FileResult] {
-        let resolver = DependencyResolver(environment: environment)
+    public struct FileResult: Sendable {
+        public var file: String
+        public var outcome: Result<DepsVerdict, DependencyError>
+    }
+
+    public static func resolveAll(_ files: [String], environment: LoaderEnvironment, options: Options = Options()) -> [FileResult] {
+        resolveAll(files, resolver: DependencyResolver(environment: environment), options: options)
+    }
+
+    public static func resolveAll(_ files: [String], resolver: DependencyResolver, options: Options) -> [FileResult] {
         let slots = ResultSlots(count: files.count)
         DispatchQueue.concurrentPerform(iterations: files.count) { index in
-            let outcome: Result<DependencyGraph, DependencyError>
-            outcome = Result { () throws(DependencyError) in try resolver.resolve(files[index]) }
+            let outcome = Result { () throws(DependencyError) -> DepsVerdict in
+                var target = files[index]
+                var scripts: [String] = []
+                var graph: DependencyGraph
+                while true {
+                    do throws(DependencyError) {
+                        graph = try resolver.resolve(target)
+                        break
+                    } catch {
+                        // A script runs its interpreter (binfmt_script, up to its nesting limit).
+                        guard options.followScript, case .script(let interpreter, let argument) = error.kind,
+                              scripts.count < DependencyResolver.maximumScriptDepth else {
+                            // Say which script led here: the kernel's ENOENT for a missing interpreter names the script.
+                            if let last = scripts.last {
+                                throw DependencyError(path: files[index], kind: error.kind,
+                                                      reason: "#! interpreter \(target) of \(last): \(error.reason)")
+                            }
+                            throw error
+                        }
+                        guard let program = resolver.scriptProgram(interpreter: interpreter, argument: argument,
+                                                                   searchPath: searchPath(resolver)) else {
+                            throw DependencyError(path: files[index], kind: .notDynamic,
+                                                  reason: "#! line names no program found (\(interpreter ?? "nothing")\(argument.map { " " + $0 } ?? ""))")
+                        }
+                        scripts.append(target)
+                        target = program
+                    }
+                }
+                var verdict = DepsVerdict(graph: graph, versionProblems: graph.versionProblems)
+                verdict.scripts = scripts
+                verdict.searches = graph.dependencies.map { resolver.searchSteps(for: $0, in: graph) }
+                if options.requirements, let main = graph.objects.first, !graph.isStatic {
+                    verdict.requirements = Requirements.of(main.info, symbols: resolver.symbolTable(of: main.info))
+                }
+                if let mode = options.relocations { verdict.undefined = resolver.undefinedSymbols(in: graph, mode: mode) }
+                if options.unused { verdict.unused = DepsUnused.unusedDirectDependencies(graph, resolver: resolver) }
+                return verdict
+            }
             slots.set(index, FileResult(file: files[index], outcome: outcome))
         }
         return slots.values()
     }
+}
+
+/// Where `env` looks for a script's program: this process's PATH on the host, Debian's default in a root.
+func searchPath(_ resolver: DependencyResolver) -> [String] {
+    if resolver.environment.root.isHost, let path = ProcessInfo.processInfo.environment["PATH"] {
+        return path.split(separator: ":").map(String.init)
+    }
+    return DependencyResolver.defaultSearchPath
 }
 
 private final class ResultSlots: @unchecked Sendable {

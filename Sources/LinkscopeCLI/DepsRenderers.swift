@@ -20,19 +20,29 @@ public struct DepsStyle: Sendable {
 /// libtree-style tree: each need with the path it resolved to and why, each object's subtree shown once.
 public struct DepsTreeRenderer {
     public var style: DepsStyle
-    public init(style: DepsStyle) { self.style = style }
+    /// `-v`: under a missing need, every directory searched, with the rule that contributed it.
+    public var showsSearches: Bool
+    public init(style: DepsStyle, showsSearches: Bool = false) {
+        self.style = style
+        self.showsSearches = showsSearches
+    }
 
-    public func render(_ graph: DependencyGraph) -> String {
+    public func render(_ verdict: DepsVerdict) -> String {
+        let graph = verdict.graph
         var lines = [style.bold(graph.file)]
         if graph.isStatic {
             lines.append("    " + style.dim("statically linked: nothing is loaded"))
             return lines.joined(separator: "\n") + "\n"
         }
+        // Each object's needs, in order, indexed once: the walk visits every object.
+        var needsByNeeder: [Int: [Int]] = [:]
+        for (position, need) in graph.dependencies.enumerated() { needsByNeeder[need.needer, default: []].append(position) }
         var expanded: Set<Int> = [0]
         var reportedMissing: Set<String> = []
         func walk(_ index: Int, prefix: String) {
-            let needs = graph.dependencies(of: index)
-            for (position, need) in needs.enumerated() {
+            let needs = needsByNeeder[index] ?? []
+            for (position, dependencyIndex) in needs.enumerated() {
+                let need = graph.dependencies[dependencyIndex]
                 let last = position == needs.count - 1
                 let branch = prefix + (last ? "└── " : "├── ")
                 let childPrefix = prefix + (last ? "    " : "│   ")
@@ -45,13 +55,16 @@ public struct DepsTreeRenderer {
                     // at its first mention when nothing in this tree mapped it (preloads, interpreter).
                     let owns = object.loader == index || (object.loader == nil && !expanded.contains(target))
                     let seen = expanded.contains(target) || !owns
-                    let hasChildren = !graph.dependencies(of: target).isEmpty
+                    let hasChildren = !(needsByNeeder[target] ?? []).isEmpty
                     // "…": this object's own needs are drawn once, under the need that loaded it.
                     let mark = seen && hasChildren ? style.dim(" …") : ""
+                    // What the loader's version check says of this need (dl-version.c).
+                    let versionNotes = versionNotes(verdict.versionProblems
+                        .filter { $0.needer == index && $0.provider == target && $0.file == need.name }, provider: object)
                     if case .alreadyLoaded = rule {
-                        lines.append(branch + need.name + " " + style.dim("[already loaded]") + mark)
+                        lines.append(branch + need.name + " " + style.dim("[already loaded]") + mark + versionNotes)
                     } else {
-                        lines.append(branch + shownName + " " + style.dim("[\(rule)\(sub)]") + mark)
+                        lines.append(branch + shownName + " " + style.dim("[\(rule)\(sub)]") + mark + versionNotes)
                     }
                     for candidate in need.refused {
                         lines.append(childPrefix + style.dim("skipped \(candidate.path): \(candidate.rejection)"))
@@ -69,19 +82,81 @@ public struct DepsTreeRenderer {
                     if let error, !candidates.contains(where: { error.hasSuffix(": \($0.rejection)") && $0.rejection != .missing }) {
                         lines.append(childPrefix + style.dim(error))
                     }
+                    if showsSearches, verdict.searches.indices.contains(dependencyIndex) {
+                        for step in verdict.searches[dependencyIndex] {
+                            lines.append(childPrefix + style.dim(Self.describe(step)))
+                        }
+                    }
                 }
             }
         }
         walk(0, prefix: "")
+        // Version needs naming a file that is no direct need of the needer (find_needed found it elsewhere).
+        for problem in verdict.versionProblems
+        where !graph.dependencies(of: problem.needer).contains(where: { $0.name == problem.file && $0.target == problem.provider }) {
+            let needer = problem.needer == 0 ? graph.file : graph.objects[problem.needer].path
+            lines.append("\(needer): \(problem.file) => \(graph.objects[problem.provider].path)"
+                         + versionNotes([problem], provider: graph.objects[problem.provider]))
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `searched DIR (+N subdirectories) [rule]`, as LD_DEBUG=libs lists the search.
+    static func describe(_ step: SearchStep) -> String {
+        switch step.place {
+        case .directory(let directory, let count):
+            let subdirectories = count == 0 ? "" : " (and \(count) glibc-hwcaps/legacy subdirectories first)"
+            return "searched \(directory)\(subdirectories) [\(step.rule)]"
+        case .file(let path): return "tried \(path) [\(step.rule)]"
+        case .cacheWithoutEntry: return "searched ld.so.cache: no entry [ld.so.cache]"
+        }
+    }
+
+    /// ` version LIB_2.0 not found (defines LIB_1.0)`: each missing need, and what the provider has instead;
+    /// a provider without version definitions once, with the versions asked of it.
+    func versionNotes(_ problems: [VersionProblem], provider: MappedObject) -> String {
+        var notes: [String] = []
+        var unversioned: [String] = []
+        for problem in problems {
+            let name = problem.failure.version.name
+            switch problem.failure.kind {
+            case .missing:
+                notes.append(style.missing("version \(name) not found") + style.dim(" (\(Self.definedSummary(provider, like: name)))"))
+            case .missingWeak:
+                notes.append(style.dim("weak version \(name) not found (\(Self.definedSummary(provider, like: name)))"))
+            case .noVersionInformation:
+                unversioned.append(name)
+            }
+        }
+        if !unversioned.isEmpty {
+            notes.append(style.dim("no version information available (needs \(unversioned.joined(separator: ", ")))"))
+        }
+        return notes.map { " " + $0 }.joined()
+    }
+
+    /// The versions an object defines in the family of `name` (same prefix up to its first digit): all of
+    /// them when few, else the first and the newest.
+    static func definedSummary(_ object: MappedObject, like name: String) -> String {
+        let all = object.info.versionDefinitions.filter { !$0.isBase }.map(\.name)
+        let prefix = String(name.prefix { !$0.isNumber })
+        let family = prefix.isEmpty ? all : all.filter { $0.hasPrefix(prefix) }
+        let shown = family.isEmpty ? all : family
+        if shown.isEmpty { return "defines no versions" }
+        if shown.count <= 3 { return "defines " + shown.joined(separator: ", ") }
+        return "defines \(shown[0]) … \(shown[shown.count - 1]), \(shown.count) versions"
     }
 }
 
 /// glibc `ldd` lines without load addresses.
 public enum DepsLddRenderer {
-    public static func render(_ graph: DependencyGraph, header: Bool, verbose: Bool) -> String {
-        var out = header ? "\(graph.file):\n" : ""
+    /// `header`: the `FILE:` line ldd prints before each block when given several files.
+    public static func render(_ verdict: DepsVerdict, header: String?, verbose: Bool) -> String {
+        let graph = verdict.graph
+        var out = header.map { "\($0):\n" } ?? ""
         if graph.isStatic { return out + "\tnot a dynamic executable\n" }
+        // What ld.so says in trace mode, in its order: version messages before the list, undefined symbols
+        // after it, the version listing last (ldd shows them all on its standard output).
+        out += loaderMessages(verdict)
         // ldd lists rtld's own map last; it is not a need of the program to the loader.
         let interpreterIndex = graph.objects.firstIndex { $0.rule == .interpreter }
         var printed: Set<Int> = [0]
@@ -104,23 +179,45 @@ public enum DepsLddRenderer {
         if let interpreterIndex, graph.dependencies.contains(where: { $0.target == interpreterIndex && !$0.isProgramInterpreter(of: graph) }) {
             out += "\t\(graph.objects[interpreterIndex].path)\n"
         }
+        out += undefinedLines(verdict)
         if verbose { out += versionInformation(graph) }
         return out
     }
 
+    /// The lines ld.so writes to stderr in trace mode about versions (`print_missing_version`):
+    /// `FILE: PROVIDER: version `X' not found (required by NEEDER)`, the main program named as given.
+    public static func loaderMessages(_ verdict: DepsVerdict) -> String {
+        let graph = verdict.graph
+        return verdict.versionProblems.map { problem in
+            let needer = problem.needer == 0 ? graph.file : graph.objects[problem.needer].path
+            return "\(graph.file): \(graph.objects[problem.provider].path): \(problem.failure.message(requiredBy: needer))\n"
+        }.joined()
+    }
+
+    /// `ldd -r`/`-d`'s lines: `undefined symbol: NAME, version V\t(OBJECT)`, the main program as given.
+    public static func undefinedLines(_ verdict: DepsVerdict) -> String {
+        verdict.undefined.map { symbol in
+            "\(symbol.message)\t(\(symbol.object == 0 ? verdict.graph.file : verdict.graph.objects[symbol.object].path))\n"
+        }.joined()
+    }
+
     /// `ldd -v`'s "Version information:" block: per object, each needed version and the file giving it.
+    /// rtld.c's listing: the provider is the last object of the main search list answering to the file
+    /// (its `find_needed`), and a version it does not define (`match_version`, by name) is `not found`.
     public static func versionInformation(_ graph: DependencyGraph) -> String {
         var out = "\n\tVersion information:\n"
-        var seen: Set<Int> = []
-        for (index, object) in graph.objects.enumerated() where seen.insert(index).inserted {
+        for (index, object) in graph.objects.enumerated() {
             guard !object.info.versionNeeds.isEmpty else { continue }
             out += "\t\(index == 0 ? graph.file : object.path):\n"
             let needs = graph.dependencies(of: index)
             for need in object.info.versionNeeds {
-                let provider = needs.first { $0.name == need.file }?.target
-                    ?? graph.objects.firstIndex { $0.name == need.file || $0.info.dynamic.soname == need.file }
-                let where_ = provider.map { graph.objects[$0].path } ?? "not found"
+                let provider = graph.objects.indices.last { graph.names.indices.contains($0) && LoaderNames.matches(need.file, graph.names[$0]) }
+                    ?? needs.first { $0.name == need.file }?.target
                 for version in need.versions {
+                    var where_ = "not found"
+                    if let provider, VersionRules.listsVersion(version.name, in: graph.objects[provider].info.versionDefinitions) {
+                        where_ = graph.objects[provider].path
+                    }
                     out += "\t\t\(need.file) (\(version.name))\(version.isWeak ? " [WEAK]" : "") => \(where_)\n"
                 }
             }
@@ -140,7 +237,8 @@ public enum DepsJSONRenderer {
             switch result.outcome {
             case .failure(let error):
                 files.append(object([("file", string(result.file)), ("error", string(error.reason))]))
-            case .success(let graph):
+            case .success(let verdict):
+                let graph = verdict.graph
                 let objects = graph.objects.enumerated().map { index, item in
                     object([
                         ("index", "\(index)"), ("name", string(item.name)), ("path", string(item.path)),
@@ -149,7 +247,7 @@ public enum DepsJSONRenderer {
                         ("parent", item.loader.map { "\($0)" } ?? "null"), ("depth", "\(item.depth)"),
                     ])
                 }
-                let needs = graph.dependencies.map { need -> String in
+                let needs = graph.dependencies.enumerated().map { position, need -> String in
                     var fields: [(String, String)] = [("needer", "\(need.needer)"), ("name", string(need.name))]
                     switch need.outcome {
                     case .found(let target, let rule):
@@ -163,20 +261,65 @@ public enum DepsJSONRenderer {
                         let rejected = candidates.filter { $0.rejection != .missing }.map {
                             object([("path", string($0.path)), ("rule", string($0.rule.kind)), ("reason", string($0.rejection.description))])
                         }
+                        let tried = candidates.map {
+                            object([("path", string($0.path)), ("rule", string($0.rule.kind)), ("reason", string($0.rejection.description))])
+                        }
+                        let searched = (verdict.searches.indices.contains(position) ? verdict.searches[position] : []).map(searchObject)
                         fields += [("object", "null"), ("path", "null"), ("rule", string("not_found")),
-                                   ("error", error.map(string) ?? "null"), ("tried", "\(candidates.count)"),
+                                   ("error", error.map(string) ?? "null"), ("tried", "[" + tried.joined(separator: ",") + "]"),
+                                   ("searched", "[" + searched.joined(separator: ",") + "]"),
                                    ("rejected", "[" + rejected.joined(separator: ",") + "]")]
                     }
                     return object(fields)
                 }
+                let versions = verdict.versionProblems.map { problem in
+                    object([
+                        ("needer", "\(problem.needer)"), ("file", string(problem.file)), ("provider", "\(problem.provider)"),
+                        ("version", string(problem.failure.version.name)), ("kind", string(kindToken(problem.failure.kind))),
+                        ("error", problem.failure.isError ? "true" : "false"),
+                        ("message", string("\(graph.objects[problem.provider].path): "
+                                           + problem.failure.message(requiredBy: problem.needer == 0 ? graph.file : graph.objects[problem.needer].path))),
+                    ])
+                }
+                let undefined = verdict.undefined.map { symbol in
+                    object([("object", "\(symbol.object)"), ("symbol", string(symbol.name)),
+                            ("version", symbol.version.map(string) ?? "null"),
+                            ("kind", string(symbol.isFunction ? "function" : "data"))])
+                }
                 files.append(object([
                     ("file", string(result.file)), ("error", "null"), ("interpreter", graph.interpreter.map(string) ?? "null"),
                     ("static", graph.isStatic ? "true" : "false"), ("complete", graph.isComplete ? "true" : "false"),
+                    ("loads", graph.isComplete && !verdict.versionProblems.contains { $0.failure.isError } ? "true" : "false"),
                     ("objects", "[" + objects.joined(separator: ",") + "]"), ("needs", "[" + needs.joined(separator: ",") + "]"),
+                    ("versions", "[" + versions.joined(separator: ",") + "]"),
+                    ("undefined", "[" + undefined.joined(separator: ",") + "]"),
+                    ("unused", "[" + verdict.unused.map(string).joined(separator: ",") + "]"),
+                    ("requires", DepsRequirementsRenderer.json(verdict)),
                 ]))
             }
         }
         return "{\"files\":[" + files.joined(separator: ",\n") + "]}\n"
+    }
+
+    /// `{"directory","subdirectories","rule","reason"}`, or `{"file",…}`, or the cache without an entry.
+    static func searchObject(_ step: SearchStep) -> String {
+        switch step.place {
+        case .directory(let directory, let count):
+            return object([("directory", string(directory)), ("subdirectories", "\(count)"),
+                           ("rule", string(step.rule.kind)), ("reason", string(step.rule.description))])
+        case .file(let path):
+            return object([("file", string(path)), ("rule", string(step.rule.kind)), ("reason", string(step.rule.description))])
+        case .cacheWithoutEntry:
+            return object([("cache", "true"), ("rule", string(step.rule.kind)), ("reason", string("no entry"))])
+        }
+    }
+
+    static func kindToken(_ kind: VersionFailure.Kind) -> String {
+        switch kind {
+        case .missing: return "missing"
+        case .missingWeak: return "weak_missing"
+        case .noVersionInformation: return "no_version_information"
+        }
     }
 
     static func object(_ fields: [(String, String)]) -> String {
@@ -185,6 +328,67 @@ public enum DepsJSONRenderer {
 
     /// The package's one JSON escaper (shared with `trace --json`).
     static func string(_ text: String) -> String { Value.jsonString(text) }
+}
+
+/// `--requires`: the versions the file needs per library, then the releases that meet them.
+public enum DepsRequirementsRenderer {
+    static let glibcFamilies: Set<String> = ["GLIBC"]
+    static let libstdcxxFamilies: Set<String> = ["GLIBCXX", "CXXABI"]
+
+    public static func render(_ verdict: DepsVerdict) -> String {
+        let file = verdict.scripts.first ?? verdict.graph.file
+        guard !verdict.requirements.isEmpty else { return "\nRequirements of \(file): no symbol versions needed\n" }
+        var out = "\nRequirements of \(file):\n"
+        for library in verdict.requirements {
+            let newest = Set(library.highest.map(\.version))
+            let parts = library.versions.reversed().map { version -> String in
+                guard newest.contains(version), let pin = library.highest.first(where: { $0.version == version }) else { return version.name }
+                let shown = pin.symbols.prefix(4).joined(separator: ", ") + (pin.symbols.count > 4 ? ", … (\(pin.symbols.count) symbols)" : "")
+                return pin.symbols.isEmpty ? "\(version.name) (newest \(version.family))" : "\(version.name) (newest \(version.family): \(shown))"
+            }
+            out += "\t\(library.file): " + parts.joined(separator: ", ") + "\n"
+        }
+        let glibc = Requirements.names(verdict.requirements, families: glibcFamilies)
+        let libstdcxx = Requirements.names(verdict.requirements, families: libstdcxxFamilies)
+        out += "Releases whose glibc\(libstdcxx.isEmpty ? " defines" : " and libstdc++ define") every version it needs:\n"
+        for release in DistributionRelease.table {
+            let missing = release.lacks(glibcNeeds: glibc, libstdcxxNeeds: libstdcxx)
+            let versions = "glibc \(release.glibcText)" + (libstdcxx.isEmpty ? "" : ", GLIBCXX_3.4.\(release.glibcxx)")
+            let name = release.name.padding(toLength: 36, withPad: " ", startingAt: 0)
+            out += "\t\(missing.isEmpty ? "yes" : "no ")  \(name) \(versions)" + (missing.isEmpty ? "" : ": lacks " + missing.joined(separator: ", ")) + "\n"
+        }
+        return out
+    }
+
+    /// The JSON section: libraries with their versions, and every release with its verdict and source.
+    static func json(_ verdict: DepsVerdict) -> String {
+        let string = DepsJSONRenderer.string
+        let object = DepsJSONRenderer.object
+        let libraries = verdict.requirements.map { library in
+            object([
+                ("file", string(library.file)),
+                ("versions", "[" + library.versions.map { string($0.name) }.joined(separator: ",") + "]"),
+                ("newest", "[" + library.highest.map { pin in
+                    object([("family", string(pin.version.family)), ("version", string(pin.version.name)),
+                            ("symbols", "[" + pin.symbols.map(string).joined(separator: ",") + "]")])
+                }.joined(separator: ",") + "]"),
+                ("non_numeric", "[" + library.nonNumeric.map { string($0.name) }.joined(separator: ",") + "]"),
+            ])
+        }
+        let glibc = Requirements.names(verdict.requirements, families: glibcFamilies)
+        let libstdcxx = Requirements.names(verdict.requirements, families: libstdcxxFamilies)
+        let releases = DistributionRelease.table.map { release in
+            let missing = release.lacks(glibcNeeds: glibc, libstdcxxNeeds: libstdcxx)
+            return object([
+                ("distribution", string(release.distribution)), ("release", string(release.release)),
+                ("glibc", string(release.glibcText)), ("glibcxx", string("GLIBCXX_3.4.\(release.glibcxx)")),
+                ("cxxabi", string("CXXABI_1.3.\(release.cxxabi)")), ("met", missing.isEmpty ? "true" : "false"),
+                ("lacks", "[" + missing.map(string).joined(separator: ",") + "]"), ("source", string(release.source)),
+            ])
+        }
+        return object([("libraries", "[" + libraries.joined(separator: ",") + "]"),
+                       ("releases", "[" + releases.joined(separator: ",") + "]")])
+    }
 }
 
 /// A Graphviz digraph: one node per object (missing ones red), edges labelled with the rule.
@@ -198,7 +402,8 @@ public enum DepsDotRenderer {
         }
         var edges: Set<String> = []
         for result in results {
-            guard case .success(let graph) = result.outcome else { continue }
+            guard case .success(let verdict) = result.outcome else { continue }
+            let graph = verdict.graph
             func id(_ index: Int) -> String { graph.objects[index].info.realPath }
             for (index, object) in graph.objects.enumerated() {
                 node(id(index), label: index == 0 ? graph.file : "\(object.info.dynamic.soname ?? object.name)\n\(object.path)")

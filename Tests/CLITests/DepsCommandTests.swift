@@ -38,8 +38,9 @@ import Testing
         return files
     }
 
-    /// The acceptance test: name→path pairs equal glibc ldd's for every file. One linkscope run over all
-    /// files; ldd file by file on both cores.
+    /// The acceptance test: name→path pairs equal glibc ldd's for every file, and so do the
+    /// undefined symbols of `ldd -r` (deps `-r`, read from the JSON, which names each file's objects). One
+    /// linkscope run per shape over all files; `ldd -r` file by file on both cores.
     @Test(.timeLimit(.minutes(5))) func lddPairsEqualGlibcLddOnTheWholeSystem() throws {
         let files = Self.systemFiles()
         try #require(files.count > 500)
@@ -56,21 +57,45 @@ import Testing
             }
         }
         if let current { perFile[current] = ours.stdout[start...] }
+        let undefined = try Self.undefinedLinesFromJSON(TestSupport.linkscope(["deps", "--json", "-r"] + files).stdout)
         let results = LockedArray(count: files.count)
         DispatchQueue.concurrentPerform(iterations: files.count) { index in
-            results.set(index, TestSupport.run(["/usr/bin/ldd", files[index]]).stdout)
+            results.set(index, TestSupport.run(["/usr/bin/ldd", "-r", files[index]]).stdout)
         }
         var differing: [String] = []
+        var withUndefined = 0
         for (index, file) in files.enumerated() {
             let ldd = results.get(index)
             if ldd.contains("not a dynamic executable") || ldd.contains("statically linked") { continue }
-            let expected = Self.lineSet(Substring(ldd))
+            let expected = Self.lineSet(Substring(ldd)).filter { !$0.hasPrefix("undefined symbol: ") }
             let got = Self.lineSet(perFile[file] ?? "")
             if expected != got {
                 differing.append("\(file): ldd only \(expected.subtracting(got).sorted()), ours only \(got.subtracting(expected).sorted())")
             }
+            let lddUndefined = Set(ldd.split(separator: "\n").map(String.init).filter { $0.hasPrefix("undefined symbol: ") })
+            if !lddUndefined.isEmpty { withUndefined += 1 }
+            if lddUndefined != undefined[file, default: []] {
+                differing.append("\(file) -r: ldd only \(lddUndefined.subtracting(undefined[file, default: []]).sorted()), ours only \(undefined[file, default: []].subtracting(lddUndefined).sorted())")
+            }
         }
+        #expect(withUndefined > 0, "no file with undefined symbols: the -r comparison proves nothing")
         #expect(differing.isEmpty, "\(differing.count) files differ:\n\(differing.prefix(10).joined(separator: "\n"))")
+    }
+
+    /// `undefined symbol: NAME[, version V]\t(OBJECT)` lines per file, from `deps --json -r`.
+    static func undefinedLinesFromJSON(_ text: String) throws -> [String: Set<String>] {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        var result: [String: Set<String>] = [:]
+        for file in document["files"] as? [[String: Any]] ?? [] {
+            guard let name = file["file"] as? String, let objects = file["objects"] as? [[String: Any]] else { continue }
+            for symbol in file["undefined"] as? [[String: Any]] ?? [] {
+                guard let object = symbol["object"] as? Int, let symbolName = symbol["symbol"] as? String else { continue }
+                let path = object == 0 ? name : (objects[object]["path"] as? String ?? "?")
+                let version = (symbol["version"] as? String).map { ", version \($0)" } ?? ""
+                result[name, default: []].insert("undefined symbol: \(symbolName)\(version)\t(\(path))")
+            }
+        }
+        return result
     }
 
     /// ldd runs `ld.so --list PATH`, which takes $ORIGIN of the program from the path as given; the kernel
@@ -141,6 +166,17 @@ import Testing
         }
     }
 
+    /// The help is part of the contract: ldd's flags (short and long) and ours are all there.
+    @Test func helpNamesEveryFlag() throws {
+        let help = TestSupport.linkscope(["deps", "--help"])
+        #expect(help.status == 0)
+        for flag in ["--ldd", "--json", "--dot", "--root <DIR>", "-v, --verbose", "-u, --unused", "-r, --function-relocs",
+                     "-d, --data-relocs", "--requires", "--follow-script"] {
+            #expect(help.stdout.contains(flag), "deps --help lacks \(flag)")
+        }
+        #expect(TestSupport.linkscope(["deps", "--verbose", "--unused", "--ldd", "/bin/true"]).status == 0)
+    }
+
     @Test func exitStatusesFollowTheContract() throws {
         #expect(TestSupport.linkscope(["deps", "/bin/ls"]).status == 0)
         let missing = TestSupport.linkscope(["deps", try Self.fixture("missing/prog")])
@@ -151,7 +187,8 @@ import Testing
         // A file that cannot be analysed: one line naming it, exit 2, and the other files still printed.
         let mixed = TestSupport.linkscope(["deps", "--ldd", text.path, "/bin/ls"])
         #expect(mixed.status == 2)
-        #expect(mixed.stderr == "linkscope: \(text.path): invalid ELF header\n")
+        #expect(mixed.stderr == "linkscope: \(text.path): not a dynamic executable\n")
+        #expect(mixed.stdout.hasPrefix("\(text.path):\n/bin/ls:\n"))
         #expect(mixed.stdout.contains("libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6"))
         let absent = TestSupport.linkscope(["deps", "/nonexistent/file"])
         #expect(absent.status == 2)

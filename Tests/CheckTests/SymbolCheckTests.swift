@@ -1,4 +1,5 @@
 import ELF
+import Linker
 import Testing
 @testable import Check
 import TestSupport

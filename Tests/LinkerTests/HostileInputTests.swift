@@ -16,17 +16,19 @@ import Testing
     @Test func unanalysableFilesThrowWithAReason() throws {
         let dir = try TestSupport.temporaryDirectory("deps-hostile")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let cases: [(String, [UInt8], String)] = [
-            ("empty", [], "file too short"),
-            ("text", Array(String(repeating: "#!/bin/sh\n", count: 10).utf8), "invalid ELF header"),
-            ("short-elf", [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], "file too short"),
+        // What is not a program is said in ldd's words; a cut-short ELF file in the loader's.
+        let cases: [(String, [UInt8], DependencyError.Kind, String)] = [
+            ("empty", [], .notDynamic, "not a dynamic executable"),
+            ("text", Array(String(repeating: "#!/bin/sh\n", count: 10).utf8), .script(interpreter: "/bin/sh", argument: nil),
+             "not a dynamic executable (a #! script for /bin/sh)"),
+            ("short-elf", [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], .unloadable, "file too short"),
         ]
-        for (name, bytes, reason) in cases {
+        for (name, bytes, kind, reason) in cases {
             let path = try write(bytes, name: name, in: dir)
-            #expect(throws: DependencyError(path: path, reason: reason)) { try Self.resolver.resolve(path) }
+            #expect(throws: DependencyError(path: path, kind: kind, reason: reason)) { try Self.resolver.resolve(path) }
         }
-        #expect(throws: DependencyError.self) { try Self.resolver.resolve(dir.path) }
-        #expect(throws: DependencyError(path: dir.path + "/absent", reason: "No such file or directory")) {
+        #expect(throws: DependencyError(path: dir.path, kind: .directory, reason: "is a directory")) { try Self.resolver.resolve(dir.path) }
+        #expect(throws: DependencyError(path: dir.path + "/absent", kind: .missing, reason: "No such file or directory")) {
             try Self.resolver.resolve(dir.path + "/absent")
         }
         let loop = dir.appendingPathComponent("loop").path
@@ -35,7 +37,7 @@ import Testing
         // A FIFO with no writer: rtld's open would wait forever; we read nothing and say so.
         let fifo = dir.appendingPathComponent("fifo").path
         #expect(mkfifo(fifo, 0o600) == 0)
-        #expect(throws: DependencyError(path: fifo, reason: "file too short")) { try Self.resolver.resolve(fifo) }
+        #expect(throws: DependencyError(path: fifo, kind: .notRegular, reason: "not regular file")) { try Self.resolver.resolve(fifo) }
     }
 
     @Test func truncatedCopiesOfARealLibraryNeverCrash() throws {
