@@ -211,14 +211,37 @@ static uint64_t readable(uint64_t address, uint64_t want) {
 
 // ---- the control channel: one request at a time, answered by linkscope ----
 
+// Whether linkscope's process is gone or a zombie (killed, not yet reaped): its /proc/PID/stat state.
+static int tracer_dead(int32_t pid) {
+    if (sys3(__NR_kill, pid, 0, 0) == -3 /* ESRCH */) return 1;
+    char path[32] = "/proc/", digits[12];
+    int n = 0, at = 6;
+    for (int32_t v = pid; v > 0 && n < 11; v /= 10) digits[n++] = (char)('0' + v % 10);
+    while (n > 0) path[at++] = digits[--n];
+    const char *tail = "/stat";
+    while (*tail) path[at++] = *tail++;
+    path[at] = 0;
+    long fd = sys3(__NR_open, path, 0, 0);
+    if (fd < 0) return 1;
+    char text[512];
+    long got = sys3(__NR_read, fd, text, sizeof text - 1);
+    sys3(__NR_close, fd, 0, 0);
+    if (got <= 0) return 1;
+    for (long i = got - 1; i > 0; i--) {
+        if (text[i] == ')') return i + 2 < got && (text[i + 2] == 'Z' || text[i + 2] == 'X');
+    }
+    return 0;
+}
+
+// linkscope beats the heartbeat every few milliseconds while it runs; after a second of silence the agent
+// looks whether it is still there. Once it is gone the agent records nothing more and the program runs on.
 static int tracer_alive(void) {
     if (__atomic_load_n(&control->disabled, __ATOMIC_ACQUIRE)) return 0;
     uint64_t beat = __atomic_load_n(&control->heartbeat, __ATOMIC_ACQUIRE);
     uint64_t now = ls_rdtsc();
     if (beat != heartbeat_seen) { heartbeat_seen = beat; heartbeat_checked_at = now; return 1; }
-    // No heartbeat for a while: is linkscope still there? (kill 0 on its pid: ESRCH once it is gone)
-    if (now - heartbeat_checked_at < 2000000000ull) return 1;
-    if (sys3(__NR_kill, control->tracer_pid, 0, 0) == -3 /* ESRCH */) {
+    if (now - heartbeat_checked_at < 1000000000ull) return 1;
+    if (tracer_dead(control->tracer_pid)) {
         __atomic_store_n(&control->disabled, 1, __ATOMIC_RELEASE);
         return 0;
     }
@@ -644,6 +667,8 @@ typedef struct {
     uint64_t padding;      // file address of the room after the object's code (0: none)
     uint32_t index;
     uint32_t traced;       // calls from it may be reported (else only unwind starters are bound)
+    uint32_t pltgot;       // .plt.got slots to patch once it is relocated
+    uint32_t patched;
 } object;
 
 static object objects[4096];
@@ -689,6 +714,7 @@ EXPORT unsigned int la_objopen(struct link_map *map, Lmid_t lmid, uintptr_t *coo
     if (transact()) {
         o->traced = control->response_count > 0;
         o->padding = control->response_padding;
+        o->pltgot = control->response_pltgot;
     }
     unlock_requests();
     return LA_FLG_BINDTO | LA_FLG_BINDFROM;
@@ -736,6 +762,47 @@ EXPORT uintptr_t la_symbind64(Elf64_Sym *sym, unsigned int index, uintptr_t *fro
     }
     unlock_requests();
     return result;
+}
+
+// .plt.got calls bind through GOT words the loader filled (GLOB_DAT): hooked by writing a stub's address
+// into the word once the object is relocated. Startup objects are relocated when la_preinit runs.
+static void patch_pltgot(object *o) {
+    if (o->patched || o->pltgot == 0 || process_quiet) return;
+    o->patched = 1;
+    lock_requests();
+    control->request_kind = LS_REQ_PLTGOT;
+    control->request_pid = process_pid;
+    control->request_map = o->index;
+    set_request_path("");
+    if (transact()) {
+        uint32_t count = control->response_count;
+        if (count > LS_RESPONSE_BYTES / sizeof(ls_got_hook)) count = LS_RESPONSE_BYTES / sizeof(ls_got_hook);
+        for (uint32_t i = 0; i < count; i++) {
+            ls_got_hook hook;
+            copy_bytes(&hook, control->response + i * sizeof hook, sizeof hook);
+            uint64_t address = o->map->l_addr + hook.got_offset;
+            if (readable(address, 8) < 8) continue;
+            binding *b = new_binding();
+            if (!b) break;
+            b->target = *(uint64_t *)address;
+            b->id = hook.hook.binding;
+            b->plan = hook.hook.plan;
+            b->return_site = return_site_for(o);
+            uint64_t stub = make_stub(b);
+            if (!stub) break;
+            uint64_t page = address & ~4095ull;
+            if (sys3(__NR_mprotect, page, 4096, 3) != 0) continue;
+            *(uint64_t *)address = stub;
+            sys3(__NR_mprotect, page, 4096, hook.relro ? 1 : 3);
+        }
+    }
+    unlock_requests();
+}
+
+EXPORT void la_preinit(uintptr_t *cookie) {
+    (void)cookie;
+    if (!agent_ready) return;
+    for (uint32_t i = 0; i < object_count; i++) patch_pltgot(&objects[i]);
 }
 
 // ---- start-up ----

@@ -77,6 +77,8 @@ public struct SegmentType: RawRepresentable, Hashable, Sendable {
     public static let tls = SegmentType(rawValue: 7)
     /// PT_GNU_STACK
     public static let gnuStack = SegmentType(rawValue: 0x6474_e551)
+    /// PT_GNU_RELRO: made read-only once relocated
+    public static let gnuRelro = SegmentType(rawValue: 0x6474_e552)
     /// PT_GNU_PROPERTY
     public static let gnuProperty = SegmentType(rawValue: 0x6474_e553)
 }

@@ -88,6 +88,11 @@ public final class InProcessEngine: TraceEngine {
     private var control: UnsafeMutablePointer<ls_control>!
     private var rings: [RingState] = []
     private var objects: [Int32: [UInt32: TracedObject]] = [:]
+    /// Per object file: its .plt.got slots and PT_GNU_RELRO ranges (for the patch once it is relocated), and
+    /// the functions it defines (for `-l`), read once.
+    private var pltGotSlots: [String: [PLTSlot]] = [:]
+    private var relroRanges: [String: [Range<UInt64>]] = [:]
+    private var definitions: [String: Set<String>] = [:]
     private var bindings: [Binding] = []
     private var candidates: [FilterCandidate] = []
     private var nextCallID: UInt64 = 1
@@ -173,9 +178,11 @@ public final class InProcessEngine: TraceEngine {
         }
         control.pointee.response_count = 0
         control.pointee.response_padding = 0
+        control.pointee.response_pltgot = 0
         switch request.request_kind {
         case UInt32(LS_REQ_OBJOPEN): objectOpened(pid: request.request_pid, index: UInt32(request.request_map), path: path)
         case UInt32(LS_REQ_OBJCLOSE): objects[request.request_pid]?[UInt32(request.request_map)] = nil
+        case UInt32(LS_REQ_PLTGOT): patchPLTGot(pid: request.request_pid, index: UInt32(request.request_map))
         case UInt32(LS_REQ_SYMBIND):
             symbolBound(pid: request.request_pid, caller: UInt32(request.request_map),
                         definer: request.request_base == UInt64.max ? nil : UInt32(request.request_base), symbol: path)
@@ -197,6 +204,41 @@ public final class InProcessEngine: TraceEngine {
             control.pointee.response_count = 1
             control.pointee.response_padding = ReturnSitePadding.of(file) ?? 0
         }
+        if configuration.filter.needsDefiningLibrary, definitions[path] == nil {
+            definitions[path] = Set(((try? file.dynamicSymbols()) ?? []).filter {
+                $0.isDefined && $0.binding != .local && ($0.type == .function || $0.type == .indirectFunction)
+            }.map(\.name))
+        }
+        let gotSlots = ((try? file.pltSlots()) ?? []).filter { $0.section == .pltGot }
+        if !gotSlots.isEmpty {
+            pltGotSlots[path] = gotSlots
+            relroRanges[path] = file.programHeaders.filter { $0.type == .gnuRelro }
+                .map { $0.virtualAddress..<($0.virtualAddress &+ $0.memorySize) }
+            control.pointee.response_pltgot = UInt32(gotSlots.count)
+        }
+    }
+
+    /// The .plt.got slots of a relocated object that the filter selects, chosen as the ptrace engine chooses
+    /// its breakpoints (`ArmingPlan`), with a binding and capture plan each.
+    private func patchPLTGot(pid: Int32, index: UInt32) {
+        guard let known = objects[pid], let object = known[index], let slots = pltGotSlots[object.path] else { return }
+        let loadOrder = known.sorted { $0.key < $1.key }.map(\.value)
+        let plan = ArmingPlan(object: object, slots: slots, filter: configuration.filter, loadOrder: loadOrder,
+                              definedFunctions: { self.definitions[$0.path] })
+        candidates += plan.candidates
+        let relro = relroRanges[object.path] ?? []
+        var written = 0
+        let capacity = Int(LS_RESPONSE_BYTES) / MemoryLayout<ls_got_hook>.stride
+        for chosen in plan.slots where written < capacity {
+            var hook = ls_got_hook()
+            hook.got_offset = chosen.slot.gotAddress
+            hook.relro = relro.contains { $0.contains(chosen.slot.gotAddress) } ? 1 : 0
+            hook.hook = makeHook(symbol: chosen.slot.symbol, caller: object, reported: chosen.reported)
+            UnsafeMutableRawPointer(ls_response(control))
+                .storeBytes(of: hook, toByteOffset: written * MemoryLayout<ls_got_hook>.stride, as: ls_got_hook.self)
+            written += 1
+        }
+        control.pointee.response_count = UInt32(written)
     }
 
     private func symbolBound(pid: Int32, caller: UInt32, definer: UInt32?, symbol: String) {
@@ -211,6 +253,15 @@ public final class InProcessEngine: TraceEngine {
         let unwinds = UnwindStarters.names.contains(symbol)
         let vforks = symbol == "vfork" || symbol == "__vfork"
         guard reported || unwinds || vforks else { return }
+        UnsafeMutableRawPointer(ls_response(control)).storeBytes(
+            of: makeHook(symbol: symbol, caller: object, reported: reported), as: ls_hook.self)
+        control.pointee.response_count = 1
+    }
+
+    /// A new binding of (caller, symbol): its id, flags and capture plan.
+    private func makeHook(symbol: String, caller object: TracedObject, reported: Bool) -> ls_hook {
+        let unwinds = UnwindStarters.names.contains(symbol)
+        let vforks = symbol == "vfork" || symbol == "__vfork"
         var flags: UInt32 = 0
         if reported { flags |= LS_BIND_REPORTED }
         if NoReturnFunctions.contains(symbol) { flags |= LS_BIND_NO_RETURN }
@@ -223,8 +274,7 @@ public final class InProcessEngine: TraceEngine {
         bindings.append(Binding(symbol: symbol, caller: object.isMainProgram ? nil : object.displayName,
                                 prototype: prototype))
         counters.bindings += 1
-        UnsafeMutableRawPointer(ls_response(control)).storeBytes(of: hook, as: ls_hook.self)
-        control.pointee.response_count = 1
+        return hook
     }
 
     // MARK: Rings

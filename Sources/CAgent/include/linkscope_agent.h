@@ -60,6 +60,15 @@ typedef struct {
     ls_plan plan;
 } ls_hook;
 
+// A .plt.got slot to hook (calls through a GOT word the loader fills with GLOB_DAT, which never reach
+// la_symbind): the agent writes a stub's address into the word once the object is relocated.
+typedef struct {
+    uint64_t got_offset;  /* file address of the GOT word (add the object's base) */
+    uint32_t relro;       /* the word lies in PT_GNU_RELRO: read-only again after the write */
+    uint32_t reserved;
+    ls_hook hook;
+} ls_got_hook;
+
 #define LS_REQUEST_PATH_BYTES 4096u
 #define LS_RESPONSE_BYTES (192u * 1024u)
 
@@ -86,6 +95,8 @@ typedef struct {
     uint32_t response_count;    /* objopen: 1 when calls from the object may be traced; symbind: 1 = hook */
     uint32_t reserved;
     uint64_t response_padding;  /* objopen: file address of the padding after the object's code, 0 = none */
+    uint32_t response_pltgot;   /* objopen: how many .plt.got slots the object has (patched once relocated) */
+    uint32_t reserved2;
     char request_path[LS_REQUEST_PATH_BYTES];
     uint8_t response[LS_RESPONSE_BYTES];
 } ls_control;
@@ -94,6 +105,7 @@ typedef struct {
 #define LS_REQ_OBJCLOSE 2u
 #define LS_REQ_FORKED 3u
 #define LS_REQ_SYMBIND 5u   /* request_map: caller, request_base: definer (~0 unknown), path: the symbol */
+#define LS_REQ_PLTGOT 6u    /* request_map: an object now relocated; the answer: ls_got_hook[response_count] */
 
 typedef struct {
     uint64_t head;     /* bytes written (producer) */
