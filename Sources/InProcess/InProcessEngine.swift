@@ -209,7 +209,9 @@ public final class InProcessEngine: TraceEngine {
                 $0.isDefined && $0.binding != .local && ($0.type == .function || $0.type == .indirectFunction)
             }.map(\.name))
         }
-        let gotSlots = ((try? file.pltSlots()) ?? []).filter { $0.section == .pltGot }
+        // Slots whose GOT word the loader fills without la_symbind: .plt.got (GLOB_DAT) and IRELATIVE ones
+        // (libc's calls to its own IFUNCs).
+        let gotSlots = ((try? file.pltSlots()) ?? []).filter { $0.section == .pltGot || $0.relocation == .x86_64_irelative }
         if !gotSlots.isEmpty {
             pltGotSlots[path] = gotSlots
             relroRanges[path] = file.programHeaders.filter { $0.type == .gnuRelro }

@@ -60,8 +60,8 @@ public struct TraceCommand: ParsableCommand {
     var prototypeFiles: [String] = []
     @Flag(name: .long, help: "One JSON object per event instead of ltrace text.")
     var json = false
-    @Option(name: .customLong("engine"), help: ArgumentHelp("auto (in-process where it can serve, else ptrace), inproc or ptrace.", valueName: "ENGINE"))
-    var engineChoice: EngineChoice = EngineChoice.fromEnvironment
+    @Option(name: .customLong("engine"), help: ArgumentHelp("auto, inproc (in-process: launched glibc programs) or ptrace.", valueName: "ENGINE"))
+    var engineChoice: EngineChoice = .auto
     @Flag(name: .customLong("engine-stats"), help: "At the end, print the engine's stop counters to stderr.")
     var engineStats = false
     @Argument(parsing: .postTerminator, help: "The command to run, after --.")
@@ -161,7 +161,7 @@ public struct TraceCommand: ParsableCommand {
             }
             engine = InProcessEngine(configuration: configuration)
         case .auto:
-            engine = InProcessEngine.unsupportedReason(configuration) == nil
+            engine = EngineChoice.autoPrefersInProcess && InProcessEngine.unsupportedReason(configuration) == nil
                 ? InProcessEngine(configuration: configuration) : TraceSession(configuration: configuration)
         }
         let outcome: ProgramOutcome
@@ -200,9 +200,8 @@ public struct TraceCommand: ParsableCommand {
 enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
     case auto, inproc, ptrace
 
-    /// The default: `LINKSCOPE_TRACE_ENGINE` when set (the test matrix runs every trace test with `ptrace`
-    /// as well as with `auto`), else auto.
-    static var fromEnvironment: EngineChoice {
-        ProcessInfo.processInfo.environment["LINKSCOPE_TRACE_ENGINE"].flatMap(EngineChoice.init(rawValue:)) ?? .auto
-    }
+    /// Whether `auto` takes the in-process engine where it can serve. Not yet by default: the in-process
+    /// engine does not see signals or follow an exec (README, limitations). `LINKSCOPE_TRACE_ENGINE=inproc`
+    /// makes it so (the test matrix runs every trace test once with each engine).
+    static var autoPrefersInProcess: Bool { ProcessInfo.processInfo.environment["LINKSCOPE_TRACE_ENGINE"] == "inproc" }
 }

@@ -21,7 +21,7 @@ import TestSupport
             let result = try Traced.run(["-e", "strlen"], [program("stress"), "4", "10000"])
             #expect(result.status == 0)
             #expect(result.stdout == "threads=4 calls=40000 total=100000 ok\n")
-            #expect(result.calls == 40000 && result.callStops == 80000, "\(result.stderr)")
+            #expect(result.calls == 40000 && result.callStops(ptrace: 80000), "\(result.stderr)")
             let strlenLines = result.lines.filter { Traced.callee(of: $0) == "strlen" }
             #expect(strlenLines.count == 40000)
             // Thread i measures i+1 letters: a result reported on the wrong thread shows here.
@@ -217,8 +217,9 @@ import TestSupport
     }
 
     /// A launched program is seized too, so SIGSTOP (^Z) stops it under trace until SIGCONT, as without.
+    /// The ptrace engine (it sees the stop and the continue as signals).
     @Test func jobControlStopsHoldForALaunchedProgram() throws {
-        let trace = try Background.linkscopeTrace(["-e", "strlen", "--", program("attachme"), "60", "1"])
+        let trace = try Background.linkscopeTrace(["--engine", "ptrace", "-e", "strlen", "--", program("attachme"), "60", "1"])
         defer { trace.stop() }
         let pid = try trace.waitForReady()
         kill(pid, SIGSTOP)
@@ -266,9 +267,10 @@ import TestSupport
     }
 
     /// PTRACE_O_EXITKILL: a launched program does not outlive a SIGKILLed linkscope, stopped forever.
+    /// The ptrace engine's guarantee (PTRACE_O_EXITKILL); the in-process engine's is the opposite, below.
     @Test func launchedProgramDiesWithLinkscope() throws {
-        let trace = try Background([TestSupport.linkscopeExecutable, "trace", "-e", "strlen", "-o", "/dev/null", "--",
-                                    program("attachme"), "30", "1"])
+        let trace = try Background([TestSupport.linkscopeExecutable, "trace", "--engine", "ptrace", "-e", "strlen",
+                                    "-o", "/dev/null", "--", program("attachme"), "30", "1"])
         defer { trace.stop() }
         let pid = try trace.waitForReady()
         kill(trace.pid, SIGKILL)

@@ -13,6 +13,12 @@ struct Traced {
     var functions: [String]
     var calls: Int?
     var callStops: Int?
+    /// The run used the in-process engine (`--engine-stats` names it), which stops at no call.
+    var inProcess = false
+
+    /// The stops the run took for its calls are what its engine takes: `ptrace` for the ptrace engine (two per
+    /// call), none in-process.
+    func callStops(ptrace expected: Int) -> Bool { callStops == (inProcess ? 0 : expected) }
 
     /// Traces `command` (after `--`) with `options`.
     static func run(_ options: [String], _ command: [String], directory: String? = nil) throws -> Traced {
@@ -35,6 +41,7 @@ struct Traced {
             let words = stats.split(separator: " ")
             if let i = words.firstIndex(of: "calls,") { calls = Int(words[i - 1]) }
             if let i = words.firstIndex(of: "call"), i + 1 < words.count, words[i + 1] == "stops," { callStops = Int(words[i - 1]) }
+            inProcess = stats.hasSuffix("[inproc]")
         }
     }
 
