@@ -105,7 +105,6 @@ static uint8_t *rings_base;
 static int agent_ready;
 static int process_quiet;  // the whole process records nothing (fork child without -f)
 static int32_t process_pid;
-static uint32_t request_lock;
 static int objects_seen;
 static uint64_t heartbeat_seen, heartbeat_checked_at;
 
@@ -249,13 +248,44 @@ static int tracer_alive(void) {
     return 1;
 }
 
+// The request lock lives in the shared block: threads of this process and of its fork children take turns.
 static void lock_requests(void) {
-    while (__atomic_exchange_n(&request_lock, 1, __ATOMIC_ACQUIRE)) futex_wait(&request_lock, 1, 1000000);
+    uint64_t since = ls_rdtsc();
+    for (;;) {
+        uint32_t free = 0;
+        if (__atomic_compare_exchange_n(&control->request_lock, &free, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+            control->request_owner = process_pid;
+            return;
+        }
+        futex_wait(&control->request_lock, 1, 10000000);
+        // A holder that died mid-request (a child killed) would hold it forever: take it over.
+        int32_t owner = control->request_owner;
+        if (ls_rdtsc() - since > 1000000000ull && owner > 0 && sys3(__NR_kill, owner, 0, 0) == -3 /* ESRCH */) {
+            __atomic_store_n(&control->request_lock, 0, __ATOMIC_RELEASE);
+            since = ls_rdtsc();
+        }
+    }
 }
 
 static void unlock_requests(void) {
-    __atomic_store_n(&request_lock, 0, __ATOMIC_RELEASE);
-    futex_wake(&request_lock);
+    control->request_owner = 0;
+    __atomic_store_n(&control->request_lock, 0, __ATOMIC_RELEASE);
+    futex_wake(&control->request_lock);
+}
+
+// Whether this process is a fork child that has not noticed yet (a lazy binding or a dlopen can come before
+// its first traced call): without -f it goes quiet and asks nothing.
+static int process_is_quiet(void) {
+    if (process_quiet) return 1;
+    int32_t pid = (int32_t)sys3(__NR_getpid, 0, 0, 0);
+    // A vfork child runs in its parent's memory and binds for it (the GOT is the parent's): it asks as the
+    // parent, changes nothing here, and its own calls are not reported (in_vfork_child).
+    if (pid != process_pid && self.vforked) return 0;
+    if (pid != process_pid) {
+        process_pid = pid;
+        if (!control->follow_forks) process_quiet = 1;
+    }
+    return process_quiet;
 }
 
 // Sends the request already written into the control block and waits for the answer. 0 when linkscope is gone.
@@ -703,7 +733,7 @@ EXPORT unsigned int la_objopen(struct link_map *map, Lmid_t lmid, uintptr_t *coo
     o->index = object_count++;
     o->return_site = 0;
     *cookie = (uintptr_t)o;
-    if (process_quiet) return 0;
+    if (process_is_quiet()) return 0;
     lock_requests();
     control->request_kind = LS_REQ_OBJOPEN;
     control->request_pid = process_pid;
@@ -722,7 +752,7 @@ EXPORT unsigned int la_objopen(struct link_map *map, Lmid_t lmid, uintptr_t *coo
 
 EXPORT unsigned int la_objclose(uintptr_t *cookie) {
     object *o = (object *)*cookie;
-    if (!agent_ready || process_quiet || !o) return 0;
+    if (!agent_ready || !o || process_is_quiet()) return 0;
     lock_requests();
     control->request_kind = LS_REQ_OBJCLOSE;
     control->request_pid = process_pid;
@@ -737,7 +767,7 @@ EXPORT uintptr_t la_symbind64(Elf64_Sym *sym, unsigned int index, uintptr_t *fro
                        unsigned int *flags, const char *name) {
     (void)index;
     *flags |= LA_SYMB_NOPLTENTER | LA_SYMB_NOPLTEXIT;
-    if (!agent_ready || process_quiet || (*flags & LA_SYMB_DLSYM)) return sym->st_value;
+    if (!agent_ready || (*flags & LA_SYMB_DLSYM) || process_is_quiet()) return sym->st_value;
     object *from = (object *)*from_cookie, *to = (object *)*to_cookie;
     if (!from || (!from->traced && !has_prefix(name, "_Unwind_"))) return sym->st_value;
     lock_requests();
@@ -767,7 +797,7 @@ EXPORT uintptr_t la_symbind64(Elf64_Sym *sym, unsigned int index, uintptr_t *fro
 // .plt.got calls bind through GOT words the loader filled (GLOB_DAT): hooked by writing a stub's address
 // into the word once the object is relocated. Startup objects are relocated when la_preinit runs.
 static void patch_pltgot(object *o) {
-    if (o->patched || o->pltgot == 0 || process_quiet) return;
+    if (o->patched || o->pltgot == 0 || process_is_quiet()) return;
     o->patched = 1;
     lock_requests();
     control->request_kind = LS_REQ_PLTGOT;

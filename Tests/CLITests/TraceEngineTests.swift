@@ -216,11 +216,12 @@ import TestSupport
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 
-    /// Under `strace -f` the child is already traced, so its PTRACE_TRACEME is refused.
+    /// Under `strace -f` the child is already traced, so the ptrace engine's PTRACE_SEIZE is refused (the
+    /// in-process engine needs no ptrace).
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/strace")))
     func ptraceRefusedIsOneLineAnd126() throws {
         let result = TestSupport.run(["/usr/bin/strace", "-f", "-o", "/dev/null", TestSupport.linkscopeExecutable,
-                                      "trace", "--", program("calls-lazy")])
+                                      "trace", "--engine", "ptrace", "--", program("calls-lazy")])
         #expect(result.status == 126)
         #expect(result.stderr == "linkscope: cannot trace \(program("calls-lazy")): Operation not permitted\n")
     }

@@ -84,7 +84,10 @@ typedef struct {
     uint64_t heartbeat;         /* linkscope increments it while it runs */
     uint64_t tsc_at_start;      /* the agent's clock pair at start, for linkscope's calibration */
     uint64_t monotonic_at_start;
-    // One object report at a time (the loader holds its own lock while it calls la_objopen).
+    // One request at a time across every process sharing this block (a fork child shares it): the lock word
+    // is 0 when free, and its holder's pid is beside it, so a holder that died can be found.
+    uint32_t request_lock;
+    int32_t request_owner;
     uint32_t request_seq;       /* the agent increments it once the request is written */
     uint32_t response_seq;      /* linkscope sets it to request_seq once the answer is written */
     int32_t request_pid;
