@@ -105,15 +105,15 @@ public final class DependencyResolver: Sendable {
         case .wrongMachine(let machine): return DependencyError(path: file, kind: .otherELF, reason: "\(machine) object; \(model)")
         case .fatal(let message):
             let root = environment.root
-            guard let real = try? root.realPath(inRoot), let info = try? SystemCalls.status(root.hostPath(real)) else {
+            guard let real = try? root.realPath(inRoot), let info = try? root.linkStatus(real) else {
                 return DependencyError(path: file, kind: .unloadable, reason: message)
             }
-            switch FileType(mode: info.st_mode) {
+            switch info.type {
             case .directory: return DependencyError(path: file, kind: .directory, reason: "is a directory")
             case .regular: break
             default: return DependencyError(path: file, kind: .notRegular, reason: "not regular file")
             }
-            let prefix = (try? SystemCalls.readPrefix(root.hostPath(real), count: Self.sniffLength)) ?? []
+            let prefix = (try? root.readPrefix(realPath: real, count: Self.sniffLength)) ?? []
             switch ELFIdentity.kind(of: prefix) {
             case .elf: return DependencyError(path: file, kind: .unloadable, reason: message)
             case .script(let interpreter, let argument):
@@ -140,7 +140,8 @@ public final class DependencyResolver: Sendable {
     /// (a corrupt `.dynsym`) has an empty table, so it defines nothing and references nothing.
     public func symbolTable(of info: ObjectInfo) -> SymbolTable {
         symbolTables.value(for: info.realPath) {
-            (try? ELFFile(path: info.hostPath)).flatMap { try? SymbolTable(file: $0, relocations: true) } ?? SymbolTable()
+            (try? environment.root.openELF(realPath: info.realPath)).flatMap { try? SymbolTable(file: $0, relocations: true) }
+                ?? SymbolTable()
         }
     }
 
@@ -211,8 +212,7 @@ public final class DependencyResolver: Sendable {
         case .real(let real):
             let candidate = (real == "/" ? "" : real) + "/" + name
             do {
-                let info = try SystemCalls.linkStatus(root.hostPath(candidate))
-                if FileType(mode: info.st_mode) == .regular { return candidate }
+                if try root.linkStatus(candidate).type == .regular { return candidate }
             } catch {
                 if error.errno == ENOENT || error.errno == ENOTDIR { throw .missing(at: candidate) }
             }
