@@ -21,6 +21,21 @@ import TestSupport
         #expect(ELFError.changedWhileReading(path: path).description == "\(path): file changed while reading")
     }
 
+    /// Short and odd files read as before the change: too short, not ELF, a FIFO (opened without waiting).
+    @Test func shortFilesAreStillTooShort() throws {
+        let dir = try TestSupport.temporaryDirectory("elf-short")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let empty = dir.appendingPathComponent("empty").path
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
+        #expect(throws: ELFError.tooShort(path: empty, size: 0)) { try ELFFile(path: empty) }
+        let text = dir.appendingPathComponent("text").path
+        #expect(FileManager.default.createFile(atPath: text, contents: Data("#!/bin/sh\necho hi\n".utf8)))
+        #expect(throws: ELFError.notELF(path: text)) { try ELFFile(path: text) }
+        let fifo = dir.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: ELFError.tooShort(path: fifo, size: 0)) { try ELFFile(path: fifo) }
+    }
+
     /// Reading page by page gives what a whole copy gives, on real files of every kind.
     @Test func lazyReadingEqualsAWholeCopy() throws {
         let files = ["/bin/ls", "/bin/bash", "/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libm.so.6",
