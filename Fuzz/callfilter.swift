@@ -18,6 +18,11 @@ public func fuzzCallFilter(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         index < parts.count ? parts[index].split(separator: "\n").map(String.init) : []
     }
     let symbols = lines(2) + ["malloc", "free", "_start", ""]
+    // Known and reported (not this target's to fix): glibc's regcomp/regexec grow exponentially with
+    // stacked repetitions (`-e '/^str.a+++++++++++++++++++++++++/'` takes 19 GB). Inputs with more than
+    // four repetition operators are skipped so the run can find anything else.
+    let repetitions = parts.prefix(2).joined().filter { "+*?{".contains($0) }.count
+    if repetitions > 4 { return 0 }
     guard let filter = try? CallFilter(expressions: lines(0), libraries: lines(1)) else { return 0 }
     for object in objects {
         _ = filter.mayTraceCalls(from: object)

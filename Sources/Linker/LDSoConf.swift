@@ -13,10 +13,18 @@ enum LDSoConf {
     static let maximumFileSize = 1 << 20
     /// All files of one expansion together (Debian's, with every package's snippet, is under 4 KB).
     static let maximumTotalBytes = 16 << 20
-    /// Paths one include glob may match, and directories it may list: `x -> .` with `include /x/*/*/*/*`
-    /// grows as entries^depth, so glob(3) itself would run for hours on a hostile root.
-    static let maximumMatches = 4096
-    static let maximumListings = 4096
+    /// Paths the include globs of one expansion may match, and directories they may list, all lines
+    /// together: `x -> .` with `include /x/*/*/*/*` grows as entries^depth (glob(3) itself would run for
+    /// hours on a hostile root), and a file can hold that line many times. Debian's expansion lists 1
+    /// directory and matches 3 files.
+    static let maximumMatches = 1024
+    static let maximumListings = 1024
+
+    /// What is left of `maximumMatches` and `maximumListings` in one expansion.
+    struct GlobBudget {
+        var matches = LDSoConf.maximumMatches
+        var listings = LDSoConf.maximumListings
+    }
     /// include nesting deeper than this is a loop ldconfig would also end (with an error).
     static let maximumDepth = 16
 
@@ -31,6 +39,7 @@ enum LDSoConf {
         var result: [String] = []
         var seen = Set<String>()
         var bytesRead = 0
+        var globBudget = GlobBudget()
     }
 
     /// The file's bytes, read inside the root and bounded; nil when it cannot be read.
@@ -54,7 +63,7 @@ enum LDSoConf {
             if first == "include" {
                 for pattern in words.dropFirst() {
                     let absolute = pattern.hasPrefix("/") ? pattern : LoaderPath.join(LoaderPath.directory(of: file), pattern)
-                    for match in glob(root: root, pattern: absolute) {
+                    for match in glob(root: root, pattern: absolute, budget: &state.globBudget) {
                         parse(root: root, file: match, depth: depth + 1, state: &state)
                     }
                 }
@@ -71,8 +80,12 @@ enum LDSoConf {
     /// each directory reached so far (a leading `.` only explicitly, as glob does). The matches are in-root
     /// paths that exist, sorted bytewise as glob sorts them in the C locale.
     static func glob(root: LoaderRoot, pattern: String) -> [String] {
+        var budget = GlobBudget()
+        return glob(root: root, pattern: pattern, budget: &budget)
+    }
+
+    static func glob(root: LoaderRoot, pattern: String, budget: inout GlobBudget) -> [String] {
         var prefixes = [""]  // in-root paths, "" standing for "/"
-        var listings = 0
         for component in pattern.split(separator: "/").map(String.init) {
             guard hasMagic(component) else {
                 let literal = unescaped(component)
@@ -81,20 +94,22 @@ enum LDSoConf {
             }
             var next: [String] = []
             for prefix in prefixes {
-                listings += 1
-                if listings > maximumListings { break }
+                guard budget.listings > 0 else { break }
+                budget.listings -= 1
                 guard let real = try? root.realPath(prefix.isEmpty ? "/" : prefix),
                       let entries = try? SystemCalls.directoryEntries(root.hostPath(real)) else { continue }
                 for entry in entries where fnmatch(component, entry.name, FNM_PERIOD) == 0 {
                     next.append(prefix + "/" + entry.name)
-                    if next.count >= maximumMatches { break }
+                    if next.count >= budget.matches { break }
                 }
-                if next.count >= maximumMatches { break }
+                if next.count >= budget.matches { break }
             }
             prefixes = next
         }
-        return prefixes.filter { !$0.isEmpty && (try? root.realPath($0)) != nil }
+        let matches = prefixes.filter { !$0.isEmpty && (try? root.realPath($0)) != nil }
             .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        budget.matches -= matches.count
+        return matches
     }
 
     private static func hasMagic(_ component: String) -> Bool {
