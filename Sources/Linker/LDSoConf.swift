@@ -17,8 +17,8 @@ enum LDSoConf {
     /// together: `x -> .` with `include /x/*/*/*/*` grows as entries^depth (glob(3) itself would run for
     /// hours on a hostile root), and a file can hold that line many times. Debian's expansion lists 1
     /// directory and matches 3 files.
-    static let maximumMatches = 1024
-    static let maximumListings = 1024
+    static let maximumMatches = 256
+    static let maximumListings = 256
 
     /// What is left of `maximumMatches` and `maximumListings` in one expansion.
     struct GlobBudget {
