@@ -84,7 +84,7 @@ extension ELFFile {
                 throw malformed("DT_STRTAB 0x\(String(strtab, radix: 16)) is in no loadable segment")
             }
             tableOffset = offset
-            tableSize = min(strsz, UInt64(image.count) &- min(offset, UInt64(image.count)))
+            tableSize = min(strsz, UInt64(fileSize) &- min(offset, UInt64(fileSize)))
         }
         func string(_ value: UInt64, _ what: String) throws(ELFError) -> String {
             guard let text = self.string(inTableAt: tableOffset, size: tableSize, offset: value) else {

@@ -13,11 +13,15 @@ public enum ELFError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The file says it is ELF but a structure in it is inconsistent: offsets outside the file,
     /// counts that overflow, strings without terminators.
     case malformed(path: String, reason: String)
+    /// The file came back shorter than its size at open: it was truncated or replaced while we read it.
+    case changedWhileReading(path: String)
+    /// read(2) failed on an open file (EIO).
+    case cannotRead(path: String, errno: Int32)
 
     public var path: String {
         switch self {
         case .cannotOpen(let path, _), .isDirectory(let path), .tooShort(let path, _),
-             .notELF(let path), .malformed(let path, _):
+             .notELF(let path), .malformed(let path, _), .changedWhileReading(let path), .cannotRead(let path, _):
             return path
         }
     }
@@ -34,6 +38,10 @@ public enum ELFError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): not an ELF file"
         case .malformed(let path, let reason):
             return "\(path): malformed ELF: \(reason)"
+        case .changedWhileReading(let path):
+            return "\(path): file changed while reading"
+        case .cannotRead(let path, let code):
+            return "\(path): cannot read: \(String(cString: strerror(code)))"
         }
     }
 }

@@ -75,7 +75,10 @@ extension ELFFile {
 
         var slots: [PLTSlot] = []
         for section in pltSections {
-            guard section.type == .progbits, let raw = bytes(at: section.offset, count: section.size) else { continue }
+            guard section.type == .progbits, let raw = bytes(at: section.offset, count: section.size) else {
+                if let readProblem { throw readProblem }
+                continue
+            }
             let kind = PLTSlot.Section(rawValue: section.name)
             var step = section.entrySize
             if step == 0 || step > 64 {

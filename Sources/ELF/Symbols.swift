@@ -74,6 +74,7 @@ extension ELFFile {
                 stride(from: 0, to: bytes.count - 1, by: 2).map { UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8 }
             }
         }
+        if let readProblem { throw readProblem }
 
         var result: [DynamicSymbol] = []
         result.reserveCapacity(count)

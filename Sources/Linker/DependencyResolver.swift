@@ -29,6 +29,8 @@ public final class DependencyResolver: Sendable {
     private let parsed = Mutex<[String: Result<ObjectInfo, ProbeFailure>]>([:])
     /// In-root directory → what it is (`directoryState`), so a candidate costs one lstat at most.
     private let directories = Mutex<[String: DirectoryState]>([:])
+    /// Answers "missing" for candidates whose directory lacks them, without a probe (DirectoryListings.swift).
+    private let listings: DirectoryListings
     /// `environment.searchSubdirectories`, computed once.
     private let subdirectories: [String]
     /// Symbol tables (with relocations) by real path, read on first use by `-u`, `-r`/`-d` and `check --symbols`.
@@ -37,6 +39,7 @@ public final class DependencyResolver: Sendable {
     public init(environment: LoaderEnvironment) {
         self.environment = environment
         self.subdirectories = environment.searchSubdirectories
+        self.listings = DirectoryListings(root: environment.root)
     }
 
     /// What opening one candidate path gives the loader.
@@ -161,6 +164,13 @@ public final class DependencyResolver: Sendable {
     }
 
     // MARK: One candidate
+
+    /// `probe` for a candidate of a directory search: one its directory lacks is missing without a probe
+    /// or a cache entry (DirectoryListings.swift). The file itself and direct paths are always probed.
+    func searchProbe(_ path: String) -> Probe {
+        if listings.certainlyMissing(path) { return .rejected(.missing) }
+        return probe(path)
+    }
 
     /// What `open_verify` decides for `path` (in-root), cached.
     func probe(_ path: String) -> Probe {
@@ -444,7 +454,7 @@ private struct Run {
                 for sub in subdirectories {
                     let base = sub.isEmpty ? directory : LoaderPath.join(directory, sub)
                     let path = LoaderPath.join(base, name)
-                    switch resolver.probe(path) {
+                    switch resolver.searchProbe(path) {
                     case .object(let info):
                         return .found(path: path, info: info, rule: rule, subdirectory: sub,
                                       refused: tried.filter { $0.rejection != .missing })

@@ -106,9 +106,7 @@ public struct LoaderEnvironment: Hashable, Sendable {
     }
 
     private mutating func loadRootFiles(preloadVariable: String?) {
-        if let bytes = root.contents(of: "/etc/ld.so.cache") {
-            do { cache = try LDSoCache(bytes: bytes) } catch { cacheProblem = "\(root.hostPath("/etc/ld.so.cache")): \(error)" }
-        }
+        do { cache = try LDSoCache.load(in: root) } catch { cacheProblem = error.description }
         configuredDirectories = LDSoConf.directories(root: root, file: "/etc/ld.so.conf")
         // rtld.c: LD_PRELOAD is split at spaces and colons; /etc/ld.so.preload at whitespace and colons too.
         var names: [String] = []

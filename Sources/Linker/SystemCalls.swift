@@ -78,6 +78,27 @@ package enum SystemCalls {
         return Array(bytes[..<filled])
     }
 
+    /// The whole of `path` when it holds at most `limit` bytes; EFBIG when it holds more, found by reading
+    /// at most `limit + 1` bytes, so a sparse giant, a file still growing or `/dev/zero` costs no more
+    /// memory than `limit`. O_NONBLOCK, so a FIFO reads as empty instead of waiting for a writer.
+    package static func readWholeFile(_ path: String, limit: Int) throws(SystemCallError) -> [UInt8] {
+        let (fd, openCode) = retrying({ open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) }, failed: { $0 < 0 })
+        if fd < 0 { throw SystemCallError("cannot open", path: path, errno: openCode) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        defer { chunk.deallocate() }
+        while true {
+            let want = min(chunk.count, limit + 1 - bytes.count)
+            let (got, code) = retrying({ read(fd, chunk.baseAddress!, want) }, failed: { $0 < 0 })
+            if got < 0, code == EAGAIN { return bytes }  // an empty FIFO or socket: nothing to read
+            if got < 0 { throw SystemCallError("cannot read", path: path, errno: code) }
+            if got == 0 { return bytes }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[..<got]))
+            if bytes.count > limit { throw SystemCallError("cannot read", path: path, errno: EFBIG) }
+        }
+    }
+
     /// The names in directory `path` (without `.` and `..`) with their `d_type` and inode.
     package static func directoryEntries(_ path: String) throws(SystemCallError) -> [DirectoryEntry] {
         let (handle, code) = retrying({ opendir(path) }, failed: { $0 == nil })

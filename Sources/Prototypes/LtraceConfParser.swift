@@ -91,12 +91,26 @@ public enum LtraceConfParser {
         result.prototypes.append(Prototype(name: name, returnType: returnType.type, parameters: parameters))
     }
 
+    /// Nesting deeper than this (`struct(struct(struct(...)))`) is refused before the recursion of the
+    /// parser, or of anything walking the type later, can exhaust the stack.
+    static let maximumNesting = 64
+    /// Types in one statement, typedefs counted at their full size: typedefs can double a type per line
+    /// (`typedef t2 = struct(t1, t1);`), and every walk of a type (its size, reading a value) is as long
+    /// as the type. No prototype of /etc/ltrace.conf comes near 100.
+    static let maximumTypesPerStatement = 10_000
+
     private static func parseType(_ tokens: inout Tokens, typedefs: [String: ValueType]) throws(ConfError) -> (type: ValueType, isOutput: Bool) {
+        tokens.nesting += 1
+        defer { tokens.nesting -= 1 }
+        guard tokens.nesting <= maximumNesting else {
+            throw ConfError(message: "types nested more than \(maximumNesting) deep")
+        }
         var isOutput = false
         if tokens.peek == "+" { tokens.next(); isOutput = true }
         var type = try parseBase(&tokens, typedefs: typedefs)
         while tokens.peek == "*" {
             tokens.next()
+            try tokens.count(1)
             type = .pointer(type)
         }
         return (type, isOutput)
@@ -104,6 +118,7 @@ public enum LtraceConfParser {
 
     private static func parseBase(_ tokens: inout Tokens, typedefs: [String: ValueType]) throws(ConfError) -> ValueType {
         let word = try tokens.identifier()
+        try tokens.count(1)
         switch word {
         case "void": return .void
         case "int": return .int
@@ -194,8 +209,10 @@ public enum LtraceConfParser {
             if word.hasPrefix("string"), let n = Int(word.dropFirst(6)) {
                 return .string(n == 0 ? .returnValue : .argument(n))
             }
-            if let type = typedefs[word] { return type }
-            throw ConfError(message: "unknown type '\(word)'")
+            guard let type = typedefs[word] else { throw ConfError(message: "unknown type '\(word)'") }
+            // The base type was counted once already; a typedef weighs all it holds.
+            try tokens.count(type.nodeCount(upTo: maximumTypesPerStatement) - 1)
+            return type
         }
     }
 
@@ -217,6 +234,17 @@ struct ConfError: Error { var message: String }
 private struct Tokens {
     private var items: [String]
     private var position = 0
+    /// How deep the parser is in nested types now.
+    var nesting = 0
+    /// Types the statement holds so far.
+    private var types = 0
+
+    mutating func count(_ more: Int) throws(ConfError) {
+        types += more
+        if types > LtraceConfParser.maximumTypesPerStatement {
+            throw ConfError(message: "more than \(LtraceConfParser.maximumTypesPerStatement) types in one declaration")
+        }
+    }
 
     init(_ text: String) throws(ConfError) {
         var items: [String] = []

@@ -61,37 +61,82 @@ public indirect enum ValueType: Hashable, Sendable {
     /// else hex.
     case guess
 
-    /// The size of a value of this type in memory (in a struct or behind a pointer).
-    public var size: Int {
+    /// Sizes saturate here. A prototype may claim any length (`array(int, 9223372036854775807)` is
+    /// valid ltrace.conf, and `hex(T)` takes T's size), but no value is read past a few KiB and none of
+    /// ours is bigger than 4 GiB, so every size below is computed in arithmetic that cannot overflow
+    /// (operands at most this, times at most 8 or plus at most this) and clamped to it.
+    public static let maximumSize = 1 << 32
+
+    /// The size of a value of this type in memory (in a struct or behind a pointer), at most `maximumSize`.
+    public var size: Int { layout.size }
+
+    var alignment: Int { layout.alignment }
+
+    /// Size and alignment in one walk of the type (a struct needs both of every field; asking for them
+    /// separately re-walked each nested struct once per level above it).
+    private var layout: (size: Int, alignment: Int) {
+        switch self {
+        case .array(let element, .constant(let count)):
+            let inner = element.layout
+            guard inner.size > 0, count > 0 else { return (0, inner.alignment) }
+            // count > maximumSize / size is the overflow test without the multiplication.
+            let size = count > Self.maximumSize / inner.size ? Self.maximumSize : inner.size * count
+            return (size, inner.alignment)
+        case .structure(let fields):
+            var offset = 0
+            var alignment = 1
+            for field in fields {
+                let inner = field.layout
+                alignment = max(alignment, inner.alignment)
+                offset = min(Self.maximumSize, Self.aligned(offset, inner.alignment) + inner.size)
+            }
+            return (min(Self.maximumSize, Self.aligned(offset, alignment)), alignment)
+        default:
+            let size = scalarSize
+            return (size, max(1, min(size, 8)))
+        }
+    }
+
+    /// Types whose size does not depend on other types, clamped to `0...maximumSize` (a width given
+    /// to `.hex(bytes:)` by code may be anything).
+    private var scalarSize: Int {
         switch self {
         case .void: return 0
         case .char, .bool: return 1
         case .short, .ushort: return 2
         case .int, .uint, .float: return 4
-        case .octal(let b), .hex(let b), .enumeration(_, let b), .flags(_, let b), .bitvector(let b): return b
-        case .long, .ulong, .double, .address, .file, .format, .string, .pointer, .guess: return 8
-        case .array(let element, .constant(let n)): return element.size * max(0, n)
-        case .array: return 8
-        case .structure(let fields):
-            var offset = 0
-            for field in fields { offset = align(offset, field.alignment) + field.size }
-            return align(offset, alignment)
+        case .octal(let b), .hex(let b), .enumeration(_, let b), .flags(_, let b), .bitvector(let b):
+            return max(0, min(b, Self.maximumSize))
+        case .long, .ulong, .double, .address, .file, .format, .string, .pointer, .guess, .array: return 8
+        case .structure: preconditionFailure("a structure's size is its layout")
         }
     }
 
-    var alignment: Int {
-        switch self {
-        case .structure(let fields): return fields.map(\.alignment).max() ?? 1
-        case .array(let element, .constant): return element.alignment
-        default: return max(1, min(size, 8))
+    /// `offset` rounded up to `alignment`; both at most `maximumSize`, so the sum cannot overflow.
+    private static func aligned(_ offset: Int, _ alignment: Int) -> Int {
+        (offset + alignment - 1) / alignment * alignment
+    }
+
+    /// The types this one is made of, itself included, counted up to `limit + 1` at most: the walk stops
+    /// there, so a tree built by sharing (typedefs of typedefs) costs `limit`, not its full size.
+    func nodeCount(upTo limit: Int) -> Int {
+        var count = 0
+        var pending = [self]
+        while let type = pending.popLast() {
+            count += 1
+            if count > limit { return count }
+            switch type {
+            case .pointer(let inner), .array(let inner, _): pending.append(inner)
+            case .structure(let fields): pending.append(contentsOf: fields)
+            default: break
+            }
         }
+        return count
     }
 
     /// Passed in a vector register (xmm) rather than an integer register.
     public var isFloatingPoint: Bool { self == .float || self == .double }
 }
-
-private func align(_ offset: Int, _ alignment: Int) -> Int { (offset + alignment - 1) / alignment * alignment }
 
 public struct Parameter: Hashable, Sendable {
     public var type: ValueType

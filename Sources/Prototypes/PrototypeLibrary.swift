@@ -37,11 +37,22 @@ public struct PrototypeLibrary: Sendable {
         return result.diagnostics
     }
 
-    /// Loads a config file from disk. A file that cannot be read is one diagnostic (line 0).
+    /// Debian's /etc/ltrace.conf is 20 KB; a bigger file (or `-F /dev/zero`) is refused, not read on.
+    public static let maximumFileSize = 16 << 20
+
+    /// Loads a config file from disk. A file that cannot be read, or is larger than `maximumFileSize`, is
+    /// one diagnostic (line 0).
     @discardableResult
     public mutating func load(contentsOf path: String) -> [ConfDiagnostic] {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
             return [ConfDiagnostic(file: path, line: 0, message: "cannot read the file")]
+        }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: Self.maximumFileSize + 1) ?? Data() else {
+            return [ConfDiagnostic(file: path, line: 0, message: "cannot read the file")]
+        }
+        guard data.count <= Self.maximumFileSize else {
+            return [ConfDiagnostic(file: path, line: 0, message: "larger than \(Self.maximumFileSize >> 20) MiB: not a prototype file")]
         }
         return load(String(decoding: data, as: UTF8.self), file: path)
     }

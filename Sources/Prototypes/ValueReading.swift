@@ -7,6 +7,11 @@ struct ValueReading<Memory: MemoryReader> {
     let integerArguments: [UInt64]
     let returnValue: UInt64?
 
+    /// Array elements one call may still show. Arrays of arrays multiply (`-A 4` on eight nested levels
+    /// is 65,536 values); past this budget arrays are cut short, shown as truncated.
+    private var elementsLeft = ValueReading.maximumElements
+    static var maximumElements: Int { 4096 }
+
     init(decoder: CallDecoder, memory: Memory, integerArguments: [UInt64], returnValue: UInt64?) {
         self.decoder = decoder
         self.memory = memory
@@ -119,12 +124,14 @@ struct ValueReading<Memory: MemoryReader> {
         var values: [Value] = []
         var cursor = address
         for _ in 0..<shown {
+            guard elementsLeft > 0 else { break }
+            elementsLeft -= 1
             values.append(fromMemory(cursor, as: element))
             let (next, overflow) = cursor.addingReportingOverflow(UInt64(max(1, element.size)))
             if overflow { break }
             cursor = next
         }
-        return .array(values, truncated: wanted > shown)
+        return .array(values, truncated: wanted > values.count)
     }
 
     private mutating func fromBytes(_ bytes: [UInt8], as type: ValueType) -> Value {

@@ -19,8 +19,12 @@ import Testing
         #expect(cache.entryCount == expected.values.map(\.count).reduce(0, +))
         let environment = LoaderEnvironment.host(environment: [:])
         for (name, paths) in expected {
-            #expect(cache.entriesByName[name]?.map(\.path) == paths, "\(name)")
+            #expect(cache.entries(named: name).map(\.path) == paths, "\(name)")
+            // The binary search finds every name ldconfig lists (its first entry: this machine's cache has
+            // no glibc-hwcaps entries), so our libcmp orders the file as ldconfig sorted it.
+            #expect(cache.lookup(name, supportedHWCaps: [], isaLevelMask: 0xf)?.path == paths.first, "\(name)")
         }
+        #expect(cache.lookup("libnot-in-any-cache.so.1", supportedHWCaps: [], isaLevelMask: 0xf) == nil)
         #expect(cache.lookup("libc.so.6", supportedHWCaps: environment.hwcapsSubdirectories,
                              isaLevelMask: environment.isaLevelMask)?.path == "/lib/x86_64-linux-gnu/libc.so.6")
     }
@@ -60,5 +64,54 @@ import Testing
         #expect(cache.lookup("libq.so", supportedHWCaps: ["x86-64-v3", "x86-64-v2"], isaLevelMask: 0xf)?.path == "/v3/libq.so")
         #expect(cache.lookup("libq.so", supportedHWCaps: ["x86-64-v2"], isaLevelMask: 0x3)?.path == "/plain/libq.so")
         #expect(cache.lookup("libnone.so", supportedHWCaps: [], isaLevelMask: 1) == nil)
+    }
+
+    static func u32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.littleEndian, Array.init) }
+
+    /// A cache of `count` entries whose name and path are all one `length`-byte string.
+    static func sharedStringCache(count: Int, length: Int) -> [UInt8] {
+        let strings = 48 + count * 24
+        var bytes = Array("glibc-ld.so.cache1.1".utf8)
+        bytes += u32(UInt32(count)) + u32(UInt32(length + 1)) + [UInt8](repeating: 0, count: 20)
+        for _ in 0..<count {
+            bytes += u32(0x0303) + u32(UInt32(strings)) + u32(UInt32(strings)) + u32(0) + u32(0) + u32(0)
+        }
+        return bytes + [UInt8](repeating: 0x61, count: length) + [0]
+    }
+
+    /// 3,000 entries naming one 1 MiB string took 6 GB (a String per name and path) and aborted; the
+    /// cache is now read in place: parsing and lookups copy no string.
+    @Test func entriesSharingAHugeStringCostNothing() throws {
+        let bytes = Self.sharedStringCache(count: 3_000, length: 1 << 20)
+        let start = Date()
+        let cache = try LDSoCache(bytes: bytes)
+        #expect(cache.entryCount == 3_000)
+        #expect(cache.lookup("libc.so.6", supportedHWCaps: ["x86-64-v3"], isaLevelMask: 0xf) == nil)
+        let huge = String(repeating: "a", count: 1 << 20)
+        #expect(cache.lookup(huge, supportedHWCaps: [], isaLevelMask: 0xf)?.path.utf8.count == 1 << 20)
+        #expect(Date().timeIntervalSince(start) < 10)
+    }
+
+    /// A sparse 2 GiB etc/ld.so.cache made deps use 4.2 GB: now it is refused, unread, with a message.
+    @Test func oversizedCacheInARootIsRefusedUnread() throws {
+        let root = try TestSupport.temporaryDirectory("ldcache-huge")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("etc"), withIntermediateDirectories: true)
+        let path = root.appendingPathComponent("etc/ld.so.cache").path
+        // A real cache's start, then a hole up to 2 GiB.
+        try Data(Self.sharedStringCache(count: 1, length: 8)).write(to: URL(fileURLWithPath: path))
+        #expect(truncate(path, 2 << 30) == 0)
+        var before = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &before)
+        let environment = try LoaderEnvironment.root(root.path)
+        var after = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &after)
+        #expect(environment.cache == nil)
+        #expect(environment.cacheProblem == "\(path): 2147483648 bytes, more than the 64 MiB an ld.so.cache can sensibly hold")
+        #expect(after.ru_maxrss - before.ru_maxrss < 100_000, "max RSS grew by \(after.ru_maxrss - before.ru_maxrss) KiB")
+        // A cache that is a device or still growing is cut off at the limit too.
+        #expect(throws: LDSoCache.ParseError.tooLarge(size: UInt64(LDSoCache.maximumSize) + 1, limit: LDSoCache.maximumSize)) {
+            try LDSoCache(contentsOf: "/dev/zero")
+        }
     }
 }

@@ -86,4 +86,59 @@ import Testing
         }
         #expect(PrototypeLibrary.builtin.prototype(named: "malloc@GLIBC_2.2.5") != nil)
     }
+
+    /// `hex(array(int, 9223372036854775807))` trapped (SIGILL) multiplying 4 by the length; sizes now
+    /// saturate at ValueType.maximumSize, and decoding a call with such types reads a bounded amount.
+    @Test func hugeArraySizesSaturateInsteadOfTrapping() throws {
+        let text = """
+        int f(hex(array(int, 9223372036854775807)));
+        int g(struct(array(long, 4611686018427387904), array(char, 9223372036854775807), int)*);
+        int h(array(array(array(int, 9223372036854775807), 9223372036854775807), 9223372036854775807)*);
+        int b(bitvec(array(int, 2305843009213693952)), enum[array(short, 9223372036854775807)](A, B));
+        """
+        let result = LtraceConfParser.parse(text, file: "huge.conf")
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
+        #expect(result.prototypes.map(\.name) == ["f", "g", "h", "b"])
+        #expect(result.prototypes[0].parameters == [Parameter(.hex(bytes: ValueType.maximumSize))])
+        for prototype in result.prototypes {
+            for parameter in prototype.parameters {
+                let type: ValueType
+                if case .pointer(let inner) = parameter.type { type = inner } else { type = parameter.type }
+                #expect(type.size == ValueType.maximumSize, "\(prototype.name)")
+            }
+        }
+        var library = PrototypeLibrary()
+        library.load(text, file: "huge.conf")
+        let decoder = CallDecoder(library: library)
+        let memory = FakeMemory()
+        memory.map(0x1000, [UInt8](repeating: 7, count: 64))
+        for name in ["f", "g", "h", "b"] {
+            let entry = decoder.decodeEntry(function: name, registers: .call([0x1000, 0x1000]), memory: memory)
+            #expect(!entry.arguments.text.isEmpty, "\(name)")
+        }
+        // A width given by code saturates too.
+        #expect(ValueType.hex(bytes: .max).size == ValueType.maximumSize)
+        #expect(ValueType.structure([.hex(bytes: .max), .hex(bytes: .max), .char]).size == ValueType.maximumSize)
+        #expect(ValueType.hex(bytes: -5).size == 0)
+        // -F /dev/zero: refused at the size limit, not read until memory runs out.
+        var zero = PrototypeLibrary()
+        #expect(zero.load(contentsOf: "/dev/zero").map(\.description) == ["/dev/zero:0: larger than 16 MiB: not a prototype file"])
+    }
+
+    /// Types that would take the parser (or any later walk of them) out of stack or time are refused with
+    /// a line number: nesting past 64, and typedefs that double a type per line.
+    @Test func deepAndExplodingTypesAreRefused() throws {
+        let deep = "int f(" + String(repeating: "struct(", count: 100_000) + "int" + String(repeating: ")", count: 100_000) + ");"
+        let nested = LtraceConfParser.parse(deep, file: "deep.conf")
+        #expect(nested.prototypes.isEmpty)
+        #expect(nested.diagnostics.map(\.description) == ["deep.conf:1: types nested more than 64 deep"])
+        var doubling = "typedef t0 = int;\n"
+        for level in 1...60 { doubling += "typedef t\(level) = struct(t\(level - 1), t\(level - 1));\n" }
+        doubling += "int g(t60*);\nint ok(int);\n"
+        let start = Date()
+        let exploded = LtraceConfParser.parse(doubling, file: "double.conf")
+        #expect(Date().timeIntervalSince(start) < 10)
+        #expect(exploded.prototypes.map(\.name) == ["ok"])
+        #expect(exploded.diagnostics.first?.description == "double.conf:14: more than 10000 types in one declaration")
+    }
 }
