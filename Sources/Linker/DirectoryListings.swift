@@ -57,11 +57,9 @@ final class DirectoryListings: Sendable {
             case .loop, .system: return .unlistable
             }
         }
-        guard let entries = try? SystemCalls.directoryEntries(root.hostPath(real)) else {
+        guard let entries = try? root.directoryEntries(real) else {
             // ENOTDIR: a file where the directory should be is as good as absent; anything else, no answer.
-            if let info = try? SystemCalls.status(root.hostPath(real)), FileType(mode: info.st_mode) != .directory {
-                return .absent
-            }
+            if let info = try? root.linkStatus(real), info.type != .directory { return .absent }
             return .unlistable
         }
         return .names(Set(entries.map(\.name)))

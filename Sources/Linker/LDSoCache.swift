@@ -97,8 +97,16 @@ public struct LDSoCache: Hashable, Sendable {
             case .system(let failure): throw LoadError(path: root.hostPath(inRoot), reason: failure.reason)
             }
         }
+        // Read through the root (a directory or an image), bounded: the size first, then at most one byte more.
         let host = root.hostPath(real)
-        do { return try LDSoCache(contentsOf: host) } catch let error as LoadError { throw error } catch {
+        do {
+            let size = try root.linkStatus(real).size
+            if size > Int64(Self.maximumSize) { throw ParseError.tooLarge(size: UInt64(size), limit: Self.maximumSize) }
+            let bytes = try root.readPrefix(realPath: real, count: Self.maximumSize + 1)
+            return try LDSoCache(bytes: bytes)
+        } catch let error as LoadError { throw error } catch let error as SystemCallError {
+            throw LoadError(path: host, reason: error.reason)
+        } catch {
             throw LoadError(path: host, reason: "\(error)")
         }
     }

@@ -45,11 +45,10 @@ enum LDSoConf {
     /// The file's bytes, read inside the root and bounded; nil when it cannot be read.
     private static func contents(root: LoaderRoot, _ inRootPath: String, budget: Int) -> [UInt8]? {
         guard budget > 0, let real = try? root.realPath(inRootPath) else { return nil }
-        do {
-            return try SystemCalls.readWholeFile(root.hostPath(real), limit: min(maximumFileSize, budget))
-        } catch {
-            return nil
-        }
+        // Read through the root (a directory or an image), one byte past the bound to see a file beyond it.
+        let limit = min(maximumFileSize, budget)
+        guard let bytes = try? root.readPrefix(realPath: real, count: limit + 1), bytes.count <= limit else { return nil }
+        return bytes
     }
 
     private static func parse(root: LoaderRoot, file: String, depth: Int, state: inout State) {
@@ -97,7 +96,7 @@ enum LDSoConf {
                 guard budget.listings > 0 else { break }
                 budget.listings -= 1
                 guard let real = try? root.realPath(prefix.isEmpty ? "/" : prefix),
-                      let entries = try? SystemCalls.directoryEntries(root.hostPath(real)) else { continue }
+                      let entries = try? root.directoryEntries(real) else { continue }
                 for entry in entries where fnmatch(component, entry.name, FNM_PERIOD) == 0 {
                     next.append(prefix + "/" + entry.name)
                     if next.count >= budget.matches { break }
