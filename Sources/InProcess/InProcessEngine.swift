@@ -65,6 +65,9 @@ public final class InProcessEngine: TraceEngine {
         var symbol: String
         var caller: String?
         var prototype: Prototype?
+        /// The stack words the agent records at entry (its plan's), to rebuild the stack for the decoder.
+        var stackWords: Int
+        var noReturn: Bool
     }
 
     struct OpenCall {
@@ -274,7 +277,8 @@ public final class InProcessEngine: TraceEngine {
         hook.binding = UInt32(bindings.count)
         hook.plan = CapturePlan(prototype: prototype, decoder: configuration.decoder, flags: flags).plan
         bindings.append(Binding(symbol: symbol, caller: object.isMainProgram ? nil : object.displayName,
-                                prototype: prototype))
+                                prototype: prototype, stackWords: Int(hook.plan.stack_words),
+                                noReturn: NoReturnFunctions.contains(symbol)))
         counters.bindings += 1
         return hook
     }
@@ -339,7 +343,7 @@ public final class InProcessEngine: TraceEngine {
             let entry = record.load(as: ls_entry_record.self)
             var memory = CapturedMemory()
             var cursor = MemoryLayout<ls_entry_record>.size
-            let words = Int(CapturePlan.stackWords(of: binding, decoder: configuration.decoder))
+            let words = binding.stackWords
             if words > 0, cursor + words * 8 <= size {
                 memory.regions.append(.init(address: entry.stack_pointer &+ 8,
                                             bytes: Array(UnsafeRawBufferPointer(start: record + cursor, count: words * 8))))
@@ -358,7 +362,7 @@ public final class InProcessEngine: TraceEngine {
             emit(.call(CallEntryEvent(thread: thread, process: process, callID: callID, function: binding.symbol,
                                       caller: binding.caller, callSite: entry.call_site, depth: Int(header.depth),
                                       decoded: decoded, time: time)))
-            if !NoReturnFunctions.contains(binding.symbol) {
+            if !binding.noReturn {
                 ring.open[header.call] = OpenCall(callID: callID, entry: decoded, memory: memory, time: time,
                                                   binding: Int(header.binding))
             }
@@ -404,13 +408,6 @@ public final class InProcessEngine: TraceEngine {
             }
             cursor += (length + 7) & ~7
         }
-    }
-}
-
-extension CapturePlan {
-    /// The stack words the agent records for a binding's entry (the plan it was given).
-    static func stackWords(of binding: InProcessEngine.Binding, decoder: CallDecoder) -> UInt32 {
-        CapturePlan(prototype: binding.prototype, decoder: decoder, flags: 0).plan.stack_words
     }
 }
 
