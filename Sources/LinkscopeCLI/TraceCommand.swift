@@ -14,7 +14,14 @@ public struct TraceCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "trace",
         abstract: "Trace the library calls a program makes.",
+        usage: """
+        linkscope trace [<options>] [--] COMMAND [ARGS ...]
+        linkscope trace [<options>] -p PID [-p PID ...] [--duration SECONDS]
+        """,
         discussion: """
+        Options end at COMMAND, as for ltrace: `linkscope trace -e strlen ls -l` passes -l to ls. Short \
+        options take attached values (-s8, -ofile, -emalloc) and bundle (-fc, -tt).
+
         Threads are always traced. With -p, ^C, SIGTERM, SIGHUP or --duration detach: every breakpoint and \
         return address is put back and the program runs on.
 
@@ -24,22 +31,34 @@ public struct TraceCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .customShort("e"), help: ArgumentHelp("Filter expression (ltrace -e syntax); repeatable.", valueName: "EXPR"))
+    // Values are taken `.unconditional`ly, as getopt takes them: `-e -malloc` is the expression `-malloc`.
+    // TraceArguments.normalise has already detached `-s8` and put `--` before the command.
+    @Option(name: .customShort("e"), parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Filter expression (ltrace -e syntax); repeatable.", valueName: "EXPR"))
     var expressions: [String] = []
-    @Option(name: .customShort("l"), help: ArgumentHelp("Trace calls into libraries whose soname matches LIB; repeatable.", valueName: "LIB"))
+    @Option(name: [.customShort("l"), .customLong("library")], parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Trace calls into libraries whose soname matches LIB; repeatable.", valueName: "LIB"))
     var libraries: [String] = []
-    @Option(name: .customShort("x"), help: ArgumentHelp("Function-entry breakpoints (not supported: PLT calls only).", valueName: "SYM"))
+    @Flag(name: .customShort("L"), help: "Do not trace calls made through the main program's PLT (libraries' calls only).")
+    var notMainProgram = false
+    @Option(name: .customShort("x"), parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Function-entry breakpoints (not supported: PLT calls only).", valueName: "SYM"))
     var entryPoints: [String] = []
-    @Option(name: .customShort("o"), help: ArgumentHelp("Write the trace to FILE instead of stderr.", valueName: "FILE"))
+    @Option(name: [.customShort("o"), .customLong("output")], parsing: .unconditional,
+            help: ArgumentHelp("Write the trace to FILE instead of stderr.", valueName: "FILE"))
     var outputFile: String?
-    @Flag(name: .customShort("c"), help: "Print a summary table of calls when the program ends.")
+    @Flag(name: [.customShort("c"), .customLong("summary")], help: "Print a summary table of calls when the program ends.")
     var summary = false
-    @Option(name: .customShort("s"), help: ArgumentHelp("Longest string shown.", valueName: "N"))
+    @Option(name: .customShort("s"), parsing: .unconditional, help: ArgumentHelp("Longest string shown.", valueName: "N"))
     var stringLimit: Int = 32
-    @Option(name: .customShort("A"), help: ArgumentHelp("Most array elements shown.", valueName: "N"))
+    @Option(name: .customShort("A"), parsing: .unconditional, help: ArgumentHelp("Most array elements shown.", valueName: "N"))
     var arrayLimit: Int = 4
-    @Option(name: .customShort("n"), help: ArgumentHelp("Indent nested calls by N spaces per level.", valueName: "N"))
+    @Option(name: [.customShort("n"), .customLong("indent")], parsing: .unconditional,
+            help: ArgumentHelp("Indent nested calls by N spaces per level.", valueName: "N"))
     var indent: Int = 0
+    @Option(name: [.customShort("a"), .customLong("align")], parsing: .unconditional,
+            help: ArgumentHelp("Put the = of results in COLUMN, as ltrace -a counts it.", valueName: "COLUMN"))
+    var align: Int = TraceCommand.ltraceDefaultAlign
     @Flag(name: .customShort("t"), help: "Prefix lines with the time of day (-tt: with microseconds, -ttt: seconds since the epoch).")
     var timestamps: Int
     @Flag(name: .customShort("r"), help: "Prefix lines with the time since the previous line.")
@@ -48,40 +67,55 @@ public struct TraceCommand: ParsableCommand {
     var callDuration = false
     @Flag(name: .customShort("i"), help: "Show the call site of each call.")
     var callSite = false
-    @Flag(name: .customShort("C"), help: "Demangle C++ names.")
+    @Flag(name: [.customShort("C"), .customLong("demangle")], help: "Demangle C++ names.")
     var demangle = false
+    @Flag(name: [.customShort("b"), .customLong("no-signals")], help: "Do not print signals (--- SIGNAL --- lines).")
+    var noSignals = false
     @Flag(name: .customShort("f"), help: "Also trace the processes the program forks, vforks and spawns (after exec too), lines prefixed [pid N].")
     var follow = false
-    @Option(name: .customShort("p"), help: ArgumentHelp("Attach to the running process PID (every thread); repeatable.", valueName: "PID"))
+    @Option(name: .customShort("p"), parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Attach to the running process PID (every thread); repeatable.", valueName: "PID"))
     var pids: [Int32] = []
-    @Option(name: .customLong("duration"), help: ArgumentHelp("With -p: detach after SECONDS.", valueName: "SECONDS"))
+    @Option(name: .customLong("duration"), parsing: .unconditional,
+            help: ArgumentHelp("With -p: detach after SECONDS.", valueName: "SECONDS"))
     var duration: Double?
-    @Option(name: .customShort("F"), help: ArgumentHelp("Read prototypes from an ltrace.conf FILE.", valueName: "FILE"))
+    @Option(name: [.customShort("F"), .customLong("config")], parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Read prototypes from an ltrace.conf FILE; repeatable.", valueName: "FILE"))
     var prototypeFiles: [String] = []
     @Flag(name: .long, help: "One JSON object per event instead of ltrace text.")
     var json = false
-    @Option(name: .customLong("engine"), help: ArgumentHelp("auto (in-process where it can serve, else ptrace), inproc or ptrace.", valueName: "ENGINE"))
+    @Option(name: .customLong("engine"), parsing: .unconditional,
+            help: ArgumentHelp("auto (in-process where it can serve, else ptrace), inproc or ptrace.", valueName: "ENGINE"))
     var engineChoice: EngineChoice = EngineChoice.fromEnvironment
     @Flag(name: .customLong("engine-stats"), help: "At the end, print the engine's stop counters to stderr.")
     var engineStats = false
-    @Argument(parsing: .postTerminator, help: "The command to run, after --.")
+    @Flag(name: .customShort("V"), help: "Print linkscope's version and exit (also --version).")
+    var printVersion = false
+    @Argument(parsing: .postTerminator, help: "The command to run and its arguments (options end at COMMAND; -- is optional).")
     var command: [String] = []
 
     public init() {}
 
     public func validate() throws {
-        if command.isEmpty && pids.isEmpty { throw ValidationError("trace needs a command to run after --, or -p PID") }
+        if printVersion { return }
+        if command.isEmpty && pids.isEmpty { throw ValidationError("trace needs a COMMAND to run, or -p PID") }
         if !command.isEmpty && !pids.isEmpty { throw ValidationError("trace takes a command or -p PID, not both") }
         if let bad = pids.first(where: { $0 <= 0 }) { throw ValidationError("-p takes a process id, not \(bad)") }
         if let duration {
             if pids.isEmpty { throw ValidationError("--duration applies to -p only") }
             if !(duration > 0) || !duration.isFinite { throw ValidationError("--duration takes a positive number of seconds") }
         }
-        if stringLimit < 0 || arrayLimit < 0 || indent < 0 { throw ValidationError("-s, -A and -n take a non-negative number") }
+        if stringLimit < 0 || arrayLimit < 0 || indent < 0 || align < 0 {
+            throw ValidationError("-s, -A, -n and -a take a non-negative number")
+        }
         if !entryPoints.isEmpty { throw ValidationError("-x (function-entry breakpoints) is not supported: linkscope traces PLT calls") }
     }
 
     public func run() throws {
+        if printVersion {
+            print(LinkscopeCommand.configuration.version)
+            Foundation.exit(0)
+        }
         let status = runTrace()
         Foundation.exit(status)
     }
@@ -94,7 +128,7 @@ public struct TraceCommand: ParsableCommand {
     /// Everything `run` does, returning the exit status (tests of the command call the built executable).
     func runTrace() -> Int32 {
         let filter: CallFilter
-        do { filter = try CallFilter(expressions: expressions, libraries: libraries) } catch {
+        do { filter = try CallFilter(expressions: expressions, libraries: libraries, excludingMainProgram: notMainProgram) } catch {
             return fail(error.description, status: ExitStatus.cannotAnalyse)
         }
         var library = PrototypeLibrary.builtin
@@ -131,6 +165,8 @@ public struct TraceCommand: ParsableCommand {
         options.stringLimit = stringLimit
         options.arrayLimit = arrayLimit
         options.indent = indent
+        options.alignColumn = Self.renderColumn(align: align)
+        options.showSignals = !noSignals
         options.timestamps = [.none, .time, .timeMicroseconds, .epochMicroseconds][min(timestamps, 3)]
         options.relativeTimestamps = relative
         options.showCallDuration = callDuration
@@ -146,7 +182,7 @@ public struct TraceCommand: ParsableCommand {
         }
         let renderer: TraceRenderer
         if summary { renderer = SummaryRenderer(output: output) }
-        else if json { renderer = JSONLinesRenderer(output: output) }
+        else if json { renderer = JSONLinesRenderer(output: output, showSignals: !noSignals) }
         else { renderer = LtraceTextRenderer(output: output, options: options) }
 
         let configuration = TraceConfiguration(
@@ -183,6 +219,13 @@ public struct TraceCommand: ParsableCommand {
         }
         return outcome.shellStatus
     }
+
+    /// ltrace's default `-a` (its DEFAULT_ALIGN).
+    static let ltraceDefaultAlign = 50
+
+    /// Where the renderer pads a call to before ` = `: ltrace's `-a N` puts the `=` in column N (1-based),
+    /// which is padding to N-2 columns (measured against ltrace 0.7.3 for N = 10, 24, 25, 30, 40 and 50).
+    static func renderColumn(align: Int) -> Int { max(0, align - 2) }
 
     /// COMMAND as a shell finds it: a name with a slash is a path, others are looked up in PATH.
     static func resolve(_ name: String) -> String? {

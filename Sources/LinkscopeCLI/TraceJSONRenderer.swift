@@ -18,8 +18,13 @@ import Tracer
 /// `truncated`), struct (`fields`), void, unreadable (`address`).
 public final class JSONLinesRenderer: TraceRenderer {
     private let output: TraceTextWriter
+    /// False with `-b`: signal events are left out.
+    private let showSignals: Bool
 
-    public init(output: TraceTextWriter) { self.output = output }
+    public init(output: TraceTextWriter, showSignals: Bool = true) {
+        self.output = output
+        self.showSignals = showSignals
+    }
 
     public func render(_ event: TraceEvent) {
         // One String per line, appended in place: this runs twice per traced call.
@@ -77,6 +82,7 @@ public final class JSONLinesRenderer: TraceRenderer {
                 field("out_values", list(d.outArguments) { $0.jsonText })
             }
         case .signal(let thread, let signal, let time):
+            guard showSignals else { return }
             common("signal", thread, thread, time)
             field("signal", str(SignalName.name(signal)))
             field("number", String(signal))

@@ -80,6 +80,7 @@ public final class LtraceTextRenderer: TraceRenderer {
             output.write(tail + "\n")
 
         case .signal(let thread, let signal, let time):
+            guard options.showSignals else { return }
             closeOpenLine(" <unfinished ...>")
             output.write(beginLine(thread: thread, time: time, depth: 0, callSite: nil)
                          + "--- \(SignalName.name(signal)) (\(SignalName.description(signal))) ---\n")
