@@ -1,15 +1,16 @@
 import ArgumentParser
 import Foundation
+import Glibc
 import InProcess
 import Prototypes
 import TraceModel
 import Tracer
 
-/// `linkscope trace [ltrace flags] -- COMMAND [ARGS...]` or `linkscope trace -p PID`: runs COMMAND (or
-/// attaches to PID) under the PLT breakpoint engine and prints its library calls as ltrace does. Exits with
-/// the program's own status (128+N when signal N killed it; 0 when the trace detached from a PID); 127 when
-/// COMMAND cannot be found, 126 when it cannot be executed or traced or PID cannot be attached to, 2 for bad
-/// usage.
+/// `linkscope trace [ltrace flags] [--] COMMAND [ARGS...]` or `linkscope trace -p PID`: runs COMMAND (or
+/// attaches to PID) under a trace engine and prints its library calls as ltrace does. Exits with the
+/// program's own status (128+N when signal N killed it; 0 when the trace detached from a PID); 127 when
+/// COMMAND cannot be found, 126 when it cannot be executed or traced or PID cannot be attached to, 125 when
+/// the trace could not be written, 2 for bad usage.
 public struct TraceCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "trace",
@@ -27,7 +28,7 @@ public struct TraceCommand: ParsableCommand {
 
         Exit status: the traced program's own (128+N when signal N killed it; 0 after detaching from -p \
         processes that still run); 127 when COMMAND is not found, 126 when it cannot be executed or traced \
-        or a PID cannot be attached to, 2 for bad usage.
+        or a PID cannot be attached to, 125 when the trace could not be written, 2 for bad usage.
         """
     )
 
@@ -120,8 +121,21 @@ public struct TraceCommand: ParsableCommand {
         Foundation.exit(status)
     }
 
+    /// One line on stderr. Not FileHandle, which traps when the write fails: stderr may be the closed pipe
+    /// whose failure is being reported.
+    static func say(_ message: String) {
+        let line = Array("linkscope: \(message)\n".utf8)
+        line.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
+                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
+            }
+        }
+    }
+
     private func fail(_ message: String, status: Int32) -> Int32 {
-        FileHandle.standardError.write(Data("linkscope: \(message)\n".utf8))
+        Self.say("\(message)")
         return status
     }
 
@@ -137,7 +151,7 @@ public struct TraceCommand: ParsableCommand {
                 return fail("cannot read prototype file \(path)", status: ExitStatus.cannotAnalyse)
             }
             for diagnostic in library.load(text, file: path) {
-                FileHandle.standardError.write(Data("linkscope: \(diagnostic)\n".utf8))
+                Self.say("\(diagnostic)")
             }
         }
         let target: TraceConfiguration.Target
@@ -200,24 +214,58 @@ public struct TraceCommand: ParsableCommand {
             engine = InProcessEngine.unsupportedReason(configuration) == nil
                 ? InProcessEngine(configuration: configuration) : TraceSession(configuration: configuration)
         }
+        TraceCommand.catchBrokenPipes()
+        // A failed write is said once, when it happens (the trace goes on unwritten); the status says it too.
+        var reportedWriteError = false
+        func reportWriteError() {
+            guard !reportedWriteError, let failure = output.writeError else { return }
+            reportedWriteError = true
+            Self.say("\(failure)")
+        }
         let outcome: ProgramOutcome
         do {
-            outcome = try engine.run(events: { renderer.render($0) }, diagnostics: { message in
+            outcome = try engine.run(events: { event in
+                renderer.render(event)
+                output.endOfEvent()
+                if !reportedWriteError { reportWriteError() }
+            }, diagnostics: { message in
                 output.flush()
-                FileHandle.standardError.write(Data("linkscope: \(message)\n".utf8))
+                Self.say("\(message)")
             })
         } catch {
             renderer.finish()
+            output.close()
             switch error {
             case .cannotExecute(_, let errno) where errno.rawValue == ENOENT: return fail(error.description, status: 127)
             default: return fail(error.description, status: 126)
             }
         }
         renderer.finish()
+        output.close()
+        reportWriteError()
         if engineStats {
-            FileHandle.standardError.write(Data("linkscope: engine: \(engine.statistics) [\(engine.name)]\n".utf8))
+            Self.say("engine: \(engine.statistics) [\(engine.name)]")
         }
+        if output.writeError != nil { return Self.traceNotWritten }
         return outcome.shellStatus
+    }
+
+    /// The exit status when the trace could not be written (the program itself ran to its end): 125, which
+    /// env, timeout and docker use for "the tool itself failed", beside 126/127.
+    static let traceNotWritten: Int32 = 125
+
+    /// A closed pipe on the trace output must be a write error that is reported, not a SIGPIPE that kills
+    /// linkscope (and with it a launched program). A caught signal is reset by exec, so programs linkscope
+    /// starts still get SIGPIPE's default; an ignored one is left as inherited.
+    static func catchBrokenPipes() {
+        var current = sigaction()
+        sigaction(SIGPIPE, nil, &current)
+        guard current.__sigaction_handler.sa_handler == nil else { return }  // SIG_DFL is 0
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in }
+        action.sa_flags = SA_RESTART
+        sigemptyset(&action.sa_mask)
+        sigaction(SIGPIPE, &action, nil)
     }
 
     /// ltrace's default `-a` (its DEFAULT_ALIGN).

@@ -56,3 +56,4 @@ build spawn spawn.c -- -L"$out" -Wl,--no-as-needed -lforker -Wl,-rpath,"$out"
 build attachme attachme.c -- -pthread
 build vforker vforker.c
 build churn churn.c -- -pthread
+build ticker ticker.c

@@ -27,6 +27,7 @@ import TestSupport
         #expect(words.contains("126 when it cannot be executed or traced or a PID cannot be attached to"))
         #expect(words.contains("With -p, ^C, SIGTERM, SIGHUP or --duration detach"))
         #expect(words.contains("Options end at COMMAND, as for ltrace"))
+        #expect(words.contains("125 when the trace could not be written"))
     }
 
     /// The getopt-style rewriting (TraceArguments) must know every option `trace` has, and whether it takes a
