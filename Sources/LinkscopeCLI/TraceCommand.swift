@@ -215,6 +215,7 @@ public struct TraceCommand: ParsableCommand {
                 ? InProcessEngine(configuration: configuration) : TraceSession(configuration: configuration)
         }
         TraceCommand.catchBrokenPipes()
+        if case .launch = target { TraceSignalNet.install() }
         // A failed write is said once, when it happens (the trace goes on unwritten); the status says it too.
         var reportedWriteError = false
         func reportWriteError() {

@@ -53,6 +53,8 @@ public final class TraceSession: TraceEngine {
     /// The process whose end decides the outcome: the launched one, or the first PID attached to.
     var firstProcess: pid_t = 0
     var outcome: ProgramOutcome?
+    /// While a launched program runs: passes on the signals linkscope receives that the program did not.
+    private var signalRelay: SignalRelayThread?
     private let callEngine: CallEngine
 
     public init(configuration: TraceConfiguration) {
@@ -71,14 +73,29 @@ public final class TraceSession: TraceEngine {
         switch configuration.target {
         case .launch(let executable, let arguments, let environment):
             // ^C at a terminal reaches the program too: let it decide (and report how it ended) instead of
-            // dying first and leaving the trace cut short. The child's path resets both before exec.
+            // dying first and leaving the trace cut short. Ignored until the relay has them blocked; the
+            // child's path resets both before exec.
             let previousInterrupt = signal(SIGINT, SIG_IGN)
             let previousQuit = signal(SIGQUIT, SIG_IGN)
-            defer {
-                signal(SIGINT, previousInterrupt)
-                signal(SIGQUIT, previousQuit)
+            var ignoredBefore = Set([SIGTERM, SIGHUP].filter(SignalRelay.isIgnored))
+            if Self.isIgnored(previousInterrupt) { ignoredBefore.insert(SIGINT) }
+            if Self.isIgnored(previousQuit) { ignoredBefore.insert(SIGQUIT) }
+            let relay: SignalRelayThread
+            do {
+                defer {
+                    signal(SIGINT, previousInterrupt)
+                    signal(SIGQUIT, previousQuit)
+                }
+                try launch(executable: executable, arguments: arguments, environment: environment)
+                // SIGINT, SIGQUIT, SIGTERM and SIGHUP from now on are the program's (SignalRelay): linkscope
+                // does not die of them, the program gets each once, and the trace shows what it did.
+                relay = SignalRelayThread(program: firstProcess, leaving: ignoredBefore)
             }
-            try launch(executable: executable, arguments: arguments, environment: environment)
+            signalRelay = relay
+            defer {
+                relay.stop()
+                signalRelay = nil
+            }
             try loop()
         case .attach(let pids):
             // ^C, SIGTERM and SIGHUP mean "let go": taken synchronously with sigtimedwait between stops, as
@@ -95,6 +112,11 @@ public final class TraceSession: TraceEngine {
             diagnose("filter rule '\(rule)' matched no PLT slot")
         }
         return outcome ?? .detached
+    }
+
+    /// Whether a disposition `signal(2)` returned is SIG_IGN.
+    static func isIgnored(_ handler: __sighandler_t?) -> Bool {
+        handler.map { unsafeBitCast($0, to: Int.self) == 1 } ?? false
     }
 
     // MARK: The event loop
@@ -182,6 +204,7 @@ public final class TraceSession: TraceEngine {
         if threads[tid]?.isForeign != true {
             emit(.signal(thread: ThreadID(rawValue: tid), signal: signal, time: .now()))
         }
+        if let signalRelay, threads[tid]?.process == firstProcess { signalRelay.programReceived(signal) }
         try proceed(tid, signal: signal)
     }
 

@@ -57,3 +57,4 @@ build attachme attachme.c -- -pthread
 build vforker vforker.c
 build churn churn.c -- -pthread
 build ticker ticker.c
+build cleanmask cleanmask.c
