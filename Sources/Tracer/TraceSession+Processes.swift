@@ -135,16 +135,13 @@ extension TraceSession {
     }
 
     /// -f: the child has a copy of its parent's memory, so a copy of the address space, and the forking
-    /// thread's open calls (their hijacked return addresses are in its copy of the stack). Those frames get
-    /// call ids of their own: each process returns from them separately.
+    /// thread's open calls (their hijacked return addresses are in its copy of the stack). Each process
+    /// returns from those calls separately, but they are the calls the parent made: the child's returns carry
+    /// their ids (issue 10: `fork`'s return in the child pairs with its call; the pid tells the two apart).
     private func followForkChild(_ child: pid_t, of tid: pid_t) throws(TraceError) {
         guard let parent = threads[tid] else { return }
         var state = ThreadState(space: parent.space.copy(), process: child)
-        for var frame in parent.shadow.frames {
-            frame.callID = nextCallID
-            nextCallID += 1
-            state.shadow.push(frame)
-        }
+        for frame in parent.shadow.frames { state.shadow.push(frame) }
         try register(child, state)
     }
 

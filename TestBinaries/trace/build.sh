@@ -58,3 +58,4 @@ build vforker vforker.c
 build churn churn.c -- -pthread
 build ticker ticker.c
 build cleanmask cleanmask.c
+build threadsignal threadsignal.c -- -pthread
