@@ -7,7 +7,7 @@
 public enum TraceArguments {
     /// Short options that take a value, by letter. The one home of this fact: `TraceHelpTests` checks it
     /// against the options `trace --help` lists, so a new option cannot be forgotten here.
-    public static let shortOptionsWithValue: Set<Character> = ["e", "l", "x", "o", "s", "A", "n", "p", "F", "a"]
+    public static let shortOptionsWithValue: Set<Character> = ["e", "l", "x", "o", "s", "A", "n", "p", "F", "a", "u"]
     /// Short flags (no value).
     public static let shortFlags: Set<Character> = ["c", "t", "r", "T", "i", "C", "f", "L", "b", "V", "h"]
     /// Long options that take a value (as `--name VALUE` or `--name=VALUE`).

@@ -77,6 +77,9 @@ public struct TraceCommand: ParsableCommand {
     @Option(name: .customShort("p"), parsing: .unconditionalSingleValue,
             help: ArgumentHelp("Attach to the running process PID (every thread); repeatable.", valueName: "PID"))
     var pids: [Int32] = []
+    @Option(name: .customShort("u"), parsing: .unconditional,
+            help: ArgumentHelp("Run COMMAND as USER (its uid, gid and groups; as root, ptrace engine).", valueName: "USER"))
+    var user: String?
     @Option(name: .customLong("duration"), parsing: .unconditional,
             help: ArgumentHelp("With -p: detach after SECONDS.", valueName: "SECONDS"))
     var duration: Double?
@@ -109,6 +112,7 @@ public struct TraceCommand: ParsableCommand {
         if stringLimit < 0 || arrayLimit < 0 || indent < 0 || align < 0 {
             throw ValidationError("-s, -A, -n and -a take a non-negative number")
         }
+        if user != nil && !pids.isEmpty { throw ValidationError("-u applies to a COMMAND linkscope starts, not to -p") }
         if !entryPoints.isEmpty { throw ValidationError("-x (function-entry breakpoints) is not supported: linkscope traces PLT calls") }
     }
 
@@ -202,17 +206,28 @@ public struct TraceCommand: ParsableCommand {
         let configuration = TraceConfiguration(
             target: target, followForks: follow, duration: duration, filter: filter,
             decoder: CallDecoder(stringLimit: stringLimit, arrayLimit: arrayLimit, library: library))
+        var runAs: Credentials?
+        if let user {
+            guard geteuid() == 0 else {
+                return fail("-u \(user): only root can start a program as another user", status: ExitStatus.cannotAnalyse)
+            }
+            do { runAs = try Credentials.of(user: user) } catch {
+                return fail("-u: \(error)", status: ExitStatus.cannotAnalyse)
+            }
+        }
+        // The in-process engine starts programs as linkscope's own user only.
+        let inProcessReason = runAs != nil ? "-u needs the ptrace engine" : InProcessEngine.unsupportedReason(configuration)
         let engine: any TraceEngine
         switch engineChoice {
-        case .ptrace: engine = TraceSession(configuration: configuration)
+        case .ptrace: engine = TraceSession(configuration: configuration, runAs: runAs)
         case .inproc:
-            if let reason = InProcessEngine.unsupportedReason(configuration) {
-                return fail("the in-process engine cannot trace this: \(reason)", status: 126)
+            if let inProcessReason {
+                return fail("the in-process engine cannot trace this: \(inProcessReason)", status: 126)
             }
             engine = InProcessEngine(configuration: configuration)
         case .auto:
-            engine = InProcessEngine.unsupportedReason(configuration) == nil
-                ? InProcessEngine(configuration: configuration) : TraceSession(configuration: configuration)
+            engine = inProcessReason == nil
+                ? InProcessEngine(configuration: configuration) : TraceSession(configuration: configuration, runAs: runAs)
         }
         TraceCommand.catchBrokenPipes()
         if case .launch = target { TraceSignalNet.install() }

@@ -15,8 +15,17 @@ extension TraceSession {
         let envp = environment.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
         // Seized, not PTRACE_TRACEME: job-control stops can then be kept (PTRACE_LISTEN) and threads interrupted.
-        let child = cptrace_spawn_seized(path, argv, envp, Self.traceOptions.union(.exitKill).rawValue,
-                                         &stage, &childErrno)
+        let options = Self.traceOptions.union(.exitKill).rawValue
+        let child: pid_t
+        if let runAs {
+            child = runAs.groups.withUnsafeBufferPointer { groups in
+                var credentials = cptrace_credentials(uid: runAs.uid, gid: runAs.gid, groups: groups.baseAddress,
+                                                      group_count: groups.count)
+                return cptrace_spawn_seized(path, argv, envp, options, &credentials, &stage, &childErrno)
+            }
+        } else {
+            child = cptrace_spawn_seized(path, argv, envp, options, nil, &stage, &childErrno)
+        }
         if child < 0 {
             switch Int(stage) {
             case Int(CPTRACE_SPAWN_EXEC): throw .cannotExecute(path: path, errno: Errno(rawValue: childErrno))

@@ -20,6 +20,44 @@ public struct EngineCounters: Hashable, Sendable {
     public var stopsPerCall: Double { calls == 0 ? 0 : Double(callStops) / Double(calls) }
 }
 
+/// A user's ids, for a program started as that user (`trace -u USER`): its uid, primary gid and every group
+/// it belongs to (getgrouplist), resolved before the fork because the child may only make async-signal-safe
+/// calls.
+public struct Credentials: Hashable, Sendable {
+    public var uid: uid_t
+    public var gid: gid_t
+    public var groups: [gid_t]
+
+    public init(uid: uid_t, gid: gid_t, groups: [gid_t]) {
+        self.uid = uid
+        self.gid = gid
+        self.groups = groups
+    }
+
+    public struct LookupError: Error, CustomStringConvertible, Sendable {
+        public var user: String
+        public var description: String { "no such user: \(user)" }
+    }
+
+    /// USER's ids from the password and group databases (a name, or a numeric uid as ltrace takes it).
+    public static func of(user: String) throws(LookupError) -> Credentials {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16 * 1024)
+        getpwnam_r(user, &entry, &buffer, buffer.count, &result)
+        if result == nil, let uid = uid_t(user) { getpwuid_r(uid, &entry, &buffer, buffer.count, &result) }
+        guard let found = result?.pointee else { throw LookupError(user: user) }
+        var count: Int32 = 64
+        var groups = [gid_t](repeating: 0, count: Int(count))
+        while getgrouplist(found.pw_name, found.pw_gid, &groups, &count) < 0 {
+            // count now says how many it needs; never trust it to grow.
+            count = max(count, Int32(clamping: groups.count * 2))
+            groups = [gid_t](repeating: 0, count: Int(count))
+        }
+        return Credentials(uid: found.pw_uid, gid: found.pw_gid, groups: Array(groups.prefix(Int(count))))
+    }
+}
+
 /// The trace engine (shared/DESIGN.md decision 3): starts a program under ptrace (or attaches to running
 /// ones), puts breakpoints on the selected PLT slots of every loaded object, and at each slot stop emulates
 /// the slot's indirect jump and replaces the return address with a return site of ours inside the calling
@@ -57,8 +95,13 @@ public final class TraceSession: TraceEngine {
     private var signalRelay: SignalRelayThread?
     private let callEngine: CallEngine
 
-    public init(configuration: TraceConfiguration) {
+    /// `-u USER`: the ids a launched program runs with (nil: linkscope's own).
+    public let runAs: Credentials?
+
+    /// `runAs`: the ids to start a launched program with (`trace -u USER`, as root).
+    public init(configuration: TraceConfiguration, runAs: Credentials? = nil) {
         self.configuration = configuration
+        self.runAs = runAs
         callEngine = CallEngine(decoder: configuration.decoder)
         imageFacts = ImageFactsCache(wantDefinitions: configuration.filter.needsDefiningLibrary)
     }

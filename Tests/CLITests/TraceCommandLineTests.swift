@@ -144,6 +144,35 @@ import TestSupport
         #expect(noneLines == ["+++ exited (status 3) +++"])
     }
 
+    /// `-u USER` (as root): the command runs with USER's uid, gid and groups, and a setuid program it starts
+    /// keeps its euid, as with ltrace -u, which is the reference. Not root: a clear refusal.
+    @Test func runsTheCommandAsAnotherUser() throws {
+        guard geteuid() == 0 else {
+            let result = TestSupport.linkscope(["trace", "-u", "nobody", "/usr/bin/id"])
+            #expect(result.status == 2 && result.stderr.contains("only root"), "\(result.stderr)")
+            return
+        }
+        let dir = try TestSupport.temporaryDirectory("trace-user")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A setuid-root copy of id: the case -u exists for (a tracer that is root starts it as the user).
+        let setuidID = dir.appendingPathComponent("id-setuid").path
+        try FileManager.default.copyItem(atPath: "/usr/bin/id", toPath: setuidID)
+        chmod(setuidID, 0o4755)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
+        for program in ["/usr/bin/id", setuidID] {
+            let (ours, lines) = try trace(["-u", "nobody", "-e", "getuid+geteuid", program])
+            let theirs = TestSupport.run(["/usr/bin/ltrace", "-u", "nobody", "-o", "/dev/null", program])
+            #expect(ours.status == 0, "\(ours.stderr)")
+            #expect(ours.stdout.hasPrefix("uid=65534(nobody) gid=65534(nogroup) "), "\(ours.stdout)")
+            #expect(ours.stdout == theirs.stdout, "ltrace -u: \(theirs.stdout)")
+            #expect(lines.contains { $0.hasPrefix("id-setuid->geteuid()") || $0.hasPrefix("id->geteuid()") }, "\(lines)")
+        }
+        let unknown = TestSupport.linkscope(["trace", "-u", "no-such-user-here", "/usr/bin/id"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("no such user: no-such-user-here"), "\(unknown.stderr)")
+        let inproc = TestSupport.linkscope(["trace", "--engine", "inproc", "-u", "nobody", "/usr/bin/id"])
+        #expect(inproc.status == 126 && inproc.stderr.contains("-u needs the ptrace engine"), "\(inproc.stderr)")
+    }
+
     /// `-b`: no `--- SIGNAL ---` lines (text or JSON); how the program ended is still said. Signals are seen by
     /// the ptrace engine only.
     @Test func noSignalLines() throws {
