@@ -169,6 +169,10 @@ public final class TraceSession: TraceEngine {
     private func loop(requests: (signals: StopRequestSignals, deadline: UInt64?)? = nil) throws(TraceError) {
         while true {
             if phase == .detachRequested { try beginDetach() }
+            // Every thread let go: done. Not "until waitpid says ECHILD": a process attached to may be our own
+            // child (`sh -c 'prog & exec linkscope trace -p $!'`, or linkscope as PID 1 of a namespace, where
+            // orphans become its children), and a detached child of ours is still there to wait for.
+            if phase.isDetaching && threads.isEmpty { return }
             let next: (pid_t, WaitStatus)?
             do {
                 if phase.isDetaching { next = try waitWhileDetaching() }
