@@ -105,6 +105,22 @@ import TestSupport
         #expect(lines.contains { $0.hasPrefix("   nested->strcmp(\"") }, "\(lines)")
     }
 
+    /// Installed as `ltrace` (or `linkscope-ltrace`), linkscope takes ltrace's command line.
+    @Test(arguments: ["ltrace", "linkscope-ltrace"])
+    func invokedAsLtrace(name: String) throws {
+        let dir = try TestSupport.temporaryDirectory("trace-as-ltrace")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let link = dir.appendingPathComponent(name).path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: TestSupport.linkscopeExecutable)
+        let file = dir.appendingPathComponent("trace.txt").path
+        let result = TestSupport.run([link, "-o", file, "-e", "strlen@MAIN", program("calls-lazy")])
+        #expect(result.status == 3, "\(result.stderr)")
+        let lines = ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(separator: "\n")
+        #expect(lines.first?.hasPrefix("calls-lazy->strlen(\"hello\")") == true, "\(lines)")
+        let version = TestSupport.run([link, "-V"])
+        #expect(version.stdout.hasPrefix("linkscope "), "\(version.stdout)")
+    }
+
     /// `-a N` puts the `=` of results in column N, as ltrace counts it (its default is 50).
     @Test(arguments: [10, 30, 50, 64])
     func alignsResultsWhereLtraceDoes(column: Int) throws {
