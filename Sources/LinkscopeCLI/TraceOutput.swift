@@ -146,6 +146,9 @@ public final class TraceOutput: TraceTextWriter, @unchecked Sendable {
         pthread_sigmask(SIG_SETMASK, &all, &previous)
         defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         let thread = Thread { [weak self] in
+            var none = sigset_t()
+            sigfillset(&none)
+            pthread_sigmask(SIG_SETMASK, &none, nil)  // again, in case the thread was not created by start()
             while true {
                 usleep(TraceOutput.flushInterval)
                 guard let output = self else { return }

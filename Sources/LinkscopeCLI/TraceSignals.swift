@@ -36,7 +36,12 @@ enum TraceSignalNet {
         sigfillset(&all)
         pthread_sigmask(SIG_SETMASK, &all, &previous)
         let reader = fds[0]
-        let thread = Thread { relay(from: reader) }
+        let thread = Thread {
+            var none = sigset_t()
+            sigfillset(&none)
+            pthread_sigmask(SIG_SETMASK, &none, nil)  // again, in case the thread was not created by start()
+            relay(from: reader)
+        }
         thread.name = "linkscope signal relay"
         thread.start()
         pthread_sigmask(SIG_SETMASK, &previous, nil)
