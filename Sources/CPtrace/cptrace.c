@@ -2,6 +2,7 @@
 #include "cptrace.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
@@ -19,7 +20,7 @@ static void close_pair(int fds[2]) {
 }
 
 pid_t cptrace_spawn_seized(const char *path, char *const argv[], char *const envp[], unsigned long options,
-                           int *stage, int *child_errno) {
+                           const struct cptrace_credentials *credentials, int *stage, int *child_errno) {
     *stage = CPTRACE_SPAWN_SYSTEM;
     *child_errno = 0;
     int go[2], fds[2];
@@ -50,6 +51,12 @@ pid_t cptrace_spawn_seized(const char *path, char *const argv[], char *const env
         ssize_t got;
         do { got = read(go[0], &byte, 1); } while (got < 0 && errno == EINTR);
         if (got != 1) _exit(127);  // the parent could not attach and let us go
+        if (credentials && (setgroups(credentials->group_count, credentials->groups) != 0 ||
+                            setgid(credentials->gid) != 0 || setuid(credentials->uid) != 0)) {
+            int code = errno;
+            (void)!write(fds[1], &code, sizeof code);
+            _exit(127);
+        }
         execve(path, argv, envp);
         int code = errno;
         (void)!write(fds[1], &code, sizeof code);

@@ -6,8 +6,12 @@ public struct LinkscopeCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "linkscope",
         abstract: "See what the dynamic linker loads for a program, and which library calls it makes.",
+        version: "linkscope \(LinkscopeCommand.version)",
         subcommands: [DepsCommand.self, TraceCommand.self, CheckCommand.self]
     )
+
+    /// `linkscope --version`, `linkscope trace -V`.
+    public static let version = "0.1.0"
 
     public init() {}
 
@@ -15,7 +19,9 @@ public struct LinkscopeCommand: ParsableCommand {
     /// says (ArgumentParser's own default would be 64); a command's own exit status passes through.
     public static func runMain(_ arguments: [String]? = nil) -> Never {
         do {
-            var command = try parseAsRoot(arguments)
+            let given = arguments
+                ?? invokedAs(CommandLine.arguments.first ?? "") + Array(CommandLine.arguments.dropFirst())
+            var command = try parseAsRoot(normalised(given))
             try command.run()
             Foundation.exit(0)
         } catch {
@@ -26,5 +32,19 @@ public struct LinkscopeCommand: ParsableCommand {
             }
             exit(withError: error)
         }
+    }
+
+    /// Installed (or linked) as `ltrace` or `linkscope-ltrace`, linkscope is `linkscope trace` with ltrace's
+    /// command line (shared/DESIGN.md, command-line contract).
+    static func invokedAs(_ argv0: String) -> [String] {
+        let name = argv0.split(separator: "/").last.map(String.init) ?? argv0
+        return ["ltrace", "linkscope-ltrace"].contains(name) ? [TraceCommand.configuration.commandName!] : []
+    }
+
+    /// `trace` takes ltrace's command line (options end at COMMAND, attached values): rewritten here into
+    /// what ArgumentParser parses (TraceArguments).
+    static func normalised(_ arguments: [String]) -> [String] {
+        guard arguments.first == TraceCommand.configuration.commandName else { return arguments }
+        return [arguments[0]] + TraceArguments.normalise(Array(arguments.dropFirst()))
     }
 }

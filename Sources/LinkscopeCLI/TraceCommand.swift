@@ -1,45 +1,65 @@
 import ArgumentParser
 import Foundation
+import Glibc
 import InProcess
 import Prototypes
 import TraceModel
 import Tracer
 
-/// `linkscope trace [ltrace flags] -- COMMAND [ARGS...]` or `linkscope trace -p PID`: runs COMMAND (or
-/// attaches to PID) under the PLT breakpoint engine and prints its library calls as ltrace does. Exits with
-/// the program's own status (128+N when signal N killed it; 0 when the trace detached from a PID); 127 when
-/// COMMAND cannot be found, 126 when it cannot be executed or traced or PID cannot be attached to, 2 for bad
-/// usage.
+/// `linkscope trace [ltrace flags] [--] COMMAND [ARGS...]` or `linkscope trace -p PID`: runs COMMAND (or
+/// attaches to PID) under a trace engine and prints its library calls as ltrace does. Exits with the
+/// program's own status (128+N when signal N killed it; 0 when the trace detached from a PID); 127 when
+/// COMMAND cannot be found, 126 when it cannot be executed or traced or PID cannot be attached to, 125 when
+/// the trace could not be written, 2 for bad usage.
 public struct TraceCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "trace",
         abstract: "Trace the library calls a program makes.",
+        usage: """
+        linkscope trace [<options>] [--] COMMAND [ARGS ...]
+        linkscope trace [<options>] -p PID [-p PID ...] [--duration SECONDS]
+        """,
         discussion: """
+        Options end at COMMAND, as for ltrace: `linkscope trace -e strlen ls -l` passes -l to ls. Short \
+        options take attached values (-s8, -ofile, -emalloc) and bundle (-fc, -tt).
+
         Threads are always traced. With -p, ^C, SIGTERM, SIGHUP or --duration detach: every breakpoint and \
         return address is put back and the program runs on.
 
         Exit status: the traced program's own (128+N when signal N killed it; 0 after detaching from -p \
         processes that still run); 127 when COMMAND is not found, 126 when it cannot be executed or traced \
-        or a PID cannot be attached to, 2 for bad usage.
+        or a PID cannot be attached to, 125 when the trace could not be written, 2 for bad usage.
         """
     )
 
-    @Option(name: .customShort("e"), help: ArgumentHelp("Filter expression (ltrace -e syntax); repeatable.", valueName: "EXPR"))
+    // Values are taken `.unconditional`ly, as getopt takes them: `-e -malloc` is the expression `-malloc`.
+    // TraceArguments.normalise has already detached `-s8` and put `--` before the command.
+    @Option(name: .customShort("e"), parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Filter expression (ltrace -e syntax); repeatable.", valueName: "EXPR"))
     var expressions: [String] = []
-    @Option(name: .customShort("l"), help: ArgumentHelp("Trace calls into libraries whose soname matches LIB; repeatable.", valueName: "LIB"))
+    @Option(name: [.customShort("l"), .customLong("library")], parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Trace calls into libraries whose soname matches LIB; repeatable.", valueName: "LIB"))
     var libraries: [String] = []
-    @Option(name: .customShort("x"), help: ArgumentHelp("Function-entry breakpoints (not supported: PLT calls only).", valueName: "SYM"))
+    @Flag(name: .customShort("L"), help: "Do not trace calls made through the main program's PLT (libraries' calls only).")
+    var notMainProgram = false
+    @Option(name: .customShort("x"), parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Function-entry breakpoints (not supported: PLT calls only).", valueName: "SYM"))
     var entryPoints: [String] = []
-    @Option(name: .customShort("o"), help: ArgumentHelp("Write the trace to FILE instead of stderr.", valueName: "FILE"))
+    @Option(name: [.customShort("o"), .customLong("output")], parsing: .unconditional,
+            help: ArgumentHelp("Write the trace to FILE instead of stderr.", valueName: "FILE"))
     var outputFile: String?
-    @Flag(name: .customShort("c"), help: "Print a summary table of calls when the program ends.")
+    @Flag(name: [.customShort("c"), .customLong("summary")], help: "Print a summary table of calls when the program ends.")
     var summary = false
-    @Option(name: .customShort("s"), help: ArgumentHelp("Longest string shown.", valueName: "N"))
+    @Option(name: .customShort("s"), parsing: .unconditional, help: ArgumentHelp("Longest string shown.", valueName: "N"))
     var stringLimit: Int = 32
-    @Option(name: .customShort("A"), help: ArgumentHelp("Most array elements shown.", valueName: "N"))
+    @Option(name: .customShort("A"), parsing: .unconditional, help: ArgumentHelp("Most array elements shown.", valueName: "N"))
     var arrayLimit: Int = 4
-    @Option(name: .customShort("n"), help: ArgumentHelp("Indent nested calls by N spaces per level.", valueName: "N"))
+    @Option(name: [.customShort("n"), .customLong("indent")], parsing: .unconditional,
+            help: ArgumentHelp("Indent nested calls by N spaces per level.", valueName: "N"))
     var indent: Int = 0
+    @Option(name: [.customShort("a"), .customLong("align")], parsing: .unconditional,
+            help: ArgumentHelp("Put the = of results in COLUMN, as ltrace -a counts it.", valueName: "COLUMN"))
+    var align: Int = TraceCommand.ltraceDefaultAlign
     @Flag(name: .customShort("t"), help: "Prefix lines with the time of day (-tt: with microseconds, -ttt: seconds since the epoch).")
     var timestamps: Int
     @Flag(name: .customShort("r"), help: "Prefix lines with the time since the previous line.")
@@ -48,53 +68,85 @@ public struct TraceCommand: ParsableCommand {
     var callDuration = false
     @Flag(name: .customShort("i"), help: "Show the call site of each call.")
     var callSite = false
-    @Flag(name: .customShort("C"), help: "Demangle C++ names.")
+    @Flag(name: [.customShort("C"), .customLong("demangle")], help: "Demangle C++ names.")
     var demangle = false
+    @Flag(name: [.customShort("b"), .customLong("no-signals")], help: "Do not print signals (--- SIGNAL --- lines).")
+    var noSignals = false
     @Flag(name: .customShort("f"), help: "Also trace the processes the program forks, vforks and spawns (after exec too), lines prefixed [pid N].")
     var follow = false
-    @Option(name: .customShort("p"), help: ArgumentHelp("Attach to the running process PID (every thread); repeatable.", valueName: "PID"))
+    @Option(name: .customShort("p"), parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Attach to the running process PID (every thread); repeatable.", valueName: "PID"))
     var pids: [Int32] = []
-    @Option(name: .customLong("duration"), help: ArgumentHelp("With -p: detach after SECONDS.", valueName: "SECONDS"))
+    @Option(name: .customShort("u"), parsing: .unconditional,
+            help: ArgumentHelp("Run COMMAND as USER (its uid, gid and groups; as root, ptrace engine).", valueName: "USER"))
+    var user: String?
+    @Option(name: .customLong("duration"), parsing: .unconditional,
+            help: ArgumentHelp("With -p: detach after SECONDS.", valueName: "SECONDS"))
     var duration: Double?
-    @Option(name: .customShort("F"), help: ArgumentHelp("Read prototypes from an ltrace.conf FILE.", valueName: "FILE"))
+    @Option(name: [.customShort("F"), .customLong("config")], parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Read prototypes from an ltrace.conf FILE; repeatable.", valueName: "FILE"))
     var prototypeFiles: [String] = []
     @Flag(name: .long, help: "One JSON object per event instead of ltrace text.")
     var json = false
-    @Option(name: .customLong("engine"), help: ArgumentHelp("auto, inproc (in-process: launched glibc programs) or ptrace.", valueName: "ENGINE"))
+    @Option(name: .customLong("engine"), parsing: .unconditional,
+            help: ArgumentHelp("auto, inproc (in-process: launched glibc programs) or ptrace.", valueName: "ENGINE"))
     var engineChoice: EngineChoice = .auto
     @Flag(name: .customLong("engine-stats"), help: "At the end, print the engine's stop counters to stderr.")
     var engineStats = false
-    @Argument(parsing: .postTerminator, help: "The command to run, after --.")
+    @Flag(name: .customShort("V"), help: "Print linkscope's version and exit (also --version).")
+    var printVersion = false
+    @Argument(parsing: .postTerminator, help: "The command to run and its arguments (options end at COMMAND; -- is optional).")
     var command: [String] = []
 
     public init() {}
 
     public func validate() throws {
-        if command.isEmpty && pids.isEmpty { throw ValidationError("trace needs a command to run after --, or -p PID") }
+        if printVersion { return }
+        if command.isEmpty && pids.isEmpty { throw ValidationError("trace needs a COMMAND to run, or -p PID") }
         if !command.isEmpty && !pids.isEmpty { throw ValidationError("trace takes a command or -p PID, not both") }
         if let bad = pids.first(where: { $0 <= 0 }) { throw ValidationError("-p takes a process id, not \(bad)") }
         if let duration {
             if pids.isEmpty { throw ValidationError("--duration applies to -p only") }
             if !(duration > 0) || !duration.isFinite { throw ValidationError("--duration takes a positive number of seconds") }
         }
-        if stringLimit < 0 || arrayLimit < 0 || indent < 0 { throw ValidationError("-s, -A and -n take a non-negative number") }
+        if stringLimit < 0 || arrayLimit < 0 || indent < 0 || align < 0 {
+            throw ValidationError("-s, -A, -n and -a take a non-negative number")
+        }
+        if user != nil && !pids.isEmpty { throw ValidationError("-u applies to a COMMAND linkscope starts, not to -p") }
         if !entryPoints.isEmpty { throw ValidationError("-x (function-entry breakpoints) is not supported: linkscope traces PLT calls") }
     }
 
     public func run() throws {
+        if printVersion {
+            print(LinkscopeCommand.configuration.version)
+            Foundation.exit(0)
+        }
         let status = runTrace()
         Foundation.exit(status)
     }
 
+    /// One line on stderr. Not FileHandle, which traps when the write fails: stderr may be the closed pipe
+    /// whose failure is being reported.
+    static func say(_ message: String) {
+        let line = Array("linkscope: \(message)\n".utf8)
+        line.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
+                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
+            }
+        }
+    }
+
     private func fail(_ message: String, status: Int32) -> Int32 {
-        FileHandle.standardError.write(Data("linkscope: \(message)\n".utf8))
+        Self.say("\(message)")
         return status
     }
 
     /// Everything `run` does, returning the exit status (tests of the command call the built executable).
     func runTrace() -> Int32 {
         let filter: CallFilter
-        do { filter = try CallFilter(expressions: expressions, libraries: libraries) } catch {
+        do { filter = try CallFilter(expressions: expressions, libraries: libraries, excludingMainProgram: notMainProgram) } catch {
             return fail(error.description, status: ExitStatus.cannotAnalyse)
         }
         var library = PrototypeLibrary.builtin
@@ -103,7 +155,7 @@ public struct TraceCommand: ParsableCommand {
                 return fail("cannot read prototype file \(path)", status: ExitStatus.cannotAnalyse)
             }
             for diagnostic in library.load(text, file: path) {
-                FileHandle.standardError.write(Data("linkscope: \(diagnostic)\n".utf8))
+                Self.say("\(diagnostic)")
             }
         }
         let target: TraceConfiguration.Target
@@ -131,6 +183,8 @@ public struct TraceCommand: ParsableCommand {
         options.stringLimit = stringLimit
         options.arrayLimit = arrayLimit
         options.indent = indent
+        options.alignColumn = Self.renderColumn(align: align)
+        options.showSignals = !noSignals
         options.timestamps = [.none, .time, .timeMicroseconds, .epochMicroseconds][min(timestamps, 3)]
         options.relativeTimestamps = relative
         options.showCallDuration = callDuration
@@ -146,43 +200,96 @@ public struct TraceCommand: ParsableCommand {
         }
         let renderer: TraceRenderer
         if summary { renderer = SummaryRenderer(output: output) }
-        else if json { renderer = JSONLinesRenderer(output: output) }
+        else if json { renderer = JSONLinesRenderer(output: output, showSignals: !noSignals) }
         else { renderer = LtraceTextRenderer(output: output, options: options) }
 
         let configuration = TraceConfiguration(
             target: target, followForks: follow, duration: duration, filter: filter,
             decoder: CallDecoder(stringLimit: stringLimit, arrayLimit: arrayLimit, library: library))
+        var runAs: Credentials?
+        if let user {
+            guard geteuid() == 0 else {
+                return fail("-u \(user): only root can start a program as another user", status: ExitStatus.cannotAnalyse)
+            }
+            do { runAs = try Credentials.of(user: user) } catch {
+                return fail("-u: \(error)", status: ExitStatus.cannotAnalyse)
+            }
+        }
+        // The in-process engine starts programs as linkscope's own user only.
+        let inProcessReason = runAs != nil ? "-u needs the ptrace engine" : InProcessEngine.unsupportedReason(configuration)
         let engine: any TraceEngine
         switch engineChoice {
-        case .ptrace: engine = TraceSession(configuration: configuration)
+        case .ptrace: engine = TraceSession(configuration: configuration, runAs: runAs)
         case .inproc:
-            if let reason = InProcessEngine.unsupportedReason(configuration) {
-                return fail("the in-process engine cannot trace this: \(reason)", status: 126)
+            if let inProcessReason {
+                return fail("the in-process engine cannot trace this: \(inProcessReason)", status: 126)
             }
             engine = InProcessEngine(configuration: configuration)
         case .auto:
-            engine = EngineChoice.autoPrefersInProcess && InProcessEngine.unsupportedReason(configuration) == nil
-                ? InProcessEngine(configuration: configuration) : TraceSession(configuration: configuration)
+            engine = EngineChoice.autoPrefersInProcess && inProcessReason == nil
+                ? InProcessEngine(configuration: configuration) : TraceSession(configuration: configuration, runAs: runAs)
+        }
+        TraceCommand.catchBrokenPipes()
+        if case .launch = target { TraceSignalNet.install() }
+        // A failed write is said once, when it happens (the trace goes on unwritten); the status says it too.
+        var reportedWriteError = false
+        func reportWriteError() {
+            guard !reportedWriteError, let failure = output.writeError else { return }
+            reportedWriteError = true
+            Self.say("\(failure)")
         }
         let outcome: ProgramOutcome
         do {
-            outcome = try engine.run(events: { renderer.render($0) }, diagnostics: { message in
+            outcome = try engine.run(events: { event in
+                renderer.render(event)
+                output.endOfEvent()
+                if !reportedWriteError { reportWriteError() }
+            }, diagnostics: { message in
                 output.flush()
-                FileHandle.standardError.write(Data("linkscope: \(message)\n".utf8))
+                Self.say("\(message)")
             })
         } catch {
             renderer.finish()
+            output.close()
             switch error {
             case .cannotExecute(_, let errno) where errno.rawValue == ENOENT: return fail(error.description, status: 127)
             default: return fail(error.description, status: 126)
             }
         }
         renderer.finish()
+        output.close()
+        reportWriteError()
         if engineStats {
-            FileHandle.standardError.write(Data("linkscope: engine: \(engine.statistics) [\(engine.name)]\n".utf8))
+            Self.say("engine: \(engine.statistics) [\(engine.name)]")
         }
+        if output.writeError != nil { return Self.traceNotWritten }
         return outcome.shellStatus
     }
+
+    /// The exit status when the trace could not be written (the program itself ran to its end): 125, which
+    /// env, timeout and docker use for "the tool itself failed", beside 126/127.
+    static let traceNotWritten: Int32 = 125
+
+    /// A closed pipe on the trace output must be a write error that is reported, not a SIGPIPE that kills
+    /// linkscope (and with it a launched program). A caught signal is reset by exec, so programs linkscope
+    /// starts still get SIGPIPE's default; an ignored one is left as inherited.
+    static func catchBrokenPipes() {
+        var current = sigaction()
+        sigaction(SIGPIPE, nil, &current)
+        guard current.__sigaction_handler.sa_handler == nil else { return }  // SIG_DFL is 0
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in }
+        action.sa_flags = SA_RESTART
+        sigemptyset(&action.sa_mask)
+        sigaction(SIGPIPE, &action, nil)
+    }
+
+    /// ltrace's default `-a` (its DEFAULT_ALIGN).
+    static let ltraceDefaultAlign = 50
+
+    /// Where the renderer pads a call to before ` = `: ltrace's `-a N` puts the `=` in column N (1-based),
+    /// which is padding to N-2 columns (measured against ltrace 0.7.3 for N = 10, 24, 25, 30, 40 and 50).
+    static func renderColumn(align: Int) -> Int { max(0, align - 2) }
 
     /// COMMAND as a shell finds it: a name with a slash is a path, others are looked up in PATH.
     static func resolve(_ name: String) -> String? {

@@ -1,3 +1,4 @@
+import Foundation
 import Prototypes
 import TraceModel
 import Tracer
@@ -10,7 +11,10 @@ import Tracer
 /// - `{"type":"return", "id", "function", "caller", "depth", "return": "rendered", "return_value": typed,
 ///    "out": […], "out_values": […], "duration_ns", "unwound": false}` — or, for a frame unwound past
 ///    (longjmp, exceptions), `"unwound": true` and no return fields.
-/// - `{"type":"signal", "signal": "SIGUSR1", "number": 10}`
+///   A fork child (`-f`) returns from the calls open at the fork with their ids: `fork` has one call and two
+///   returns, told apart by `pid`.
+/// - `{"type":"signal", "signal": "SIGUSR1", "number": 10}`: `tid` the thread it was delivered to, `pid` its
+///   process.
 /// - `{"type":"exited", "status": N}` and `{"type":"killed", "signal": "SIGTERM", "number": 15, "core_dumped": bool}`
 ///
 /// A typed value is `{"kind": K, …}` with K one of signed, unsigned, char, bool, pointer, null, string
@@ -18,8 +22,15 @@ import Tracer
 /// `truncated`), struct (`fields`), void, unreadable (`address`).
 public final class JSONLinesRenderer: TraceRenderer {
     private let output: TraceTextWriter
+    /// Each thread's process, as the calls said (a signal event names the thread only).
+    private var processOf: [ThreadID: ThreadID] = [:]
+    /// False with `-b`: signal events are left out.
+    private let showSignals: Bool
 
-    public init(output: TraceTextWriter) { self.output = output }
+    public init(output: TraceTextWriter, showSignals: Bool = true) {
+        self.output = output
+        self.showSignals = showSignals
+    }
 
     public func render(_ event: TraceEvent) {
         // One String per line, appended in place: this runs twice per traced call.
@@ -51,6 +62,7 @@ public final class JSONLinesRenderer: TraceRenderer {
         switch event {
         case .call(let c):
             flush = false
+            if processOf[c.thread] == nil { processOf[c.thread] = c.process }
             common("call", c.thread, c.process, c.time)
             field("id", String(c.callID))
             field("function", str(c.function))
@@ -77,13 +89,16 @@ public final class JSONLinesRenderer: TraceRenderer {
                 field("out_values", list(d.outArguments) { $0.jsonText })
             }
         case .signal(let thread, let signal, let time):
-            common("signal", thread, thread, time)
+            guard showSignals else { return }
+            common("signal", thread, process(of: thread), time)
             field("signal", str(SignalName.name(signal)))
             field("number", String(signal))
         case .exited(let process, let status, let time):
+            forget(process)
             common("exited", process, process, time)
             field("status", String(status))
         case .killed(let process, let signal, let core, let time):
+            forget(process)
             common("killed", process, process, time)
             field("signal", str(SignalName.name(signal)))
             field("number", String(signal))
@@ -100,6 +115,25 @@ public final class JSONLinesRenderer: TraceRenderer {
     }
 
     public func finish() { output.flush() }
+
+    /// A process ended: its thread ids may be reused by another.
+    private func forget(_ process: ThreadID) {
+        processOf = processOf.filter { $0.value != process }
+    }
+
+    /// The process of a thread: known from its calls, else its Tgid now (the engine reports a signal while the
+    /// thread is stopped at its delivery, so /proc still has it), else the thread's own id.
+    private func process(of thread: ThreadID) -> ThreadID {
+        if let known = processOf[thread] { return known }
+        var process = thread
+        if let status = try? String(contentsOfFile: "/proc/\(thread.rawValue)/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Tgid:") }),
+           let tgid = Int32(line.dropFirst(5).trimmingCharacters(in: .whitespaces)) {
+            process = ThreadID(rawValue: tgid)
+        }
+        processOf[thread] = process
+        return process
+    }
 
     private func str(_ s: String) -> String { Value.jsonString(Array(s.utf8)) }
 }

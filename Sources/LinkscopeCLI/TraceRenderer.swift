@@ -52,6 +52,8 @@ public struct TraceRenderOptions: Sendable {
     public var mainProgramName: String = ""
     /// The column ` = ` is aligned to (ltrace's default: results start after column 48).
     public var alignColumn: Int = 48
+    /// False with `-b`: no `--- SIGNAL ---` lines (the program's end by a signal is still shown).
+    public var showSignals: Bool = true
 
     public init() {}
 }

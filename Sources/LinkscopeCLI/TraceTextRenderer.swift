@@ -55,7 +55,7 @@ public final class LtraceTextRenderer: TraceRenderer {
         case .callReturn(let ret):
             guard let decoded = ret.decoded else {
                 // Unwound past: only a line still open needs an ending; ltrace prints nothing either.
-                if openCall == ret.callID { closeOpenLine(" <no return ...>") }
+                if openCall == ret.callID && openThread == ret.thread { closeOpenLine(" <no return ...>") }
                 return
             }
             var column: Int
@@ -80,6 +80,7 @@ public final class LtraceTextRenderer: TraceRenderer {
             output.write(tail + "\n")
 
         case .signal(let thread, let signal, let time):
+            guard options.showSignals else { return }
             closeOpenLine(" <unfinished ...>")
             output.write(beginLine(thread: thread, time: time, depth: 0, callSite: nil)
                          + "--- \(SignalName.name(signal)) (\(SignalName.description(signal))) ---\n")

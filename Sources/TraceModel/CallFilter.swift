@@ -21,6 +21,9 @@ import Glibc
 // - `-l PATTERN` (repeatable) selects calls from any object INTO a library whose soname (or base name, or path
 //   when the pattern starts with `/`) matches.
 // - With neither `-e` nor `-l`, the filter is `@MAIN`: every call the main program makes through its PLT.
+// - `-L`: no call made through the main program's PLT is traced, whatever the rules say; the libraries' calls
+//   are (`-L -e malloc`: malloc called by libraries only; `-L` alone: nothing). ltrace 0.7.3's -L means "no
+//   PLT calls at all" and refuses -e/-l with it; this keeps the same meaning alone and makes it useful with them.
 
 /// An object whose PLT calls may be traced: the main program or a loaded shared object.
 public struct TracedObject: Hashable, Sendable {
@@ -73,8 +76,12 @@ public struct CallFilter: Sendable {
     public let entryExpressions: [FilterExpression]
     /// True when neither `-e` nor `-l` was given: the filter is ltrace's default `@MAIN`.
     public let isDefault: Bool
+    /// `-L`: calls through the main program's PLT are never selected.
+    public let excludesMainProgram: Bool
 
-    public init(expressions: [String], libraries: [String] = [], entryPoints: [String] = []) throws(CallFilterError) {
+    public init(expressions: [String], libraries: [String] = [], entryPoints: [String] = [],
+                excludingMainProgram: Bool = false) throws(CallFilterError) {
+        excludesMainProgram = excludingMainProgram
         var parsed: [FilterExpression] = []
         for text in expressions { parsed.append(try FilterExpression(parsing: text)) }
         var libs: [NamePattern] = []
@@ -92,6 +99,7 @@ public struct CallFilter: Sendable {
 
     /// Whether the call of `symbol` through `caller`'s PLT is traced.
     public func selects(symbol: String, caller: TracedObject, definingLibrary: TracedObject?) -> Bool {
+        if excludesMainProgram && caller.isMainProgram { return false }
         if expressions.contains(where: { $0.marks(symbol: symbol, caller: caller) }) { return true }
         if let definingLibrary, libraries.contains(where: { $0.matches(library: definingLibrary) }) { return true }
         return false
@@ -106,6 +114,7 @@ public struct CallFilter: Sendable {
     /// False when no rule can select any call made through `object`'s PLT: the engine then puts no
     /// breakpoint in it at all (and need not even resolve its slots).
     public func mayTraceCalls(from object: TracedObject) -> Bool {
+        if excludesMainProgram && object.isMainProgram { return false }
         if !libraries.isEmpty { return true }
         return expressions.contains { $0.mayMark(caller: object) }
     }
@@ -118,7 +127,7 @@ public struct CallFilter: Sendable {
     /// for "rule X matched no symbol" warnings. The default filter never warns.
     public func unmatchedRules(afterSeeing candidates: some Sequence<FilterCandidate>) -> [String] {
         if isDefault { return [] }
-        let all = Array(candidates)
+        let all = candidates.filter { !(excludesMainProgram && $0.caller.isMainProgram) }
         var result: [String] = []
         for expression in expressions {
             for rule in expression.rules where rule.isPositive {

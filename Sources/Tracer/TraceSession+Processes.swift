@@ -15,8 +15,17 @@ extension TraceSession {
         let envp = environment.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
         // Seized, not PTRACE_TRACEME: job-control stops can then be kept (PTRACE_LISTEN) and threads interrupted.
-        let child = cptrace_spawn_seized(path, argv, envp, Self.traceOptions.union(.exitKill).rawValue,
-                                         &stage, &childErrno)
+        let options = Self.traceOptions.union(.exitKill).rawValue
+        let child: pid_t
+        if let runAs {
+            child = runAs.groups.withUnsafeBufferPointer { groups in
+                var credentials = cptrace_credentials(uid: runAs.uid, gid: runAs.gid, groups: groups.baseAddress,
+                                                      group_count: groups.count)
+                return cptrace_spawn_seized(path, argv, envp, options, &credentials, &stage, &childErrno)
+            }
+        } else {
+            child = cptrace_spawn_seized(path, argv, envp, options, nil, &stage, &childErrno)
+        }
         if child < 0 {
             switch Int(stage) {
             case Int(CPTRACE_SPAWN_EXEC): throw .cannotExecute(path: path, errno: Errno(rawValue: childErrno))
@@ -135,16 +144,13 @@ extension TraceSession {
     }
 
     /// -f: the child has a copy of its parent's memory, so a copy of the address space, and the forking
-    /// thread's open calls (their hijacked return addresses are in its copy of the stack). Those frames get
-    /// call ids of their own: each process returns from them separately.
+    /// thread's open calls (their hijacked return addresses are in its copy of the stack). Each process
+    /// returns from those calls separately, but they are the calls the parent made: the child's returns carry
+    /// their ids (issue 10: `fork`'s return in the child pairs with its call; the pid tells the two apart).
     private func followForkChild(_ child: pid_t, of tid: pid_t) throws(TraceError) {
         guard let parent = threads[tid] else { return }
         var state = ThreadState(space: parent.space.copy(), process: child)
-        for var frame in parent.shadow.frames {
-            frame.callID = nextCallID
-            nextCallID += 1
-            state.shadow.push(frame)
-        }
+        for frame in parent.shadow.frames { state.shadow.push(frame) }
         try register(child, state)
     }
 

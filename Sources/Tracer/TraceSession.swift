@@ -20,6 +20,44 @@ public struct EngineCounters: Hashable, Sendable {
     public var stopsPerCall: Double { calls == 0 ? 0 : Double(callStops) / Double(calls) }
 }
 
+/// A user's ids, for a program started as that user (`trace -u USER`): its uid, primary gid and every group
+/// it belongs to (getgrouplist), resolved before the fork because the child may only make async-signal-safe
+/// calls.
+public struct Credentials: Hashable, Sendable {
+    public var uid: uid_t
+    public var gid: gid_t
+    public var groups: [gid_t]
+
+    public init(uid: uid_t, gid: gid_t, groups: [gid_t]) {
+        self.uid = uid
+        self.gid = gid
+        self.groups = groups
+    }
+
+    public struct LookupError: Error, CustomStringConvertible, Sendable {
+        public var user: String
+        public var description: String { "no such user: \(user)" }
+    }
+
+    /// USER's ids from the password and group databases (a name, or a numeric uid as ltrace takes it).
+    public static func of(user: String) throws(LookupError) -> Credentials {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16 * 1024)
+        getpwnam_r(user, &entry, &buffer, buffer.count, &result)
+        if result == nil, let uid = uid_t(user) { getpwuid_r(uid, &entry, &buffer, buffer.count, &result) }
+        guard let found = result?.pointee else { throw LookupError(user: user) }
+        var count: Int32 = 64
+        var groups = [gid_t](repeating: 0, count: Int(count))
+        while getgrouplist(found.pw_name, found.pw_gid, &groups, &count) < 0 {
+            // count now says how many it needs; never trust it to grow.
+            count = max(count, Int32(clamping: groups.count * 2))
+            groups = [gid_t](repeating: 0, count: Int(count))
+        }
+        return Credentials(uid: found.pw_uid, gid: found.pw_gid, groups: Array(groups.prefix(Int(count))))
+    }
+}
+
 /// The trace engine (shared/DESIGN.md decision 3): starts a program under ptrace (or attaches to running
 /// ones), puts breakpoints on the selected PLT slots of every loaded object, and at each slot stop emulates
 /// the slot's indirect jump and replaces the return address with a return site of ours inside the calling
@@ -53,10 +91,17 @@ public final class TraceSession: TraceEngine {
     /// The process whose end decides the outcome: the launched one, or the first PID attached to.
     var firstProcess: pid_t = 0
     var outcome: ProgramOutcome?
+    /// While a launched program runs: passes on the signals linkscope receives that the program did not.
+    private var signalRelay: SignalRelayThread?
     private let callEngine: CallEngine
 
-    public init(configuration: TraceConfiguration) {
+    /// `-u USER`: the ids a launched program runs with (nil: linkscope's own).
+    public let runAs: Credentials?
+
+    /// `runAs`: the ids to start a launched program with (`trace -u USER`, as root).
+    public init(configuration: TraceConfiguration, runAs: Credentials? = nil) {
         self.configuration = configuration
+        self.runAs = runAs
         callEngine = CallEngine(decoder: configuration.decoder)
         imageFacts = ImageFactsCache(wantDefinitions: configuration.filter.needsDefiningLibrary)
     }
@@ -71,14 +116,29 @@ public final class TraceSession: TraceEngine {
         switch configuration.target {
         case .launch(let executable, let arguments, let environment):
             // ^C at a terminal reaches the program too: let it decide (and report how it ended) instead of
-            // dying first and leaving the trace cut short. The child's path resets both before exec.
+            // dying first and leaving the trace cut short. Ignored until the relay has them blocked; the
+            // child's path resets both before exec.
             let previousInterrupt = signal(SIGINT, SIG_IGN)
             let previousQuit = signal(SIGQUIT, SIG_IGN)
-            defer {
-                signal(SIGINT, previousInterrupt)
-                signal(SIGQUIT, previousQuit)
+            var ignoredBefore = Set([SIGTERM, SIGHUP].filter(SignalRelay.isIgnored))
+            if Self.isIgnored(previousInterrupt) { ignoredBefore.insert(SIGINT) }
+            if Self.isIgnored(previousQuit) { ignoredBefore.insert(SIGQUIT) }
+            let relay: SignalRelayThread
+            do {
+                defer {
+                    signal(SIGINT, previousInterrupt)
+                    signal(SIGQUIT, previousQuit)
+                }
+                try launch(executable: executable, arguments: arguments, environment: environment)
+                // SIGINT, SIGQUIT, SIGTERM and SIGHUP from now on are the program's (SignalRelay): linkscope
+                // does not die of them, the program gets each once, and the trace shows what it did.
+                relay = SignalRelayThread(program: firstProcess, leaving: ignoredBefore)
             }
-            try launch(executable: executable, arguments: arguments, environment: environment)
+            signalRelay = relay
+            defer {
+                relay.stop()
+                signalRelay = nil
+            }
             try loop()
         case .attach(let pids):
             // ^C, SIGTERM and SIGHUP mean "let go": taken synchronously with sigtimedwait between stops, as
@@ -97,6 +157,11 @@ public final class TraceSession: TraceEngine {
         return outcome ?? .detached
     }
 
+    /// Whether a disposition `signal(2)` returned is SIG_IGN.
+    static func isIgnored(_ handler: __sighandler_t?) -> Bool {
+        handler.map { unsafeBitCast($0, to: Int.self) == 1 } ?? false
+    }
+
     // MARK: The event loop
 
     /// Handles stops until no tracee is left. `requests`: when attached, the signals that ask to let go, and
@@ -104,6 +169,10 @@ public final class TraceSession: TraceEngine {
     private func loop(requests: (signals: StopRequestSignals, deadline: UInt64?)? = nil) throws(TraceError) {
         while true {
             if phase == .detachRequested { try beginDetach() }
+            // Every thread let go: done. Not "until waitpid says ECHILD": a process attached to may be our own
+            // child (`sh -c 'prog & exec linkscope trace -p $!'`, or linkscope as PID 1 of a namespace, where
+            // orphans become its children), and a detached child of ours is still there to wait for.
+            if phase.isDetaching && threads.isEmpty { return }
             let next: (pid_t, WaitStatus)?
             do {
                 if phase.isDetaching { next = try waitWhileDetaching() }
@@ -182,6 +251,7 @@ public final class TraceSession: TraceEngine {
         if threads[tid]?.isForeign != true {
             emit(.signal(thread: ThreadID(rawValue: tid), signal: signal, time: .now()))
         }
+        if let signalRelay, threads[tid]?.process == firstProcess { signalRelay.programReceived(signal) }
         try proceed(tid, signal: signal)
     }
 

@@ -57,3 +57,6 @@ build attachme attachme.c -- -pthread
 build vforker vforker.c
 build churn churn.c -- -pthread
 build libcounter.so counter.c -- -shared -fPIC -ldl
+build ticker ticker.c
+build cleanmask cleanmask.c
+build threadsignal threadsignal.c -- -pthread

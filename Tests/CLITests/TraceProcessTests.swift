@@ -239,6 +239,34 @@ import TestSupport
         #expect(result.lines.contains { $0.hasSuffix("--- SIGCONT (Continued) ---") })
     }
 
+    /// A process attached to that is linkscope's own child (the shell forks it, then becomes linkscope; the
+    /// same as linkscope being PID 1 of a namespace, where orphans are its children): after the detach
+    /// linkscope exits, rather than waiting for a child that is no longer traced (issue 14).
+    @Test func detachFromOurOwnChildEnds() throws {
+        let dir = try TestSupport.temporaryDirectory("trace-own-child")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("trace.txt").path
+        // attachme gets no descriptor but 0-2: Foundation's Process sees its child end when the last copy of a
+        // socket it handed down closes, and attachme outlives linkscope.
+        let script = """
+            (for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec "$0" 8 1) \
+            >/dev/null 2>&1 </dev/null &
+            exec "$1" trace -o "$2" -e strlen --duration 0.3 -p $!
+            """
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/bash")
+        shell.arguments = ["-c", script, program("attachme"), TestSupport.linkscopeExecutable, file]
+        shell.standardOutput = FileHandle.nullDevice
+        shell.standardError = FileHandle.nullDevice
+        let started = Date()
+        try shell.run()
+        shell.waitUntilExit()
+        #expect(shell.terminationReason == .exit && shell.terminationStatus == 0, "status \(shell.terminationStatus)")
+        #expect(Date().timeIntervalSince(started) < 4, "linkscope waited for its detached child")
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        #expect(text.hasSuffix("+++ detached +++\n"), "\(text.suffix(200))")
+    }
+
     @Test func attachToMissingProcessIsOneLine() throws {
         let result = TestSupport.linkscope(["trace", "-p", "999999999"])
         #expect(result.status == 126)

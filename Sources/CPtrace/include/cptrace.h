@@ -17,9 +17,17 @@ long cptrace_request(int request, pid_t pid, void *addr, void *data);
 // Returns the child's pid, or -1 with `*stage` saying what failed: CPTRACE_SPAWN_SYSTEM (pipe or fork; errno
 // is set), CPTRACE_SPAWN_SEIZE or CPTRACE_SPAWN_EXEC (the errno is in `*child_errno`; the child has been
 // reaped).
+// `credentials` (NULL: unchanged) are the ids the child takes before exec (`trace -u USER`): its groups, gid
+// and uid are set in that order, as login does; a failure is reported like a failed exec.
 enum { CPTRACE_SPAWN_SYSTEM = 1, CPTRACE_SPAWN_SEIZE = 2, CPTRACE_SPAWN_EXEC = 3 };
+struct cptrace_credentials {
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    size_t group_count;
+};
 pid_t cptrace_spawn_seized(const char *path, char *const argv[], char *const envp[], unsigned long options,
-                           int *stage, int *child_errno);
+                           const struct cptrace_credentials *credentials, int *stage, int *child_errno);
 
 // glibc declares process_vm_readv only under _GNU_SOURCE, which Swift's Glibc module is not built with.
 ssize_t cptrace_process_vm_readv(pid_t pid, const struct iovec *local, unsigned long local_count,
