@@ -98,7 +98,10 @@ typedef struct {
     int32_t vforked;      // it called vfork: the child borrows this thread (and this state) until it execs or exits
 } thread_state;
 
-static __thread thread_state self;
+// Initial-exec TLS: the static TLS block glibc reserves for audit modules, read at a fixed %fs offset.
+// The general-dynamic model would call __tls_get_addr, whose first use in a thread allocates the block with
+// malloc — the program's, when its executable makes malloc canonical — and a hooked malloc would recurse.
+static __thread thread_state self __attribute__((tls_model("initial-exec")));
 
 static ls_control *control;
 static uint8_t *rings_base;
