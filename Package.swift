@@ -38,7 +38,7 @@ let package = Package(
         .target(
             name: "LinkscopeCLI",
             dependencies: [
-                "ELF", "Linker", "TraceModel", "Tracer", "InProcess", "Prototypes", "Check",
+                "ELF", "Image", "Linker", "TraceModel", "Tracer", "InProcess", "Prototypes", "Check",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Image
 import Linker
 
 public struct DepsCommand: ParsableCommand {
@@ -25,7 +26,7 @@ public struct DepsCommand: ParsableCommand {
     @Flag(name: .long, help: "Print a Graphviz digraph (render with `dot -Tsvg`).")
     var dot = false
 
-    @Option(name: .long, help: ArgumentHelp("Resolve inside this root filesystem: its ld.so.cache, absolute links read inside it.", valueName: "DIR"))
+    @Option(name: .long, help: ArgumentHelp("Resolve inside this root filesystem (a directory, or an image as check --root reads it: a root tar, docker save, OCI layout): its ld.so.cache, absolute links read inside it.", valueName: "DIR"))
     var root: String?
 
     @Flag(name: [.short, .long], help: "Also print the symbol-version requirements of each object, as `ldd -v` does (a version the loaded object lacks is `not found`); in the tree, the directories searched for a missing need.")
@@ -64,9 +65,26 @@ public struct DepsCommand: ParsableCommand {
     public func run() throws {
         let environment: LoaderEnvironment
         if let root {
-            do { environment = try LoaderEnvironment.root(root) } catch {
-                FileHandle.standardError.write(Data("linkscope: \(error)\n".utf8))
-                throw ExitCode(ExitStatus.cannotAnalyse)
+            var info = stat()
+            let isDirectory = stat(root, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+            if !isDirectory && (info.st_mode & S_IFMT) == S_IFREG || ImageReader.isLayoutDirectory(root) {
+                // An image, read in place as check reads it, with the environment its config gives programs.
+                do {
+                    let image = try ImageReader.open(root)
+                    var variables: [String: String] = [:]
+                    for name in ["LD_LIBRARY_PATH", "LD_PRELOAD"] {
+                        if let value = image.config?.value(of: name) { variables[name] = value }
+                    }
+                    environment = LoaderEnvironment.root(LoaderRoot(image: image.tree), environment: variables)
+                } catch {
+                    FileHandle.standardError.write(Data("linkscope: \(root): \(error.reason)\n".utf8))
+                    throw ExitCode(ExitStatus.cannotAnalyse)
+                }
+            } else {
+                do { environment = try LoaderEnvironment.root(root) } catch {
+                    FileHandle.standardError.write(Data("linkscope: \(error)\n".utf8))
+                    throw ExitCode(ExitStatus.cannotAnalyse)
+                }
             }
         } else {
             environment = .host()

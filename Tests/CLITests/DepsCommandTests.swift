@@ -154,6 +154,13 @@ import Testing
         try #require(FileManager.default.fileExists(atPath: root + "/usr/bin/" + program))
         let real = TestSupport.run(["/usr/sbin/chroot", root, "/lib64/ld-linux-x86-64.so.2", "--list", "/usr/bin/" + program])
         let ours = TestSupport.linkscope(["deps", "--ldd", "--root", root, "/usr/bin/" + program])
+        // The same root as an image (a root tar, as `docker export` writes it), read in place: the same answer.
+        let dir = try TestSupport.temporaryDirectory("deps-image")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tar = dir.appendingPathComponent("root.tar").path
+        #expect(TestSupport.run(["/usr/bin/tar", "-cf", tar, "-C", root, "."]).status == 0)
+        let fromImage = TestSupport.linkscope(["deps", "--ldd", "--root", tar, "/usr/bin/" + program])
+        #expect(fromImage.stdout == ours.stdout && fromImage.status == ours.status, "\(fromImage.stderr)")
         if real.status == 0 {
             #expect(ours.status == 0)
             #expect(Self.lineSet(Substring(ours.stdout)) == Self.lineSet(Substring(real.stdout)))
