@@ -325,7 +325,38 @@ private final class CompiledRegex: @unchecked Sendable {
     struct CompileError: Error { var message: String }
     private var regex = regex_t()
 
+    /// Longest regular expression taken, and the most repetition operators in a row: glibc's regcomp expands
+    /// stacked repetitions (`a+++++…`) into an automaton that grows with each one (`/^str.a` and 25 `+` took
+    /// 19 GB), so such a pattern is refused with a message rather than compiled.
+    static let maximumLength = 1024
+    static let maximumStackedRepetitions = 2
+
     init(_ pattern: String) throws(CompileError) {
+        guard pattern.utf8.count <= Self.maximumLength else {
+            throw CompileError(message: "longer than \(Self.maximumLength) bytes")
+        }
+        // Count repetition operators in a row (`*`, `+`, `?`, and a `{m,n}` bound as one), skipping escapes.
+        var run = 0, escaped = false, inBound = false
+        for byte in pattern.utf8 {
+            if escaped { escaped = false; run = 0; continue }
+            if inBound {
+                if byte == UInt8(ascii: "}") { inBound = false } else { continue }
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+                run = 0
+                continue
+            } else if byte == UInt8(ascii: "{") {
+                inBound = true
+                continue
+            } else if !(byte == UInt8(ascii: "+") || byte == UInt8(ascii: "*") || byte == UInt8(ascii: "?")) {
+                run = 0
+                continue
+            }
+            run += 1
+            if run > Self.maximumStackedRepetitions {
+                throw CompileError(message: "more than \(Self.maximumStackedRepetitions) repetition operators in a row")
+            }
+        }
         let status = regcomp(&regex, pattern, REG_EXTENDED | REG_NOSUB)
         if status != 0 {
             var buffer = [CChar](repeating: 0, count: 256)
