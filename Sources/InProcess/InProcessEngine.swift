@@ -44,8 +44,11 @@ public final class InProcessEngine: TraceEngine {
             return "attaching to a running process needs the ptrace engine"
         }
         if configuration.followForks { return "-f needs the ptrace engine (children are not followed in-process yet)" }
+        // A set-id file whose owner (group) is not who we are starts in secure-execution mode (AT_SECURE),
+        // where the loader ignores LD_AUDIT.
         var info = stat()
-        if stat(executable, &info) == 0, info.st_mode & (S_ISUID | S_ISGID) != 0, geteuid() != 0 {
+        if stat(executable, &info) == 0,
+           (info.st_mode & S_ISUID != 0 && info.st_uid != geteuid()) || (info.st_mode & S_ISGID != 0 && info.st_gid != getegid()) {
             return "\(executable) is setuid or setgid: the loader ignores LD_AUDIT for it"
         }
         guard let file = try? ELFFile(path: executable) else { return "\(executable) is not an ELF file it can read" }
@@ -155,6 +158,10 @@ public final class InProcessEngine: TraceEngine {
         case .killed(let signal, let core):
             emit(.killed(process: ThreadID(rawValue: child), signal: signal, coreDumped: core, time: time))
         case .detached: break
+        }
+        if counters.requests == 0 {
+            // The agent never spoke: the loader did not load it (a secure-execution start ignores LD_AUDIT).
+            diagnostics("the in-process agent was not loaded into \(executable): nothing was traced (try --engine ptrace)")
         }
         for rule in configuration.filter.unmatchedRules(afterSeeing: candidates) {
             diagnostics("filter rule '\(rule)' matched no PLT slot")

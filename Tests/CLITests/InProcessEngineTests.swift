@@ -132,6 +132,21 @@ import Testing
         #expect(result.functions.filter { $0 == "malloc" }.count > 100)
     }
 
+    /// A program set-uid to another user starts in secure-execution mode, where the loader ignores LD_AUDIT:
+    /// the in-process engine says it cannot serve (auto takes ptrace) instead of tracing nothing.
+    @Test(.enabled(if: geteuid() == 0))
+    func aSetuidProgramIsNotForTheInProcessEngine() throws {
+        let dir = try TestSupport.temporaryDirectory("inproc-setuid")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appendingPathComponent("id").path
+        #expect(TestSupport.run(["/bin/sh", "-c", "cp /usr/bin/id \(copy) && chown 65534 \(copy) && chmod 4755 \(copy)"]).status == 0)
+        let forced = TestSupport.linkscope(["trace", "--engine", "inproc", "--", copy])
+        #expect(forced.status == 126)
+        #expect(forced.stderr.contains("is setuid or setgid: the loader ignores LD_AUDIT for it"), "\(forced.stderr)")
+        let auto = TestSupport.linkscope(["trace", "--engine-stats", "--", copy], environment: ["LINKSCOPE_TRACE_ENGINE": "inproc"])
+        #expect(auto.status == 0 && auto.stderr.contains("[ptrace]"), "\(auto.stderr)")
+    }
+
     /// A forced --engine inproc that cannot serve is one line and exit 126.
     @Test func forcedInProcessThatCannotServeExits126() throws {
         let result = TestSupport.linkscope(["trace", "--engine", "inproc", "--", program("static")])
