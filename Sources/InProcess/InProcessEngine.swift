@@ -29,7 +29,7 @@ public final class InProcessEngine: TraceEngine {
 
     public var statistics: String {
         let c = counters
-        return "\(c.calls) calls, 0 call stops, 0.00 stops/call, \(c.bindings) bindings, \(c.requests) agent requests, "
+        return "\(c.calls) calls, 0 call stops, 0.00 stops/call, \(c.records) records, \(c.bindings) bindings, \(c.requests) agent requests, "
             + "\(c.rings) rings, \(c.fullWaits) full-ring waits, \(c.threadsWithoutRing) threads without a ring"
     }
 
@@ -152,6 +152,7 @@ public final class InProcessEngine: TraceEngine {
         // The program is gone: whatever its threads recorded before is still in the rings.
         control.pointee.disabled = 1
         while drainRings() {}
+        counters.fullWaits = rings.reduce(0) { $0 + $1.header.pointee.full_waits }
         let time = Timestamp.now()
         switch outcome! {
         case .exited(let status): emit(.exited(process: ThreadID(rawValue: child), status: status, time: time))
@@ -336,7 +337,6 @@ public final class InProcessEngine: TraceEngine {
     private func release(_ header: UnsafeMutablePointer<ls_ring_header>, _ tail: UInt64) {
         ls_store_release(&header.pointee.tail, tail)
         if ls_exchange32(&header.pointee.waiting, 0) != 0 { futexWake(&header.pointee.waiting) }
-        counters.fullWaits = max(counters.fullWaits, header.pointee.full_waits)
     }
 
     private func decode(_ record: UnsafeRawPointer, size: Int, ring: inout RingState) {
