@@ -1,4 +1,5 @@
 import Foundation
+import Linker
 
 /// What to check and how, as the command line says it.
 public struct CheckOptions: Sendable {
@@ -46,26 +47,12 @@ public struct Addition: Hashable, Sendable {
     public init(argument: String) {
         if let colon = argument.range(of: ":/", options: .backwards) {
             hostPath = String(argument[..<colon.lowerBound])
-            inRootPath = LoaderPathText.normalized(String(argument[argument.index(after: colon.lowerBound)...]))
+            inRootPath = LoaderRoot.normalized(String(argument[argument.index(after: colon.lowerBound)...]))
         } else {
             hostPath = argument
             let name = argument.split(separator: "/").last.map(String.init) ?? argument
             inRootPath = Self.defaultDirectory + "/" + name
         }
-    }
-}
-
-/// Lexical path normalisation for user-typed in-root paths (kept apart from the Linker's so options parse
-/// without it).
-enum LoaderPathText {
-    static func normalized(_ path: String) -> String {
-        var parts: [Substring] = []
-        for part in path.split(separator: "/") {
-            if part == "." { continue }
-            if part == ".." { _ = parts.popLast(); continue }
-            parts.append(part)
-        }
-        return "/" + parts.joined(separator: "/")
     }
 }
 

@@ -109,13 +109,7 @@ import Testing
         let pid = try trace.waitForReady()
         kill(trace.pid, SIGKILL)
         _ = trace.finish()
-        var gone = false
-        for _ in 0..<300 where !gone {
-            let state = Background.state(of: pid)
-            gone = state == nil || state == "Z"
-            if !gone { usleep(100_000) }
-        }
-        #expect(gone, "the program did not finish")
+        #expect(Background.waitUntilGone(pid, seconds: 30), "the program did not finish")
         let out = trace.stdout
         #expect(out.contains("mismatches=0") && out.contains("exit 0"), "\(out)")
     }

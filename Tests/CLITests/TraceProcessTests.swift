@@ -303,12 +303,7 @@ import TestSupport
         let pid = try trace.waitForReady()
         kill(trace.pid, SIGKILL)
         _ = trace.finish()
-        var gone = false
-        for _ in 0..<50 where !gone {
-            let state = Background.state(of: pid)
-            gone = state == nil || state == "Z"
-            if !gone { usleep(100_000) }
-        }
+        let gone = Background.waitUntilGone(pid, seconds: 5)
         #expect(gone, "the traced program is still alive: \(Background.state(of: pid) ?? "-")")
     }
 }
@@ -333,6 +328,17 @@ final class Background {
     }
 
     /// `linkscope trace --engine-stats -o FILE ARGS` in the background.
+    /// Whether process `pid` ends (is gone or a zombie) within `seconds`, looked at every 100 ms.
+    static func waitUntilGone(_ pid: Int32, seconds: Double) -> Bool {
+        for _ in 0..<max(1, Int(seconds * 10)) {
+            let state = state(of: pid)
+            if state == nil || state == "Z" { return true }
+            usleep(100_000)
+        }
+        let state = state(of: pid)
+        return state == nil || state == "Z"
+    }
+
     static func linkscopeTrace(_ arguments: [String]) throws -> Background {
         let directory = try TestSupport.temporaryDirectory("background-trace")
         let file = directory.appendingPathComponent("trace.txt").path
