@@ -740,7 +740,6 @@ EXPORT unsigned int la_objopen(struct link_map *map, Lmid_t lmid, uintptr_t *coo
     lock_requests();
     control->request_kind = LS_REQ_OBJOPEN;
     control->request_pid = process_pid;
-    control->request_tid = gettid_raw();
     control->request_base = map->l_addr;
     control->request_map = o->index;
     set_request_path(objects_seen++ == 0 ? "" : map->l_name);

@@ -39,7 +39,6 @@ struct AgentLaunch {
         control.pointee.magic = LS_MAGIC
         control.pointee.version = LS_VERSION
         control.pointee.ring_count = LS_MAX_RINGS
-        control.pointee.ring_data_bytes = LS_RING_DATA_BYTES
         control.pointee.tracer_pid = getpid()
         control.pointee.follow_forks = 0
     }

@@ -76,14 +76,11 @@ typedef struct {
     uint32_t magic;
     uint32_t version;
     uint32_t ring_count;
-    uint32_t ring_data_bytes;
     int32_t tracer_pid;
     uint32_t follow_forks;
     uint32_t disabled;          /* set by linkscope: record nothing (e.g. it is going away) */
     uint32_t rings_claimed;     /* atomic: the next free ring */
     uint64_t heartbeat;         /* linkscope increments it while it runs */
-    uint64_t tsc_at_start;      /* the agent's clock pair at start, for linkscope's calibration */
-    uint64_t monotonic_at_start;
     // One request at a time across every process sharing this block (a fork child shares it): the lock word
     // is 0 when free, and its holder's pid is beside it, so a holder that died can be found.
     uint32_t request_lock;
@@ -91,10 +88,9 @@ typedef struct {
     uint32_t request_seq;       /* the agent increments it once the request is written */
     uint32_t response_seq;      /* linkscope sets it to request_seq once the answer is written */
     int32_t request_pid;
-    int32_t request_tid;
     uint64_t request_base;      /* l_addr */
     uint64_t request_map;       /* the link_map (identifies the object while loaded) */
-    uint32_t request_kind;      /* 1 objopen, 2 objclose, 3 process started (fork), 4 agent gone quiet */
+    uint32_t request_kind;      /* LS_REQ_* */
     uint32_t response_count;    /* objopen: 1 when calls from the object may be traced; symbind: 1 = hook */
     uint32_t reserved;
     uint64_t response_padding;  /* objopen: file address of the padding after the object's code, 0 = none */
@@ -106,7 +102,6 @@ typedef struct {
 
 #define LS_REQ_OBJOPEN 1u
 #define LS_REQ_OBJCLOSE 2u
-#define LS_REQ_FORKED 3u
 #define LS_REQ_SYMBIND 5u   /* request_map: caller, request_base: definer (~0 unknown), path: the symbol */
 #define LS_REQ_PLTGOT 6u    /* request_map: an object now relocated; the answer: ls_got_hook[response_count] */
 
@@ -118,7 +113,7 @@ typedef struct {
     uint32_t waiting;  /* futex word: the producer sleeps on it when the ring is full */
     int32_t tid;
     int32_t pid;
-    uint32_t state;    /* 0 free, 1 in use, 2 closed (thread gone, drained) */
+    uint32_t state;    /* 0 free, 1 in use (set once tid and pid are) */
     uint64_t full_waits; /* times the producer waited for space */
     uint64_t dropped;    /* records not written (linkscope gone) */
 } ls_ring_header;
