@@ -75,6 +75,8 @@ typedef struct binding {
     uint64_t target;      // the function the slot binds
     uint64_t return_site; // where hijacked returns go (inside the calling object when it has room)
     uint32_t id;
+    uint32_t entry_bound;  // the most bytes an entry / a return record of this binding takes (from its plan)
+    uint32_t return_bound;
     ls_plan plan;
 } binding;
 
@@ -480,6 +482,13 @@ static uint32_t capture_format_strings(uint8_t *out, const uint8_t *format, uint
     return size;
 }
 
+// A binding's plan, with the record sizes it implies worked out once (not on every call).
+static void set_plan(binding *b, const ls_plan *plan) {
+    b->plan = *plan;
+    b->entry_bound = sizeof(ls_entry_record) + plan->stack_words * 8 + capture_bound(plan, 0);
+    b->return_bound = sizeof(ls_return_record) + capture_bound(plan, 1);
+}
+
 // ---- the hot path ----
 
 typedef struct {
@@ -541,7 +550,7 @@ HIDDEN uint64_t ls_enter(entry_registers *regs, binding *b, uint64_t *return_slo
     if (!(flags & LS_BIND_REPORTED) || self.quiet) return b->target;
     uint64_t call = ++self.calls;
     uint32_t words = b->plan.stack_words;
-    uint32_t bound = sizeof(ls_entry_record) + words * 8 + capture_bound(&b->plan, 0);
+    uint32_t bound = b->entry_bound;
     uint8_t *out = reserve(bound);
     if (!out) return b->target;
     ls_entry_record *r = (ls_entry_record *)out;
@@ -613,7 +622,7 @@ HIDDEN uint64_t ls_exit(return_registers *regs, uint64_t stack_pointer) {
         real_return = f->real_return;
         if (self.quiet) continue;
         binding *b = f->bound;
-        uint32_t bound = sizeof(ls_return_record) + capture_bound(&b->plan, 1);
+        uint32_t bound = b->return_bound;
         uint8_t *out = reserve(bound);
         if (!out) continue;
         ls_return_record *r = (ls_return_record *)out;
@@ -786,7 +795,7 @@ EXPORT uintptr_t la_symbind64(Elf64_Sym *sym, unsigned int index, uintptr_t *fro
         if (b) {
             b->target = sym->st_value;
             b->id = hook.binding;
-            b->plan = hook.plan;
+            set_plan(b, &hook.plan);
             b->return_site = return_site_for(from);
             uint64_t stub = make_stub(b);
             if (stub) result = stub;
@@ -818,7 +827,7 @@ static void patch_pltgot(object *o) {
             if (!b) break;
             b->target = *(uint64_t *)address;
             b->id = hook.hook.binding;
-            b->plan = hook.hook.plan;
+            set_plan(b, &hook.hook.plan);
             b->return_site = return_site_for(o);
             uint64_t stub = make_stub(b);
             if (!stub) break;
