@@ -18,6 +18,8 @@ let package = Package(
             providers: [.apt(["libelf-dev"])]
         ),
         .target(name: "CPtrace"),
+        // The release binary's stand-ins for glibc >= 2.35 functions, reached only through scripts/package's --wrap.
+        .target(name: "CCompat"),
         // The in-process agent's shared-memory protocol (the agent itself is C built by Agent/build.sh).
         .target(name: "CAgent"),
         .plugin(name: "AgentImage", capability: .buildTool()),
@@ -26,15 +28,17 @@ let package = Package(
 
         // Swift modules, one concern each (shared/DESIGN.md).
         .target(name: "ELF", dependencies: ["CLibELF"]),
+        // JSON values read and written without the full Foundation (which brings ICU into the binary).
+        .target(name: "JSON"),
         // Container images read in place: tar, gzip, zstd, docker save and OCI layouts into a file tree.
-        .target(name: "Image", dependencies: ["CZlib", "CZstd"]),
+        .target(name: "Image", dependencies: ["CZlib", "CZstd", "JSON"]),
         .target(name: "Linker", dependencies: ["ELF", "Image"]),
         .target(name: "Prototypes"),
         .target(name: "TraceModel", dependencies: ["Prototypes"]),
         .target(name: "Tracer", dependencies: ["CPtrace", "ELF", "Prototypes", "TraceModel"]),
         .target(name: "InProcess", dependencies: ["CAgent", "ELF", "Prototypes", "TraceModel", "Tracer"],
                 plugins: ["AgentImage"]),
-        .target(name: "Check", dependencies: ["ELF", "Linker", "Image"]),
+        .target(name: "Check", dependencies: ["ELF", "Linker", "Image", "JSON"]),
         .target(
             name: "LinkscopeCLI",
             dependencies: [
@@ -42,7 +46,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "linkscope", dependencies: ["LinkscopeCLI"]),
+        .executableTarget(name: "linkscope", dependencies: ["LinkscopeCLI", "CCompat"]),
 
         // Tests. TestSupport builds TestBinaries/ once per run and finds the built executable.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Linker
 
 /// What to check and how, as the command line says it.
@@ -45,9 +46,10 @@ public struct Addition: Hashable, Sendable {
 
     /// `HOST[:PATH]`; the last colon followed by `/` separates them, so a host name with colons still works.
     public init(argument: String) {
-        if let colon = argument.range(of: ":/", options: .backwards) {
-            hostPath = String(argument[..<colon.lowerBound])
-            inRootPath = LoaderRoot.normalized(String(argument[argument.index(after: colon.lowerBound)...]))
+        let bytes = Array(argument.utf8)
+        if let colon = bytes.indices.dropLast().last(where: { bytes[$0] == UInt8(ascii: ":") && bytes[$0 + 1] == UInt8(ascii: "/") }) {
+            hostPath = String(decoding: bytes[..<colon], as: UTF8.self)
+            inRootPath = LoaderRoot.normalized(String(decoding: bytes[(colon + 1)...], as: UTF8.self))
         } else {
             hostPath = argument
             let name = argument.split(separator: "/").last.map(String.init) ?? argument

@@ -1,5 +1,7 @@
 import ELF
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import Image
 import Linker
 import Synchronization

@@ -1,5 +1,6 @@
 import ELF
-import Foundation
+import FoundationEssentials
+import Glibc
 import Linker
 
 /// What every worker shares: the root, the options, one resolver (thread-safe, caching each object's

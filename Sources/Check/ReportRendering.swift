@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 extension CheckReport {
     /// The human summary: one headline, then each kind of problem with how many files it affects, each

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Linker
 
 /// A regular file the walk found. Whether it is ELF is the checker's first question, asked on all cores:

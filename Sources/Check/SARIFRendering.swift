@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import JSON
 
 extension CheckReport {
     /// What each rule (problem kind) means, for the SARIF rule table: code-scanning UIs show it beside
@@ -50,8 +52,11 @@ extension CheckReport {
         }
         var properties: [String: Any] = ["root": root]
         if let image {
-            properties["image"] = ["format": image.format, "reference": image.reference as Any, "digest": image.digest as Any,
-                                   "platform": image.platform as Any].compactMapValues { $0 is NSNull ? nil : $0 }
+            var described: [String: Any] = ["format": image.format]
+            if let reference = image.reference { described["reference"] = reference }
+            if let digest = image.digest { described["digest"] = digest }
+            if let platform = image.platform { described["platform"] = platform }
+            properties["image"] = described
         }
         let run: [String: Any] = [
             "tool": ["driver": [
@@ -69,16 +74,22 @@ extension CheckReport {
             "version": "2.1.0",
             "runs": [run],
         ]
-        // Plain strings, numbers, arrays and dictionaries: serialisation cannot fail.
-        let data = try! JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return JSON.text(document, pretty: true) + "\n"
     }
 
     /// An in-root path as a relative URI reference: no leading slash, each segment percent-encoded.
     static func relativeURI(_ path: String) -> String {
-        var allowed = CharacterSet.urlPathAllowed
-        allowed.remove(charactersIn: "/;?#%")
-        return path.split(separator: "/").map { $0.addingPercentEncoding(withAllowedCharacters: allowed) ?? String($0) }
-            .joined(separator: "/")
+        // RFC 3986 pchar without ';' (as Foundation's urlPathAllowed less "/;?#%"): unreserved, sub-delims, ':' and '@'.
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=:@".utf8)
+        let hex = Array("0123456789ABCDEF".utf8)
+        return path.split(separator: "/").map { segment in
+            var encoded: [UInt8] = []
+            for byte in segment.utf8 {
+                if allowed.contains(byte) { encoded.append(byte) } else {
+                    encoded += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+                }
+            }
+            return String(decoding: encoded, as: UTF8.self)
+        }.joined(separator: "/")
     }
 }

@@ -1,5 +1,6 @@
 import CLibELF
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The fixed part of an ELF header: what kind of object this is and for which machine.
 public struct ELFHeader: Hashable, Sendable {

@@ -1,6 +1,7 @@
 import CZlib
 import CZstd
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A stream of bytes read front to back: a range of a file as it is, or that range decompressed. The tar
 /// reader asks for nothing else; whether a skip is a seek or a decompression is the source's business.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// An image's file system as a tree in memory, built from its layers: what `/` would look like inside
 /// the container, without a byte of it written to disk. Device nodes, FIFOs and sockets are entries, never

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Why an image, an archive or one of its layers could not be read. Every case says which file (and,
 /// inside an archive, which member or offset), so the one line `check` prints is enough to act on.

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import JSON
 
 /// How the image was given, detected by content.
 public enum ImageFormat: String, Sendable, Codable {
@@ -155,7 +157,7 @@ public enum ImageReader {
     static func json(_ store: BlobStore, _ name: String, label: String) throws(ImageError) -> [String: Any] {
         guard let blob = store.blob(name) else { throw ImageError(label, "\(name) is missing") }
         let bytes = try blob.bytes(limit: maximumJSONSize, name: "\(label): \(name)")
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) else {
+        guard let object = JSON.parse(bytes) else {
             throw ImageError(label, "\(name) is not valid JSON")
         }
         guard let dictionary = object as? [String: Any] else { throw ImageError(label, "\(name) is not a JSON object") }
@@ -194,7 +196,7 @@ public enum ImageReader {
                                   added: [(name: String, member: FileTreeBuilder.Member)]) throws(ImageError) -> OpenedImage {
         guard let blob = store.blob("manifest.json") else { throw ImageError(label, "manifest.json is missing") }
         let bytes = try blob.bytes(limit: maximumJSONSize, name: "\(label): manifest.json")
-        guard let entries = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [[String: Any]], !entries.isEmpty else {
+        guard let entries = JSON.parse(bytes) as? [[String: Any]], !entries.isEmpty else {
             throw ImageError(label, "manifest.json is not a list of images")
         }
         func tags(_ entry: [String: Any]) -> [String] { entry["RepoTags"] as? [String] ?? [] }

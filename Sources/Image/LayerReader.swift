@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Turns one tar stream (a flat root or a layer) into tree members, deciding for each regular file what
 /// to keep: a file read in place from an uncompressed archive costs nothing to keep (its offset); from a

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One member of a tar archive, its long name and pax attributes already applied.
 struct TarEntry: Sendable {

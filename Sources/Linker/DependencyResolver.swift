@@ -14,7 +14,8 @@
 // `resolve` throws `DependencyError` only when the file itself cannot be analysed (missing, not ELF,
 // another class or machine); a missing library is a result inside the graph. Nothing is executed.
 import ELF
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// glibc 2.36's `_dl_map_object` / `_dl_map_object_deps`, statically: for one file, every object the loader

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// glibc's binary `ld.so.cache` in the "glibc-ld.so.cache1.1" format ldconfig has written since 2.32,
 /// including the extension block that names glibc-hwcaps subdirectories (elf/dl-cache.c, sysdeps/generic/dl-cache.h).

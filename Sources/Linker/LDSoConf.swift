@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `ld.so.conf` as ldconfig reads it: one directory per line (or several separated by spaces, tabs, commas
 /// or colons), `#` comments, `include GLOB` lines relative to the including file's directory, and

@@ -1,5 +1,6 @@
 import ELF
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Everything outside the object files that decides what glibc 2.36's loader picks: the root it runs in,
 /// that root's ld.so.cache, the environment variables, and what this CPU supports. Built once and shared
@@ -80,8 +81,8 @@ public struct LoaderEnvironment: Hashable, Sendable {
     /// The root filesystem at `directory`, with its own ld.so.cache, ld.so.conf and ld.so.preload. The
     /// caller's LD_LIBRARY_PATH/LD_PRELOAD do not apply (pass them in `environment` to model them).
     public static func root(_ directory: String, environment: [String: String] = [:]) throws(LoaderEnvironmentError) -> LoaderEnvironment {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+        var status = stat()
+        guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
             throw .rootNotADirectory(directory)
         }
         return root(LoaderRoot(hostRoot: canonicalRootDirectory(directory)), environment: environment)

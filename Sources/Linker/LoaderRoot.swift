@@ -1,5 +1,6 @@
 import ELF
-import Foundation
+import FoundationEssentials
+import Glibc
 import Image
 
 /// A directory treated as `/`, the way `chroot` would (`deps --root`, `check --root`), or a container image

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,7 +28,7 @@ package enum SystemCalls {
         while true {
             let value = body()
             if failed(value) {
-                let code = Foundation.errno
+                let code = Glibc.errno
                 if code == EINTR { continue }
                 return (value, code)
             }
@@ -53,7 +53,7 @@ package enum SystemCalls {
 
     package static func readlink(_ path: String) throws(SystemCallError) -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let (count, code) = retrying({ Foundation.readlink(path, &buffer, buffer.count - 1) }, failed: { $0 < 0 })
+        let (count, code) = retrying({ Glibc.readlink(path, &buffer, buffer.count - 1) }, failed: { $0 < 0 })
         if count < 0 { throw SystemCallError("cannot read symlink", path: path, errno: code) }
         return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
@@ -106,9 +106,9 @@ package enum SystemCalls {
         defer { closedir(handle) }
         var result: [DirectoryEntry] = []
         while true {
-            Foundation.errno = 0
+            Glibc.errno = 0
             guard let entry = readdir(handle) else {
-                let code = Foundation.errno
+                let code = Glibc.errno
                 if code == 0 { break }
                 if code == EINTR { continue }
                 throw SystemCallError("cannot read directory", path: path, errno: code)

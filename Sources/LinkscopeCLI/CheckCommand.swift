@@ -1,6 +1,7 @@
 import ArgumentParser
 import Check
-import Foundation
+import FoundationEssentials
+import Glibc
 
 public struct CheckCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -104,18 +105,20 @@ public struct CheckCommand: ParsableCommand {
             report = try Checker(options: options).run(progress: onProgress)
         } catch {
             progress?.finish()
-            FileHandle.standardError.write(Data("linkscope check: \(error)\n".utf8))
+            StandardStreams.error("linkscope check: \(error)\n")
             throw ExitCode(ExitStatus.cannotAnalyse)
         }
         progress?.finish()
         let text = json ? report.renderJSON() : report.renderText(filesPerCause: verbose ? Int.max : 8)
-        FileHandle.standardOutput.write(Data(text.utf8))
+        StandardStreams.output(text)
         for (file, render) in [(junit, report.renderJUnit), (sarif, { report.renderSARIF() })] {
             guard let file else { continue }
-            do {
-                try Data(render().utf8).write(to: URL(fileURLWithPath: file))
-            } catch {
-                FileHandle.standardError.write(Data("linkscope check: cannot write \(file): \(error.localizedDescription)\n".utf8))
+            let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            let written = fd >= 0 && StandardStreams.write(render(), to: fd)
+            let code = errno
+            if fd >= 0 { close(fd) }
+            guard written else {
+                StandardStreams.error("linkscope check: cannot write \(file): \(String(cString: strerror(code)))\n")
                 throw ExitCode(ExitStatus.cannotAnalyse)
             }
         }

@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// The one-line progress display `check` draws on a terminal's stderr, redrawn at most ten times a
@@ -20,10 +22,10 @@ final class CheckProgressLine: Sendable {
         }
         guard shouldDraw else { return }
         let percent = total > 0 ? done * 100 / total : 100
-        FileHandle.standardError.write(Data("\r\u{1b}[Kchecking \(done)/\(total) files (\(percent)%)".utf8))
+        StandardStreams.error("\r\u{1b}[Kchecking \(done)/\(total) files (\(percent)%)")
     }
 
     func finish() {
-        if state.withLock({ $0.drawn }) { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
+        if state.withLock({ $0.drawn }) { StandardStreams.error("\r\u{1b}[K") }
     }
 }

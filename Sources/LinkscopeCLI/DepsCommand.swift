@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import Image
 import Linker
 
@@ -77,12 +79,12 @@ public struct DepsCommand: ParsableCommand {
                     }
                     environment = LoaderEnvironment.root(LoaderRoot(image: image.tree), environment: variables)
                 } catch {
-                    FileHandle.standardError.write(Data("linkscope: \(root): \(error.reason)\n".utf8))
+                    StandardStreams.error("linkscope: \(root): \(error.reason)\n")
                     throw ExitCode(ExitStatus.cannotAnalyse)
                 }
             } else {
                 do { environment = try LoaderEnvironment.root(root) } catch {
-                    FileHandle.standardError.write(Data("linkscope: \(error)\n".utf8))
+                    StandardStreams.error("linkscope: \(error)\n")
                     throw ExitCode(ExitStatus.cannotAnalyse)
                 }
             }
@@ -90,7 +92,7 @@ public struct DepsCommand: ParsableCommand {
             environment = .host()
         }
         if let problem = environment.cacheProblem {
-            FileHandle.standardError.write(Data("linkscope: warning: \(problem); resolving without ld.so.cache\n".utf8))
+            StandardStreams.error("linkscope: warning: \(problem); resolving without ld.so.cache\n")
         }
         let resolver = DependencyResolver(environment: environment)
         let results = DepsRun.resolveAll(files, resolver: resolver,
@@ -126,17 +128,17 @@ public struct DepsCommand: ParsableCommand {
                 }
             }
         }
-        FileHandle.standardOutput.write(Data(output.utf8))
+        StandardStreams.output(output)
         var status = ExitStatus.clean
         for result in results {
             switch result.outcome {
             case .failure(let error):
                 let hint = if case .script = error.kind, !followScript { " (--follow-script resolves what it runs)" } else { "" }
-                FileHandle.standardError.write(Data("linkscope: \(error)\(hint)\n".utf8))
+                StandardStreams.error("linkscope: \(error)\(hint)\n")
                 status = ExitStatus.cannotAnalyse
             case .success(let verdict):
                 for ignored in verdict.graph.ignoredPreloads {
-                    FileHandle.standardError.write(Data("linkscope: warning: \(verdict.graph.file): preload \(ignored.name) cannot be preloaded: ignored (as ld.so does)\n".utf8))
+                    StandardStreams.error("linkscope: warning: \(verdict.graph.file): preload \(ignored.name) cannot be preloaded: ignored (as ld.so does)\n")
                 }
                 if !verdict.isClean, status == ExitStatus.clean { status = ExitStatus.problemsFound }
             }
@@ -251,7 +253,7 @@ func searchPath(_ resolver: DependencyResolver) -> [String] {
 
 private final class ResultSlots: @unchecked Sendable {
     private var slots: [DepsRun.FileResult?]
-    private let lock = NSLock()
+    private let lock = Lock()
     init(count: Int) { slots = Array(repeating: nil, count: count) }
     func set(_ index: Int, _ value: DepsRun.FileResult) { lock.lock(); slots[index] = value; lock.unlock() }
     func values() -> [DepsRun.FileResult] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Linker
 import Prototypes
 
@@ -354,7 +355,7 @@ public enum DepsRequirementsRenderer {
         for release in DistributionRelease.table {
             let missing = release.lacks(glibcNeeds: glibc, libstdcxxNeeds: libstdcxx)
             let versions = "glibc \(release.glibcText)" + (libstdcxx.isEmpty ? "" : ", GLIBCXX_3.4.\(release.glibcxx)")
-            let name = release.name.padding(toLength: 36, withPad: " ", startingAt: 0)
+            let name = release.name + String(repeating: " ", count: max(0, 36 - release.name.count))
             out += "\t\(missing.isEmpty ? "yes" : "no ")  \(name) \(versions)" + (missing.isEmpty ? "" : ": lacks " + missing.joined(separator: ", ")) + "\n"
         }
         return out
@@ -427,8 +428,16 @@ public enum DepsDotRenderer {
     }
 
     static func quote(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n") + "\""
+        var quoted = "\""
+        for character in text {
+            switch character {
+            case "\\": quoted += "\\\\"
+            case "\"": quoted += "\\\""
+            case "\n": quoted += "\\n"
+            default: quoted.append(character)
+            }
+        }
+        return quoted + "\""
     }
 }
 

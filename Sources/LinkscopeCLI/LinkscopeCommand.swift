@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The `linkscope` command and its subcommands. `main.swift` only calls `runMain()`; tests import this.
 public struct LinkscopeCommand: ParsableCommand {
@@ -23,27 +24,51 @@ public struct LinkscopeCommand: ParsableCommand {
                 ?? invokedAs(CommandLine.arguments.first ?? "") + Array(CommandLine.arguments.dropFirst())
             var command = try parseAsRoot(normalised(given))
             try command.run()
-            Foundation.exit(0)
+            Glibc.exit(0)
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(ExitStatus.cannotAnalyse)
+                StandardStreams.error((fullMessage(for: error) + "\n"))
+                Glibc.exit(ExitStatus.cannotAnalyse)
             }
             exit(withError: error)
         }
     }
 
     /// Installed (or linked) as `ltrace` or `linkscope-ltrace`, linkscope is `linkscope trace` with ltrace's
-    /// command line (shared/DESIGN.md, command-line contract).
+    /// command line; as `ldd` or `linkscope-ldd` it is `linkscope deps --ldd`, which takes ldd's flags
+    /// (`-v -u -r -d` and their long names) and prints ldd's lines without load addresses, never running the
+    /// file (shared/DESIGN.md, command-line contract).
     static func invokedAs(_ argv0: String) -> [String] {
-        let name = argv0.split(separator: "/").last.map(String.init) ?? argv0
-        return ["ltrace", "linkscope-ltrace"].contains(name) ? [TraceCommand.configuration.commandName!] : []
+        switch DropInName(argv0: argv0) {
+        case .ltrace: return [TraceCommand.configuration.commandName!]
+        case .ldd: return [DepsCommand.configuration.commandName!, "--ldd"]
+        case nil: return []
+        }
+    }
+
+    /// The names linkscope answers to as a drop-in for the tool it replaces.
+    enum DropInName {
+        case ldd, ltrace
+
+        init?(argv0: String) {
+            switch argv0.split(separator: "/").last.map(String.init) ?? argv0 {
+            case "ldd", "linkscope-ldd": self = .ldd
+            case "ltrace", "linkscope-ltrace": self = .ltrace
+            default: return nil
+            }
+        }
     }
 
     /// `trace` takes ltrace's command line (options end at COMMAND, attached values): rewritten here into
     /// what ArgumentParser parses (TraceArguments).
     static func normalised(_ arguments: [String]) -> [String] {
+        if arguments.starts(with: [DepsCommand.configuration.commandName!, "--ldd"]) {
+            // ldd's `--version` is the tool's own: answered as the root command's.
+            let words = arguments.dropFirst(2).prefix { $0 != "--" }
+            if words.contains("--version") { return ["--version"] }
+            return arguments
+        }
         guard arguments.first == TraceCommand.configuration.commandName else { return arguments }
         return [arguments[0]] + TraceArguments.normalise(Array(arguments.dropFirst()))
     }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Glibc
 import InProcess
 import Prototypes
@@ -119,23 +119,15 @@ public struct TraceCommand: ParsableCommand {
     public func run() throws {
         if printVersion {
             print(LinkscopeCommand.configuration.version)
-            Foundation.exit(0)
+            Glibc.exit(0)
         }
         let status = runTrace()
-        Foundation.exit(status)
+        Glibc.exit(status)
     }
 
-    /// One line on stderr. Not FileHandle, which traps when the write fails: stderr may be the closed pipe
-    /// whose failure is being reported.
+    /// One line on stderr, written even when stderr is the closed pipe whose failure is being reported.
     static func say(_ message: String) {
-        let line = Array("linkscope: \(message)\n".utf8)
-        line.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
-                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
-            }
-        }
+        StandardStreams.error("linkscope: \(message)\n")
     }
 
     private func fail(_ message: String, status: Int32) -> Int32 {
@@ -166,7 +158,7 @@ public struct TraceCommand: ParsableCommand {
             }
             target = .launch(executable: executable, arguments: command,
                              environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" })
-            programName = (executable as NSString).lastPathComponent
+            programName = executable.split(separator: "/").last.map(String.init) ?? executable
         } else {
             target = .attach(pids: pids)
         }

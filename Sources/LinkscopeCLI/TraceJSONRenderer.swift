@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Prototypes
 import TraceModel
 import Tracer
@@ -128,7 +129,7 @@ public final class JSONLinesRenderer: TraceRenderer {
         var process = thread
         if let status = try? String(contentsOfFile: "/proc/\(thread.rawValue)/status", encoding: .utf8),
            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Tgid:") }),
-           let tgid = Int32(line.dropFirst(5).trimmingCharacters(in: .whitespaces)) {
+           let tgid = Int32(line.dropFirst(5).filter { $0 != " " && $0 != "\t" }) {
             process = ThreadID(rawValue: tgid)
         }
         processOf[thread] = process

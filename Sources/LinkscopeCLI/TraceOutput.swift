@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 public struct TraceOutputError: Error, CustomStringConvertible, Sendable {
@@ -46,7 +46,7 @@ public final class TraceOutput: TraceTextWriter, @unchecked Sendable {
     public let destination: String
     public let delivery: Delivery
     // Everything below is guarded by `lock`: the periodic flusher runs on its own thread.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var buffer: [UInt8] = []
     private var failure: TraceWriteError?
     private var closed = false
@@ -145,10 +145,7 @@ public final class TraceOutput: TraceTextWriter, @unchecked Sendable {
         sigfillset(&all)
         pthread_sigmask(SIG_SETMASK, &all, &previous)
         defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-        let thread = Thread { [weak self] in
-            var none = sigset_t()
-            sigfillset(&none)
-            pthread_sigmask(SIG_SETMASK, &none, nil)  // again, in case the thread was not created by start()
+        startThread { [weak self] in
             while true {
                 usleep(TraceOutput.flushInterval)
                 guard let output = self else { return }
@@ -159,8 +156,6 @@ public final class TraceOutput: TraceTextWriter, @unchecked Sendable {
                 if done { return }
             }
         }
-        thread.name = "linkscope trace output"
-        thread.start()
     }
 
     deinit { close() }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 import TraceModel
 import Tracer
@@ -36,14 +36,9 @@ enum TraceSignalNet {
         sigfillset(&all)
         pthread_sigmask(SIG_SETMASK, &all, &previous)
         let reader = fds[0]
-        let thread = Thread {
-            var none = sigset_t()
-            sigfillset(&none)
-            pthread_sigmask(SIG_SETMASK, &none, nil)  // again, in case the thread was not created by start()
+        startThread {
             relay(from: reader)
         }
-        thread.name = "linkscope signal relay"
-        thread.start()
         pthread_sigmask(SIG_SETMASK, &previous, nil)
         for signal in signals {
             var action = sigaction()
@@ -83,7 +78,7 @@ enum TraceSignalNet {
         var children: [pid_t] = []
         for task in tasks {
             guard let text = try? String(contentsOfFile: "/proc/self/task/\(task)/children", encoding: .utf8) else { continue }
-            children += text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            children += text.split(separator: " ").compactMap { pid_t($0.filter { !$0.isWhitespace }) }
         }
         return children.filter { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

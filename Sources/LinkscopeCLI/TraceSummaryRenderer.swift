@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Prototypes
 import TraceModel
 import Tracer
 
@@ -52,13 +54,13 @@ public final class SummaryRenderer: TraceRenderer {
             let micros = row.nanoseconds / 1000
             let percent = totalNanoseconds == 0 ? 0 : Double(row.nanoseconds) * 100 / Double(totalNanoseconds)
             let perCall = row.calls == 0 ? 0 : Double(micros) / Double(row.calls)
-            text += String(format: "%6.2f %4llu.%06llu %11.0f %9d ", percent, micros / 1_000_000, micros % 1_000_000,
+            text += cFormat("%6.2f %4llu.%06llu %11.0f %9ld ", percent, micros / 1_000_000, micros % 1_000_000,
                            perCall, row.calls) + row.function + "\n"
         }
         text += rule
         let micros = totalNanoseconds / 1000
-        text += String(format: "100.00 %4llu.%06llu ", micros / 1_000_000, micros % 1_000_000)
-            + String(repeating: " ", count: 11) + String(format: " %9d total\n", totalCalls)
+        text += cFormat("100.00 %4llu.%06llu ", micros / 1_000_000, micros % 1_000_000)
+            + String(repeating: " ", count: 11) + cFormat(" %9ld total\n", totalCalls)
         return text
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The prototypes a trace decodes calls with: the built-in set, plus any `-F FILE` (later files override
 /// earlier ones and the built-ins). linkscope does not read /etc/ltrace.conf by default: its prototypes are
@@ -44,12 +45,17 @@ public struct PrototypeLibrary: Sendable {
     /// one diagnostic (line 0).
     @discardableResult
     public mutating func load(contentsOf path: String) -> [ConfDiagnostic] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            return [ConfDiagnostic(file: path, line: 0, message: "cannot read the file")]
-        }
-        defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: Self.maximumFileSize + 1) ?? Data() else {
-            return [ConfDiagnostic(file: path, line: 0, message: "cannot read the file")]
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [ConfDiagnostic(file: path, line: 0, message: "cannot read the file")] }
+        defer { close(fd) }
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while data.count <= Self.maximumFileSize {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { return [ConfDiagnostic(file: path, line: 0, message: "cannot read the file")] }
+            if n == 0 { break }
+            data += chunk[0..<n]
         }
         guard data.count <= Self.maximumFileSize else {
             return [ConfDiagnostic(file: path, line: 0, message: "larger than \(Self.maximumFileSize >> 20) MiB: not a prototype file")]

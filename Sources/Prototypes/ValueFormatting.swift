@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 // How values print. Kept apart from where they came from (registers, stack, memory): the decoder builds a
 // `Value`, renderers call these. The text follows ltrace 0.7.3 as observed on this machine, with one
@@ -19,7 +20,7 @@ extension Value {
         case .null: return "nil"
         case .string(let bytes, let truncated):
             return "\"" + Value.escape(bytes, quote: UInt8(ascii: "\"")) + "\"" + (truncated ? "..." : "")
-        case .floating(let d): return String(format: "%f", d)
+        case .floating(let d): return cFormat("%f", d)
         case .enumeration(let name, let raw): return name ?? String(raw)
         case .bitmask(let names, let remainder):
             var parts = names

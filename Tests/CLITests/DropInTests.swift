@@ -1,0 +1,45 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Installed or linked as `ldd` (or `linkscope-ldd`), linkscope takes ldd's command line and prints what
+/// glibc's ldd prints, load addresses aside — without running the file. (The ltrace name is tested with the
+/// rest of trace's command line, in TraceCommandLineTests.)
+@Suite struct DropInTests {
+    static func link(_ name: String) throws -> String {
+        let dir = try TestSupport.temporaryDirectory("drop-in-\(name)")
+        let link = dir.appendingPathComponent(name).path
+        try? FileManager.default.removeItem(atPath: link)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: TestSupport.linkscopeExecutable)
+        return link
+    }
+
+    /// Real programs of this machine, several at once (ldd's `FILE:` headers), with each of ldd's flags.
+    @Test(arguments: ["ldd", "linkscope-ldd"])
+    func invokedAsLddPrintsLdd(name: String) throws {
+        let ldd = try Self.link(name)
+        let files = ["/bin/ls", "/usr/bin/python3", "/usr/bin/git", "/usr/lib/x86_64-linux-gnu/libz.so.1"]
+            .filter { FileManager.default.fileExists(atPath: $0) }
+        for flags in [[], ["-v"], ["-u"], ["-r"], ["-d"], ["--verbose", "--function-relocs"]] {
+            for arguments in [files, [files[0]]] {
+                let real = TestSupport.run(["/usr/bin/ldd"] + flags + arguments)
+                let ours = TestSupport.run([ldd] + flags + arguments)
+                #expect(DepsVerdictTests.withoutAddresses(ours.stdout) == DepsVerdictTests.withoutAddresses(real.stdout),
+                        "\(name) \(flags) \(arguments)")
+                #expect(ours.status == real.status, "\(name) \(flags) \(arguments): \(ours.stderr)")
+            }
+        }
+        let version = TestSupport.run([ldd, "--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout.hasPrefix("linkscope "), "\(version.stdout)")
+    }
+
+    /// A file that is missing or not a program: ldd's words and a failing status, as ldd.
+    @Test func invokedAsLddRefusesAsLdd() throws {
+        let ldd = try Self.link("ldd")
+        let real = TestSupport.run(["/usr/bin/ldd", "/nonexistent/prog"])
+        let ours = TestSupport.run([ldd, "/nonexistent/prog"])
+        #expect(real.status != 0 && ours.status != 0)
+        #expect(ours.stderr.contains("No such file or directory"), "\(ours.stderr)")
+    }
+}
