@@ -1,5 +1,4 @@
 import ELF
-import FoundationEssentials
 import Dispatch
 import Glibc
 import Image
@@ -66,7 +65,7 @@ public struct Checker: Sendable {
         var walker = RootWalker(root: root)
         walker.crossesMounts = options.crossesMounts
         // On this system a relative PATH means what it means to a shell; inside a root, it starts at its top.
-        let cwd = FileManager.default.currentDirectoryPath
+        let cwd = SystemCalls.currentDirectory()
         var paths = options.paths.map { path in
             root.isHost && !path.hasPrefix("/") ? cwd + "/" + path : path
         }

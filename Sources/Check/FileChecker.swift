@@ -1,5 +1,4 @@
 import ELF
-import FoundationEssentials
 import Glibc
 import Linker
 

@@ -1,5 +1,5 @@
-import FoundationEssentials
 import Glibc
+import JSON
 
 extension CheckReport {
     /// The human summary: one headline, then each kind of problem with how many files it affects, each
@@ -107,11 +107,8 @@ extension CheckReport {
             totals: Totals(errors: errors.count, warnings: warnings.count,
                            filesWithErrors: filesWithErrors.count, byKind: byKind),
             problems: problems)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         // Encoding plain strings, numbers and arrays cannot fail; a failure is a bug of ours.
-        let data = try! encoder.encode(document)
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return try! JSONTreeEncoder().text(document) + "\n"
     }
 
     /// JUnit XML for CI dashboards: one test case per file with problems, failed when it has errors,

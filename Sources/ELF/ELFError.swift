@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 
 /// Why a file could not be read as an ELF object. Every case names the file, so the message alone tells a

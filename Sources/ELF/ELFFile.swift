@@ -1,5 +1,4 @@
 import CLibELF
-import FoundationEssentials
 import Glibc
 
 /// The fixed part of an ELF header: what kind of object this is and for which machine.

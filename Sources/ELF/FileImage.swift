@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 
 /// The bytes of one ELF file as private memory, read from the file on first use.

@@ -1,6 +1,5 @@
 import CZlib
 import CZstd
-import FoundationEssentials
 import Glibc
 
 /// A stream of bytes read front to back: a range of a file as it is, or that range decompressed. The tar

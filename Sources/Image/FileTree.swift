@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 
 /// An image's file system as a tree in memory, built from its layers: what `/` would look like inside

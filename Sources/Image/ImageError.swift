@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 
 /// Why an image, an archive or one of its layers could not be read. Every case says which file (and,

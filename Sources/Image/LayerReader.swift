@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 
 /// Turns one tar stream (a flat root or a layer) into tree members, deciding for each regular file what

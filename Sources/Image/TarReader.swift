@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 
 /// One member of a tar archive, its long name and pax attributes already applied.

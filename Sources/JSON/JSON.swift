@@ -22,9 +22,10 @@ public enum JSON {
         return parser.position == parser.bytes.count ? value : nil
     }
 
-    /// `value` as JSON text: objects' keys sorted, `/` not escaped; with `pretty`, two spaces per level and
-    /// `"key" : value`, as Foundation's pretty printer writes it. A value of any other type is a programmer
-    /// error.
+    /// `value` as JSON text: objects' keys sorted, `/` not escaped; with `pretty`, two spaces per level,
+    /// `"key" : value` and an empty container on three lines, byte for byte as Foundation's JSONEncoder
+    /// writes it with `[.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]`. A value of any other type is
+    /// a programmer error.
     public static func text(_ value: Any, pretty: Bool = false) -> String {
         var out = ""
         write(value, pretty: pretty, indent: 0, into: &out)
@@ -54,7 +55,7 @@ public enum JSON {
             out += double == double.rounded() && abs(double) < 1e15 ? String(Int64(double)) : String(double)
         case is Null: out += "null"
         case let object as [String: Any]:
-            if object.isEmpty { out += "{}"; return }
+            if object.isEmpty { out += pretty ? "{\n\n" + pad(indent) + "}" : "{}"; return }
             out += "{" + newline
             for (index, key) in object.keys.sorted().enumerated() {
                 out += pad(indent + 1)
@@ -65,7 +66,7 @@ public enum JSON {
             }
             out += pad(indent) + "}"
         case let array as [Any]:
-            if array.isEmpty { out += "[]"; return }
+            if array.isEmpty { out += pretty ? "[\n\n" + pad(indent) + "]" : "[]"; return }
             out += "[" + newline
             for (index, element) in array.enumerated() {
                 out += pad(indent + 1)
@@ -87,7 +88,7 @@ public enum JSON {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7f:
+            case _ where scalar.value < 0x20:
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)

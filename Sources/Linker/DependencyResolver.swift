@@ -14,7 +14,6 @@
 // `resolve` throws `DependencyError` only when the file itself cannot be analysed (missing, not ELF,
 // another class or machine); a missing library is a result inside the graph. Nothing is executed.
 import ELF
-import FoundationEssentials
 import Glibc
 import Synchronization
 

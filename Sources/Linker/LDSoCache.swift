@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 
 /// glibc's binary `ld.so.cache` in the "glibc-ld.so.cache1.1" format ldconfig has written since 2.32,

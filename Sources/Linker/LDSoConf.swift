@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 
 /// `ld.so.conf` as ldconfig reads it: one directory per line (or several separated by spaces, tabs, commas

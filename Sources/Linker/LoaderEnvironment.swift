@@ -1,5 +1,4 @@
 import ELF
-import FoundationEssentials
 import Glibc
 
 /// Everything outside the object files that decides what glibc 2.36's loader picks: the root it runs in,
@@ -69,11 +68,12 @@ public struct LoaderEnvironment: Hashable, Sendable {
     ]
 
     /// This system as a program started now would see it: LD_LIBRARY_PATH and LD_PRELOAD from
-    /// `environment`, /etc/ld.so.cache, /etc/ld.so.preload, the current directory.
-    public static func host(environment: [String: String] = ProcessInfo.processInfo.environment) -> LoaderEnvironment {
+    /// `environment` (linkscope's own when nil), /etc/ld.so.cache, /etc/ld.so.preload, the current directory.
+    public static func host(environment: [String: String]? = nil) -> LoaderEnvironment {
+        let environment = environment ?? SystemCalls.environment()
         var result = LoaderEnvironment(root: .host)
         result.libraryPath = environment["LD_LIBRARY_PATH"]
-        result.workingDirectory = FileManager.default.currentDirectoryPath
+        result.workingDirectory = SystemCalls.currentDirectory()
         result.loadRootFiles(preloadVariable: environment["LD_PRELOAD"])
         return result
     }
@@ -101,7 +101,7 @@ public struct LoaderEnvironment: Hashable, Sendable {
     /// every symlink followed (realpath(3) on the host: the root's own links are read inside it later),
     /// "" for `/`. A path that cannot be resolved is normalised lexically.
     public static func canonicalRootDirectory(_ given: String) -> String {
-        let absolute = LoaderRoot.normalized(LoaderPath.absolute(given, in: FileManager.default.currentDirectoryPath))
+        let absolute = LoaderRoot.normalized(LoaderPath.absolute(given, in: SystemCalls.currentDirectory()))
         let real = (try? LoaderRoot.host.realPath(absolute)) ?? absolute
         return real == "/" ? "" : real
     }
@@ -163,7 +163,7 @@ public struct CPUCapabilities: Hashable, Sendable {
 
     /// Read once from /proc/cpuinfo flags (the kernel's view of CPUID and OS support) and AT_PLATFORM.
     public static let host: CPUCapabilities = {
-        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let text = String(decoding: (try? SystemCalls.readWholeFile("/proc/cpuinfo", limit: 16 << 20)) ?? [], as: UTF8.self)
         let flagsLine = text.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
         let flags = Set(flagsLine.split(separator: " ").map(String.init))
         let vendorLine = text.split(separator: "\n").first { $0.hasPrefix("vendor_id") } ?? ""
@@ -211,7 +211,7 @@ public struct CPUCapabilities: Hashable, Sendable {
     /// AT_PLATFORM from our own auxiliary vector (getauxval is not in the Glibc module): the kernel
     /// gives every process on this machine the same string, so ours is the one the loader would see.
     static func platformFromAuxv() -> String? {
-        guard let data = FileManager.default.contents(atPath: "/proc/self/auxv") else { return nil }
+        guard let data = try? SystemCalls.readWholeFile("/proc/self/auxv", limit: 1 << 16) else { return nil }
         let words = data.withUnsafeBytes { Array($0.bindMemory(to: UInt.self)) }
         var index = 0
         while index + 1 < words.count {

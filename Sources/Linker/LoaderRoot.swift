@@ -1,5 +1,4 @@
 import ELF
-import FoundationEssentials
 import Glibc
 import Image
 
@@ -23,6 +22,9 @@ public struct LoaderRoot: Hashable, Sendable {
 
     /// Linux's MAXSYMLINKS: more links followed in one lookup is a loop (ELOOP).
     static let maximumSymlinks = 40
+    /// A configuration file (ld.so.conf, ld.so.cache, ld.so.preload) bigger than this is not one: read no
+    /// further (Debian's cache is about 100 KB).
+    static let maximumConfigurationSize = 64 << 20
 
     public init(hostRoot: String) {
         var root = hostRoot
@@ -84,7 +86,7 @@ public struct LoaderRoot: Hashable, Sendable {
         var resolved = ""
         if isHost, !inRootPath.hasPrefix("/") {
             // A relative path on the running system starts where realpath(3) starts it (getcwd is canonical).
-            let cwd = FileManager.default.currentDirectoryPath
+            let cwd = SystemCalls.currentDirectory()
             resolved = cwd == "/" ? "" : cwd
         }
         var pending = Self.steps(inRootPath)
@@ -166,8 +168,7 @@ public struct LoaderRoot: Hashable, Sendable {
             guard case .node(let node) = image.lookup(real), image.kind(node) == .regular else { return nil }
             return try? image.contents(node, path: real)
         }
-        guard let data = FileManager.default.contents(atPath: hostPath(real)) else { return nil }
-        return [UInt8](data)
+        return try? SystemCalls.readWholeFile(hostPath(real), limit: Self.maximumConfigurationSize)
     }
 }
 

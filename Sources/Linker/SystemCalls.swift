@@ -1,4 +1,3 @@
-import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -121,6 +120,40 @@ package enum SystemCalls {
                                          inode: UInt64(entry.pointee.d_ino)))
         }
         return result
+    }
+}
+
+/// The process's own state, as the full Foundation's ProcessInfo and FileManager give it (linkscope links
+/// neither: README, "The release binary").
+extension SystemCalls {
+    /// The working directory; "." when it cannot be named (removed, or longer than PATH_MAX).
+    package static func currentDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "." }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The environment as a dictionary: for a name given twice, the first (the one getenv returns).
+    package static func environment() -> [String: String] {
+        var result: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if let equals = text.firstIndex(of: "="), result[String(text[..<equals])] == nil {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            entry += 1
+        }
+        return result
+    }
+
+    /// The processors online.
+    package static var processorCount: Int { max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1) }
+
+    /// Whether something exists at `path` (following symbolic links).
+    package static func exists(_ path: String) -> Bool {
+        var status = Glibc.stat()
+        return stat(path, &status) == 0
     }
 }
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Check
-import FoundationEssentials
 import Glibc
+import Linker
 
 public struct CheckCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -92,7 +92,7 @@ public struct CheckCommand: ParsableCommand {
         var options = CheckOptions(root: root, paths: paths)
         options.symbols = symbols
         options.crossesMounts = crossMounts
-        options.jobs = jobs ?? max(ProcessInfo.processInfo.activeProcessorCount, 1)
+        options.jobs = jobs ?? SystemCalls.processorCount
         options.image = image
         options.platform = platform
         options.additions = additions.map(Addition.init(argument:))

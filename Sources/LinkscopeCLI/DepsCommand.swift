@@ -1,5 +1,4 @@
 import ArgumentParser
-import FoundationEssentials
 import Dispatch
 import Glibc
 import Image
@@ -245,7 +244,7 @@ public enum DepsRun {
 
 /// Where `env` looks for a script's program: this process's PATH on the host, Debian's default in a root.
 func searchPath(_ resolver: DependencyResolver) -> [String] {
-    if resolver.environment.root.isHost, let path = ProcessInfo.processInfo.environment["PATH"] {
+    if resolver.environment.root.isHost, let path = SystemCalls.environment()["PATH"] {
         return path.split(separator: ":").map(String.init)
     }
     return DependencyResolver.defaultSearchPath

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 import Linker
 import Prototypes
@@ -9,7 +8,7 @@ public struct DepsStyle: Sendable {
     public init(colour: Bool) { self.colour = colour }
 
     static func forStandardOutput() -> DepsStyle {
-        let noColor = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+        let noColor = SystemCalls.environment()["NO_COLOR"].map { !$0.isEmpty } ?? false
         return DepsStyle(colour: isatty(STDOUT_FILENO) == 1 && !noColor)
     }
 

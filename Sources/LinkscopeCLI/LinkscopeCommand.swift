@@ -1,5 +1,4 @@
 import ArgumentParser
-import FoundationEssentials
 import Glibc
 
 /// The `linkscope` command and its subcommands. `main.swift` only calls `runMain()`; tests import this.

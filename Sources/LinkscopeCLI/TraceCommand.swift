@@ -1,6 +1,6 @@
 import ArgumentParser
-import FoundationEssentials
 import Glibc
+import Linker
 import InProcess
 import Prototypes
 import TraceModel
@@ -157,7 +157,7 @@ public struct TraceCommand: ParsableCommand {
                 return fail("cannot execute \(command[0]): No such file or directory", status: 127)
             }
             target = .launch(executable: executable, arguments: command,
-                             environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" })
+                             environment: SystemCalls.environment().map { "\($0.key)=\($0.value)" })
             programName = executable.split(separator: "/").last.map(String.init) ?? executable
         } else {
             target = .attach(pids: pids)
@@ -187,7 +187,7 @@ public struct TraceCommand: ParsableCommand {
         // ltrace -f prefixes every line; several processes attached to are told apart the same way.
         if follow || Set(pids).count > 1 { options.processPrefix = .always }
         // A process attached to with threads already running: every line says which thread, from the first.
-        if let pid = pids.first, ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task"))?.count ?? 0) > 1 {
+        if let pid = pids.first, ((try? SystemCalls.directoryEntries("/proc/\(pid)/task"))?.count ?? 0) > 1 {
             options.processPrefix = .always
         }
         let renderer: TraceRenderer
@@ -285,8 +285,8 @@ public struct TraceCommand: ParsableCommand {
 
     /// COMMAND as a shell finds it: a name with a slash is a path, others are looked up in PATH.
     static func resolve(_ name: String) -> String? {
-        if name.contains("/") { return FileManager.default.fileExists(atPath: name) ? name : nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        if name.contains("/") { return SystemCalls.exists(name) ? name : nil }
+        let path = SystemCalls.environment()["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
             let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name
             if access(candidate, X_OK) == 0 { return candidate }
@@ -302,5 +302,5 @@ enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
     /// Whether `auto` takes the in-process engine where it can serve. Not yet by default: the in-process
     /// engine does not see signals or follow an exec (README, limitations). `LINKSCOPE_TRACE_ENGINE=inproc`
     /// makes it so (the test matrix runs every trace test once with each engine).
-    static var autoPrefersInProcess: Bool { ProcessInfo.processInfo.environment["LINKSCOPE_TRACE_ENGINE"] == "inproc" }
+    static var autoPrefersInProcess: Bool { SystemCalls.environment()["LINKSCOPE_TRACE_ENGINE"] == "inproc" }
 }

@@ -1,5 +1,5 @@
-import FoundationEssentials
 import Glibc
+import Linker
 import TraceModel
 import Tracer
 
@@ -74,7 +74,7 @@ enum TraceSignalNet {
     /// linkscope's children that have not ended (a zombie has, and is its engine's to reap), from
     /// /proc/self/task/*/children.
     static func runningChildren() -> [pid_t] {
-        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [] }
+        guard let tasks = (try? SystemCalls.directoryEntries("/proc/self/task"))?.map(\.name) else { return [] }
         var children: [pid_t] = []
         for task in tasks {
             guard let text = try? String(contentsOfFile: "/proc/self/task/\(task)/children", encoding: .utf8) else { continue }

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 
 /// The prototypes a trace decodes calls with: the built-in set, plus any `-F FILE` (later files override

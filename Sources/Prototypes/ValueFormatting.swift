@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 
 // How values print. Kept apart from where they came from (registers, stack, memory): the decoder builds a
