@@ -111,7 +111,10 @@ public struct DepsCommand: ParsableCommand {
                     if ldd, files.count > 1 { output += "\(result.file):\n" }
                     continue
                 }
-                if ldd {
+                if ldd, unused {
+                    // `ldd -u` prints only the unused dependencies, under each file's header.
+                    if files.count > 1 { output += "\(result.file):\n" }
+                } else if ldd {
                     output += DepsLddRenderer.render(verdict, header: files.count > 1 ? result.file : nil, verbose: verbose)
                 } else {
                     if position > 0, !output.isEmpty { output += "\n" }

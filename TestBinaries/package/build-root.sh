@@ -12,7 +12,7 @@ if [ ! -s "$tar" ]; then
     part=$(mktemp "$cache/minbase-man.XXXXXX.part")
     rm -f "$part"
     mode=root; [ "$(id -u)" -eq 0 ] || mode=unshare
-    mmdebstrap --quiet --variant=minbase --mode=$mode --include=man-db bookworm "$part" http://deb.debian.org/debian >&2
+    mmdebstrap --quiet --variant=minbase --mode=$mode --format=tar --include=man-db bookworm "$part" http://deb.debian.org/debian >&2
     mv "$part" "$tar"
 fi
 echo "$tar"

@@ -39,14 +39,14 @@ struct PackageTests {
         let requires = TestSupport.linkscope(["deps", "--requires", Self.binary])
         let newest = requires.stdout.split(separator: "\n").first { $0.contains("libc.so.6: GLIBC_") }
             .flatMap { $0.split(separator: " ").dropFirst().first }.map { $0.replacingOccurrences(of: "GLIBC_", with: "") }
-        let depends = TestSupport.run(["dpkg-deb", "-f", try Self.file(".deb"), "Depends"]).stdout
+        let depends = TestSupport.run(["/usr/bin/dpkg-deb", "-f", try Self.file(".deb"), "Depends"]).stdout
         #expect(newest != nil && depends.contains("libc6 (>= \(newest!))"), "\(depends) vs \(requires.stdout)")
     }
 
     @Test func theDebAndTheTarballHoldEverything() throws {
-        let deb = TestSupport.run(["dpkg-deb", "-c", try Self.file(".deb")])
+        let deb = TestSupport.run(["/usr/bin/dpkg-deb", "-c", try Self.file(".deb")])
         #expect(deb.status == 0)
-        let tarball = TestSupport.run(["tar", "-tzf", try Self.file(".tar.gz")])
+        let tarball = TestSupport.run(["/bin/tar", "-tzf", try Self.file(".tar.gz")])
         #expect(tarball.status == 0)
         for path in Self.expectedFiles {
             #expect(deb.stdout.contains(" ./\(path)"), "the .deb lacks \(path)")
@@ -61,14 +61,14 @@ struct PackageTests {
     /// check says the binary will run there; the .deb installs with dpkg inside it; deps, the ldd drop-in
     /// and the man page work there.
     @Test(.timeLimit(.minutes(10))) func installsAndRunsInACleanDebianRoot() throws {
-        let build = TestSupport.run([TestSupport.testBinaries.appendingPathComponent("package/build-root.sh").path])
+        let build = TestSupport.run([TestSupport.packageRoot.appendingPathComponent("TestBinaries/package/build-root.sh").path])
         try #require(build.status == 0, "\(build.stderr)")
         let tar = build.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let root = try TestSupport.temporaryDirectory("package-root").appendingPathComponent("root").path
-        _ = TestSupport.run(["rm", "-rf", root])
+        _ = TestSupport.run(["/bin/rm", "-rf", root])
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { _ = TestSupport.run(["rm", "-rf", root]) }
-        let unpacked = TestSupport.run(["tar", "-C", root, "-xf", tar])
+        defer { _ = TestSupport.run(["/bin/rm", "-rf", root]) }
+        let unpacked = TestSupport.run(["/bin/tar", "-C", root, "-xf", tar])
         try #require(unpacked.status == 0, "\(unpacked.stderr)")
         #expect(!FileManager.default.fileExists(atPath: root + "/opt/swift") && !FileManager.default.fileExists(atPath: root + "/usr/bin/swift"))
 
@@ -77,20 +77,20 @@ struct PackageTests {
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
 
         try FileManager.default.copyItem(atPath: try Self.file(".deb"), toPath: root + "/tmp/linkscope.deb")
-        let install = TestSupport.run(["chroot", root, "dpkg", "-i", "/tmp/linkscope.deb"])
+        let install = TestSupport.run(["/usr/sbin/chroot", root, "dpkg", "-i", "/tmp/linkscope.deb"])
         try #require(install.status == 0, "\(install.stdout)\(install.stderr)")
 
-        let ldd = TestSupport.run(["chroot", root, "ldd", "/bin/ls"])
+        let ldd = TestSupport.run(["/usr/sbin/chroot", root, "ldd", "/bin/ls"])
         #expect(ldd.status == 0)
-        let deps = TestSupport.run(["chroot", root, "linkscope", "deps", "--ldd", "/bin/ls"])
+        let deps = TestSupport.run(["/usr/sbin/chroot", root, "linkscope", "deps", "--ldd", "/bin/ls"])
         #expect(deps.status == 0, "\(deps.stderr)")
         #expect(DepsVerdictTests.withoutAddresses(deps.stdout) == DepsVerdictTests.withoutAddresses(ldd.stdout))
-        let tree = TestSupport.run(["chroot", root, "linkscope", "deps", "/bin/ls"])
+        let tree = TestSupport.run(["/usr/sbin/chroot", root, "linkscope", "deps", "/bin/ls"])
         #expect(tree.status == 0 && tree.stdout.contains("libc.so.6"), "\(tree.stdout)\(tree.stderr)")
-        let dropIn = TestSupport.run(["chroot", root, "linkscope-ldd", "/bin/ls"])
+        let dropIn = TestSupport.run(["/usr/sbin/chroot", root, "linkscope-ldd", "/bin/ls"])
         #expect(DepsVerdictTests.withoutAddresses(dropIn.stdout) == DepsVerdictTests.withoutAddresses(ldd.stdout))
 
-        let man = TestSupport.run(["chroot", root, "env", "MANPAGER=cat", "MANWIDTH=100", "man", "-l",
+        let man = TestSupport.run(["/usr/sbin/chroot", root, "env", "MANPAGER=cat", "MANWIDTH=100", "man", "-l",
                                    "/usr/share/man/man1/linkscope.deps.1.gz"])
         #expect(man.status == 0, "\(man.stderr)")
         #expect(man.stdout.contains("--ldd") && man.stdout.contains("SYNOPSIS"), "\(man.stdout)")
