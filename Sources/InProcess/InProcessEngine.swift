@@ -40,24 +40,25 @@ public final class InProcessEngine: TraceEngine {
     /// Why this engine cannot trace `configuration`, or nil when it can: it launches dynamically linked glibc
     /// programs that the loader lets LD_AUDIT into, and does not follow children yet.
     public static func unsupportedReason(_ configuration: TraceConfiguration) -> String? {
-        guard case .launch(let executable, _, _) = configuration.target else {
+        guard case .launch(let command) = configuration.target else {
             return "attaching to a running process needs the ptrace engine"
         }
+        let executable = command.readablePath
         if configuration.followForks { return "-f needs the ptrace engine (children are not followed in-process yet)" }
         // A set-id file whose owner (group) is not who we are starts in secure-execution mode (AT_SECURE),
         // where the loader ignores LD_AUDIT.
         var info = stat()
         if stat(executable, &info) == 0,
            (info.st_mode & S_ISUID != 0 && info.st_uid != geteuid()) || (info.st_mode & S_ISGID != 0 && info.st_gid != getegid()) {
-            return "\(executable) is setuid or setgid: the loader ignores LD_AUDIT for it"
+            return "\(command.displayPath) is setuid or setgid: the loader ignores LD_AUDIT for it"
         }
-        guard let file = try? ELFFile(path: executable) else { return "\(executable) is not an ELF file it can read" }
+        guard let file = try? ELFFile(path: executable) else { return "\(command.displayPath) is not an ELF file it can read" }
         guard file.programHeaders.contains(where: { $0.type == .interpreter }) else {
-            return "\(executable) is statically linked: there is no loader to bind calls through"
+            return "\(command.displayPath) is statically linked: there is no loader to bind calls through"
         }
         // glibc's loader implements rtld-audit; another libc's (musl's ld-musl) does not.
         if let interpreter = try? file.interpreter(), !interpreter.hasSuffix("ld-linux-x86-64.so.2") {
-            return "\(executable) is loaded by \(interpreter), not glibc's loader"
+            return "\(command.displayPath) is loaded by \(interpreter), not glibc's loader"
         }
         return nil
     }
@@ -110,24 +111,24 @@ public final class InProcessEngine: TraceEngine {
 
     public func run(events: @escaping (TraceEvent) -> Void,
                     diagnostics: @escaping (String) -> Void) throws(TraceError) -> ProgramOutcome {
-        guard case .launch(let executable, let arguments, let environment) = configuration.target else {
+        guard case .launch(let command) = configuration.target else {
             preconditionFailure("unsupportedReason rejects attach targets")
         }
+        let executable = command.readablePath
         emit = events
         mainPath = executable
-        let launch = try AgentLaunch(executable: executable)
+        let launch = try AgentLaunch(executable: command.displayPath)
         control = launch.control
         defer { launch.unmap() }
-        // ^C at a terminal reaches the program too: let it decide, and keep draining until it ends.
+        // ^C at a terminal reaches the program too: let it decide, and keep draining until it ends. The
+        // program starts with the dispositions linkscope was started with (Spawn).
         let previousInterrupt = signal(SIGINT, SIG_IGN)
         let previousQuit = signal(SIGQUIT, SIG_IGN)
         defer {
             signal(SIGINT, previousInterrupt)
             signal(SIGQUIT, previousQuit)
         }
-        func ignored(_ handler: __sighandler_t?) -> Bool { handler.map { unsafeBitCast($0, to: Int.self) == 1 } ?? false }
-        let child = try launch.spawn(executable: executable, arguments: arguments, environment: environment,
-                                     restoreInterrupt: !ignored(previousInterrupt), restoreQuit: !ignored(previousQuit))
+        let child = try launch.spawn(command)
         var outcome: ProgramOutcome?
         var idle = 0
         while outcome == nil {
@@ -162,7 +163,7 @@ public final class InProcessEngine: TraceEngine {
         }
         if counters.requests == 0 {
             // The agent never spoke: the loader did not load it (a secure-execution start ignores LD_AUDIT).
-            diagnostics("the in-process agent was not loaded into \(executable): nothing was traced (try --engine ptrace)")
+            diagnostics("the in-process agent was not loaded into \(command.displayPath): nothing was traced (try --engine ptrace)")
         }
         for rule in configuration.filter.unmatchedRules(afterSeeing: candidates) {
             diagnostics("filter rule '\(rule)' matched no PLT slot")

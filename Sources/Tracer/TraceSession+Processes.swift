@@ -9,30 +9,10 @@ import Glibc
 extension TraceSession {
     // MARK: Launch
 
-    func launch(executable path: String, arguments: [String], environment: [String]) throws(TraceError) {
-        var stage: Int32 = 0, childErrno: Int32 = 0
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+    func launch(_ command: LaunchCommand) throws(TraceError) {
         // Seized, not PTRACE_TRACEME: job-control stops can then be kept (PTRACE_LISTEN) and threads interrupted.
-        let options = Self.traceOptions.union(.exitKill).rawValue
-        let child: pid_t
-        if let runAs {
-            child = runAs.groups.withUnsafeBufferPointer { groups in
-                var credentials = cptrace_credentials(uid: runAs.uid, gid: runAs.gid, groups: groups.baseAddress,
-                                                      group_count: groups.count)
-                return cptrace_spawn_seized(path, argv, envp, options, &credentials, &stage, &childErrno)
-            }
-        } else {
-            child = cptrace_spawn_seized(path, argv, envp, options, nil, &stage, &childErrno)
-        }
-        if child < 0 {
-            switch Int(stage) {
-            case Int(CPTRACE_SPAWN_EXEC): throw .cannotExecute(path: path, errno: Errno(rawValue: childErrno))
-            case Int(CPTRACE_SPAWN_SEIZE): throw .cannotTrace(path: path, errno: Errno(rawValue: childErrno))
-            default: throw .cannotTrace(path: path, errno: .current)
-            }
-        }
+        let child = try Spawn.start(command, seize: Self.traceOptions.union(.exitKill).rawValue, credentials: runAs)
+        let path = command.readablePath
         firstProcess = child
         let space = AddressSpace(mainPath: path, programName: nil)
         threads[child] = ThreadState(space: space, process: child)
@@ -174,7 +154,7 @@ extension TraceSession {
         let state = ThreadState(space: AddressSpace(mainPath: "", programName: nil), process: old.process)
         threads[tid] = state
         prepareImage(state.space, process: tid)
-        let name = state.space.mainPath.split(separator: "/").last.map(String.init) ?? state.space.mainPath
+        let name = ProcFS.executableName(of: tid) ?? state.space.mainPath.split(separator: "/").last.map(String.init) ?? ""
         state.space.programName = name
         emit(.exec(process: ThreadID(rawValue: tid), program: name, time: .now()))
         try proceed(tid)

@@ -114,22 +114,21 @@ public final class TraceSession: TraceEngine {
         emit = events
         diagnose = diagnostics
         switch configuration.target {
-        case .launch(let executable, let arguments, let environment):
+        case .launch(let command):
             // ^C at a terminal reaches the program too: let it decide (and report how it ended) instead of
             // dying first and leaving the trace cut short. Ignored until the relay has them blocked; the
-            // child's path resets both before exec.
+            // program starts with the dispositions linkscope was started with (Spawn).
             let previousInterrupt = signal(SIGINT, SIG_IGN)
             let previousQuit = signal(SIGQUIT, SIG_IGN)
-            var ignoredBefore = Set([SIGTERM, SIGHUP].filter(SignalRelay.isIgnored))
-            if Self.isIgnored(previousInterrupt) { ignoredBefore.insert(SIGINT) }
-            if Self.isIgnored(previousQuit) { ignoredBefore.insert(SIGQUIT) }
+            // A signal the program was started ignoring is not passed on to it (nohup's SIGHUP).
+            let ignoredBefore = Set(SignalRelay.relayed.filter(command.signals.ignored.contains))
             let relay: SignalRelayThread
             do {
                 defer {
                     signal(SIGINT, previousInterrupt)
                     signal(SIGQUIT, previousQuit)
                 }
-                try launch(executable: executable, arguments: arguments, environment: environment)
+                try launch(command)
                 // SIGINT, SIGQUIT, SIGTERM and SIGHUP from now on are the program's (SignalRelay): linkscope
                 // does not die of them, the program gets each once, and the trace shows what it did.
                 relay = SignalRelayThread(program: firstProcess, leaving: ignoredBefore)
@@ -155,11 +154,6 @@ public final class TraceSession: TraceEngine {
             diagnose("filter rule '\(rule)' matched no PLT slot")
         }
         return outcome ?? .detached
-    }
-
-    /// Whether a disposition `signal(2)` returned is SIG_IGN.
-    static func isIgnored(_ handler: __sighandler_t?) -> Bool {
-        handler.map { unsafeBitCast($0, to: Int.self) == 1 } ?? false
     }
 
     // MARK: The event loop

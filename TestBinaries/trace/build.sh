@@ -60,3 +60,4 @@ build libcounter.so counter.c -- -shared -fPIC -ldl
 build ticker ticker.c
 build cleanmask cleanmask.c
 build threadsignal threadsignal.c -- -pthread
+build launchstate launchstate.c
