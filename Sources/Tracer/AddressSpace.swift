@@ -34,6 +34,8 @@ final class AddressSpace {
     var rDebug: UInt64 = 0
     /// Whether its objects have been armed (at the entry point, or at once for an attached process).
     var armed = false
+    /// Between an exec and the loader's first consistent r_brk notification, when the objects are armed.
+    var awaitingLoader = false
 
     init(mainPath: String, programName: String?) {
         self.mainPath = mainPath
@@ -49,6 +51,7 @@ final class AddressSpace {
         twin.entryPoint = entryPoint
         twin.rDebug = rDebug
         twin.armed = armed
+        twin.awaitingLoader = awaitingLoader
         return twin
     }
 

@@ -114,6 +114,8 @@ enum AuxiliaryVector {
         var rawValue: UInt64
         /// AT_NULL: the end of the vector.
         static let null = EntryType(rawValue: 0)
+        /// AT_BASE: where the program's interpreter (the loader) is mapped.
+        static let interpreterBase = EntryType(rawValue: 7)
         /// AT_ENTRY: the program's entry point.
         static let entry = EntryType(rawValue: 9)
     }

@@ -37,18 +37,38 @@ extension TraceSession {
     /// Events every traced thread reports; children inherit them.
     static let traceOptions: PtraceOptions = [.traceSysGood, .traceClone, .traceFork, .traceVfork, .traceExec]
 
-    /// At an exec stop: the new image has only its program and the loader mapped. Plant a breakpoint at the
-    /// program's entry point (AT_ENTRY); by then the loader has mapped every DT_NEEDED object and filled
-    /// r_debug.
+    /// At an exec stop: the new image has only its program and the loader mapped. Plant a breakpoint where
+    /// the objects will be armed: the loader's `_dl_debug_state` (r_brk), which it calls once every DT_NEEDED
+    /// object is mapped and relocated and before it runs their initialisers, so library constructors' calls
+    /// are traced too (ltrace arms at the entry point and misses them). Without a loader symbol to find, the
+    /// program's entry point (AT_ENTRY), when the initialisers have run.
     func prepareImage(_ space: AddressSpace, process: pid_t) {
         guard let entry = findEntryPoint(space, process: process) else { return }
+        let memory = TraceeMemory(pid: process)
+        if let loader = loaderSymbols(of: space, process: process),
+           let original = try? memory.replaceByte(at: loader.debugState, with: Registers.breakpointInstruction) {
+            space.breakpoints[loader.debugState] = AddressSpace.Breakpoint(original: original, role: .loaderHook)
+            space.rDebug = loader.rDebug
+            space.awaitingLoader = true
+            space.armed = true  // the rest at the loader's first consistent notification
+            return
+        }
         do {
-            let original = try TraceeMemory(pid: process).replaceByte(at: entry, with: Registers.breakpointInstruction)
+            let original = try memory.replaceByte(at: entry, with: Registers.breakpointInstruction)
             space.breakpoints[entry] = AddressSpace.Breakpoint(original: original, role: .entryPoint)
         } catch {
             diagnose("cannot plant a breakpoint at the entry point of \(space.mainPath) (\(error)): no library calls will be traced")
         }
         space.armed = true  // the rest at the entry point
+    }
+
+    /// Where the program's loader (its PT_INTERP, mapped at AT_BASE) has `_dl_debug_state` and `_r_debug`;
+    /// nil when it has no loader or not glibc's symbols.
+    private func loaderSymbols(of space: AddressSpace, process: pid_t) -> (debugState: UInt64, rDebug: UInt64)? {
+        guard let interpreter = imageFacts[space.mainPath]?.interpreter,
+              let base = ProcFS.auxiliaryValue(.interpreterBase, of: process), base != 0,
+              let symbols = imageFacts.loaderSymbols(path: interpreter) else { return nil }
+        return (base &+ symbols.debugState, base &+ symbols.rDebug)
     }
 
     /// Reads the program's path and entry point (AT_ENTRY) into `space`; nil, with a warning, for a static

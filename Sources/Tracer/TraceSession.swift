@@ -331,7 +331,15 @@ public final class TraceSession: TraceEngine {
                 throw .lostTracee(pid: tid, operation: "read r_brk return address", errno: Errno(rawValue: EFAULT))
             }
             regs.emulateReturn(to: returnAddress)
-            if LinkMap.isConsistent(rDebug: space.rDebug, memory: memory) { syncLinkMap(space, thread: tid) }
+            if LinkMap.isConsistent(rDebug: space.rDebug, memory: memory) {
+                if space.awaitingLoader {
+                    // The start-up objects are mapped and relocated; no initialiser has run yet.
+                    space.awaitingLoader = false
+                    armImages(of: space, thread: tid)
+                } else {
+                    syncLinkMap(space, thread: tid)
+                }
+            }
         }
         do { try regs.write(to: tid) } catch {
             if error == .noSuchProcess { return }

@@ -61,3 +61,5 @@ build ticker ticker.c
 build cleanmask cleanmask.c
 build threadsignal threadsignal.c -- -pthread
 build launchstate launchstate.c
+build libctorlib.so ctorlib.c -- -shared -fPIC
+build ctormain ctormain.c -- -L"$out" -Wl,--no-as-needed -lctorlib -Wl,-rpath,"$out"
