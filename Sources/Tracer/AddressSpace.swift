@@ -55,6 +55,12 @@ final class AddressSpace {
         return twin
     }
 
+    /// The slot breakpoint at `address`, if one is there.
+    func slot(at address: UInt64) -> SlotBreakpoint? {
+        guard let breakpoint = breakpoints[address], case .slot(let slot) = breakpoint.role else { return nil }
+        return slot
+    }
+
     func isReturnSite(_ address: UInt64) -> Bool {
         guard let breakpoint = breakpoints[address], case .returnSite = breakpoint.role else { return false }
         return true

@@ -365,7 +365,7 @@ public final class TraceSession: TraceEngine {
         do {
             effects = try callEngine.slotStop(
                 slot, registers: regs, memory: memory, shadow: &state.shadow, thread: Self.calling(tid, state),
-                isReturnSite: space.isReturnSite, vectors: { Registers.vectorLow(of: tid) },
+                isReturnSite: space.isReturnSite, slotAt: space.slot(at:), vectors: { Registers.vectorLow(of: tid) },
                 nextCallID: &nextCallID, time: .now())
         } catch {
             throw .lostTracee(pid: tid, operation: "read GOT word of \(slot.symbol)", errno: error)

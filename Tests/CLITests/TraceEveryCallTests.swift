@@ -12,9 +12,9 @@ import TestSupport
 
     private func program(_ name: String) -> String { fixtures.appendingPathComponent(name).path }
 
-    /// A trace line with its pointers (which differ between runs) masked.
+    /// A trace line with its pointers (which differ between runs) masked, and so its alignment padding.
     static func masked(_ line: String) -> String {
-        line.replacing(/0x[0-9a-f]+/, with: "0x?")
+        line.replacing(/0x[0-9a-f]+/, with: "0x?").replacing(/\ {2,}/, with: " ")
     }
 
     /// The trace of `command` by each engine, masked, the exit line included.
@@ -38,5 +38,30 @@ import TestSupport
             #expect(run.lines.contains("libctorlib.so->strlen(\"constructor\")             = 11"), "\(engine)")
         }
         #expect(runs["ptrace"]!.lines.map(Self.masked) == runs["inproc"]!.lines.map(Self.masked))
+    }
+
+    /// A non-PIE program whose PLT stub is free's canonical address (it takes free's address, as python3.11
+    /// does): a library's call to free goes through its .plt.got slot and on through that stub, and is one
+    /// call, shown once as the library's, counted once by -c.
+    @Test(arguments: ["ptrace", "inproc"])
+    func aCanonicalPLTStubIsOneCall(engine: String) throws {
+        let run = try Traced.run(["--engine", engine, "-e", "free+malloc+canonlib_release"], [program("canonical")])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "same canonical address: 1\n" || engine == "inproc", "\(run.stdout)")
+        let summary = try Traced.run(["--engine", engine, "-c", "-e", "free"], [program("canonical")])
+        let freeRow = summary.lines.first { $0.hasSuffix(" free") }
+        func check() {
+            #expect(run.lines.filter { $0.contains("free(0x") }.map(Self.masked)
+                    == ["canonical->free(0x?) = <void>", "libcanonlib.so->free(0x?) = <void>"], "\(run.lines)")
+            #expect(freeRow?.split(separator: " ").dropLast().last == "2", "\(summary.lines)")
+        }
+        if engine == "inproc" {
+            // The agent's hook on the library's .plt.got word jumps to the program's stub, whose own hook
+            // records the call again; and patching that GLOB_DAT word changes the address the library sees
+            // for free. Not solved yet (README, limitations).
+            withKnownIssue { check() }
+        } else {
+            check()
+        }
     }
 }
