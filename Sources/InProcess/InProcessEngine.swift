@@ -155,6 +155,7 @@ public final class InProcessEngine: TraceEngine {
         while drainRings() {}
         counters.fullWaits = rings.reduce(0) { $0 + $1.header.pointee.full_waits }
         let time = Timestamp.now()
+        closeUnfinishedCalls(of: child, at: time)
         switch outcome! {
         case .exited(let status): emit(.exited(process: ThreadID(rawValue: child), status: status, time: time))
         case .killed(let signal, let core):
@@ -169,6 +170,22 @@ public final class InProcessEngine: TraceEngine {
             diagnostics("filter rule '\(rule)' matched no PLT slot")
         }
         return outcome!
+    }
+
+    /// The calls `process`'s threads were still in when it ended: closed, innermost first, on every thread
+    /// alike (the ptrace engine closes them so too).
+    private func closeUnfinishedCalls(of process: pid_t, at time: Timestamp) {
+        for index in rings.indices where rings[index].pid == process {
+            let ring = rings[index]
+            for open in ring.open.values.sorted(by: { $0.callID > $1.callID }) {
+                let binding = bindings[open.binding]
+                emit(.callReturn(CallReturnEvent(thread: ThreadID(rawValue: ring.tid), process: ThreadID(rawValue: ring.pid),
+                                                 callID: open.callID, function: binding.symbol, caller: binding.caller,
+                                                 depth: 0, decoded: nil, entryTime: open.time, time: time,
+                                                 processEnded: true)))
+            }
+            rings[index].open = [:]
+        }
     }
 
     private static func outcome(_ status: Int32) -> ProgramOutcome {

@@ -145,6 +145,15 @@ struct CallEngine {
     }
 
     /// A frame left without returning: reported as unwound (no result) when it was reported at all.
+    /// The calls still open on a thread whose process ended (or exec'd): each closed, innermost first.
+    static func unfinished(_ shadow: inout ShadowStack, thread: ThreadID, process: ThreadID, time: Timestamp) -> [TraceEvent] {
+        shadow.removeAll().filter(\.reported).map { frame in
+            .callReturn(CallReturnEvent(thread: thread, process: process, callID: frame.callID, function: frame.function,
+                                        caller: frame.caller, depth: 0, decoded: nil, entryTime: frame.entryTime,
+                                        time: time, processEnded: true))
+        }
+    }
+
     private func unwound(_ frame: ShadowFrame, thread: CallingThread, time: Timestamp, into effects: inout StopEffects) {
         guard frame.reported else { return }
         effects.events.append(.callReturn(CallReturnEvent(

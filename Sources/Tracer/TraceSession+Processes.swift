@@ -169,8 +169,14 @@ extension TraceSession {
             try? Ptrace.detach(tid)
             return
         }
-        // A new image: the process's other threads are gone, and so is every open call.
-        threads.removeOtherThreads(of: old.process, than: tid)
+        // A new image: the process's other threads are gone, and so is every open call (closed: none returns).
+        let time = Timestamp.now()
+        for (thread, var state) in threads.removeOtherThreads(of: old.process, than: tid) + [(tid, old)] {
+            for event in CallEngine.unfinished(&state.shadow, thread: ThreadID(rawValue: thread),
+                                               process: ThreadID(rawValue: state.process), time: time) {
+                emit(event)
+            }
+        }
         let state = ThreadState(space: AddressSpace(mainPath: "", programName: nil), process: old.process)
         threads[tid] = state
         prepareImage(state.space, process: tid)

@@ -210,9 +210,16 @@ public final class TraceSession: TraceEngine {
     }
 
     func threadEnded(_ tid: pid_t, outcome ending: ProgramOutcome) {
-        guard let state = threads.end(tid) else { return }
-        guard tid == state.process, !state.isForeign else { return }
+        guard var state = threads.end(tid) else { return }
         let time = Timestamp.now()
+        // Its calls still open never return: closed, on every thread alike, before the process's end.
+        if !state.isForeign, ending != .detached {
+            for event in CallEngine.unfinished(&state.shadow, thread: ThreadID(rawValue: tid),
+                                               process: ThreadID(rawValue: state.process), time: time) {
+                emit(event)
+            }
+        }
+        guard tid == state.process, !state.isForeign else { return }
         switch ending {
         case .exited(let code): emit(.exited(process: ThreadID(rawValue: tid), status: code, time: time))
         case .killed(let signal, let core):

@@ -65,3 +65,4 @@ build libctorlib.so ctorlib.c -- -shared -fPIC
 build ctormain ctormain.c -- -L"$out" -Wl,--no-as-needed -lctorlib -Wl,-rpath,"$out"
 build libcanonlib.so canonlib.c -- -shared -fPIC
 build canonical canonical.c -- -fno-pie -no-pie -L"$out" -Wl,--no-as-needed -lcanonlib -Wl,-rpath,"$out"
+build openthreads openthreads.c -- -pthread

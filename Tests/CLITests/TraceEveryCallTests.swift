@@ -64,4 +64,42 @@ import TestSupport
             check()
         }
     }
+
+    /// A call still open when its process ends is closed the same way on every thread: in JSON a return
+    /// object with `"unfinished": true` before the process's end, for the thread still in sleep as for any;
+    /// in text the open line ends with `<no return ...>`, an earlier `<unfinished ...>` line is left so.
+    @Test(arguments: ["ptrace", "inproc"])
+    func callsOpenAtTheEndAreClosedOnEveryThread(engine: String) throws {
+        let json = try Traced.run(["--engine", engine, "--json", "-e", "sleep+usleep+exit+pthread_create"], [program("openthreads")])
+        #expect(json.status == 0, "\(json.stderr)")
+        let records = json.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let calls = records.filter { $0["type"] as? String == "call" && $0["function"] as? String != "exit" }
+        let returns = records.filter { $0["type"] as? String == "return" }
+        #expect(Set(calls.compactMap { $0["id"] as? Int }) == Set(returns.compactMap { $0["id"] as? Int }), "\(json.lines)")
+        let sleep = returns.first { $0["function"] as? String == "sleep" }
+        #expect(sleep?["unfinished"] as? Bool == true && sleep?["unwound"] as? Bool == false && sleep?["return"] == nil)
+        #expect(sleep?["tid"] as? Int != sleep?["pid"] as? Int, "the sleeping thread's own")
+        #expect(returns.filter { $0["unfinished"] as? Bool == true }.count == 1)
+        let sleepIndex = records.firstIndex { $0["type"] as? String == "return" && $0["function"] as? String == "sleep" }
+        let exitedIndex = records.firstIndex { $0["type"] as? String == "exited" }
+        #expect(sleepIndex != nil && exitedIndex != nil && sleepIndex! < exitedIndex!)
+
+        let text = try Traced.run(["--engine", engine, "-e", "sleep+usleep+exit+pthread_create"], [program("openthreads")])
+        #expect(text.lines.contains { $0.contains("sleep(30 <unfinished ...>") }, "\(text.lines)")
+        #expect(text.lines.contains { $0.contains("exit(0 <no return ...>") }, "\(text.lines)")
+        #expect(text.lines.last?.hasSuffix("+++ exited (status 0) +++") == true)
+    }
+
+    /// `-c`: a function shown at entry only (setjmp, longjmp: no return is waited for) claims no time, not
+    /// the time until the program's end.
+    @Test(arguments: ["ptrace", "inproc"])
+    func entryOnlyFunctionsClaimNoTime(engine: String) throws {
+        let run = try Traced.run(["--engine", engine, "-c"], [program("jump")])
+        #expect(run.status == 5, "\(run.stderr)")
+        for function in ["_setjmp", "longjmp"] {
+            let row = run.lines.first { $0.hasSuffix(" \(function)") }?.split(separator: " ")
+            #expect(row?[1] == "0.000000" && row?[3] == "1", "\(function): \(run.lines)")
+        }
+        #expect(run.lines.contains { $0.hasSuffix(" qsort") && !$0.contains(" 0.000000 ") }, "\(run.lines)")
+    }
 }
