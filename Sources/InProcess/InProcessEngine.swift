@@ -106,6 +106,8 @@ public final class InProcessEngine: TraceEngine {
     private var clock = TimestampClock()
     private var emit: (TraceEvent) -> Void = { _ in }
     private var mainPath = ""
+    /// The command's path as launched (readable or not: for filters' names only).
+    private var launchName: String?
 
     // MARK: Running
 
@@ -117,6 +119,7 @@ public final class InProcessEngine: TraceEngine {
         let executable = command.readablePath
         emit = events
         mainPath = executable
+        launchName = command.displayPath
         let launch = try AgentLaunch(executable: command.displayPath)
         control = launch.control
         defer { launch.unmap() }
@@ -188,6 +191,12 @@ public final class InProcessEngine: TraceEngine {
         }
     }
 
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     private static func outcome(_ status: Int32) -> ProgramOutcome {
         let signal = status & 0x7f
         if signal == 0 { return .exited(status: (status >> 8) & 0xff) }
@@ -227,7 +236,9 @@ public final class InProcessEngine: TraceEngine {
         let path = isMain ? mainPath : reported
         guard !path.isEmpty, let file = try? ELFFile(path: path) else { return }
         let soname = (try? file.dynamicInfo())?.soname
-        let object = TracedObject(isMainProgram: isMain, path: path, soname: soname)
+        // The main program answers filters by its launch name and by its real file's (a symlink's target).
+        let object = TracedObject(isMainProgram: isMain, path: path, soname: soname,
+                                  otherPaths: isMain ? [Self.realPath(path), launchName].compactMap { $0 } : [])
         objects[pid, default: [:]][index] = object
         if configuration.filter.mayTraceCalls(from: object) {
             control.pointee.response_count = 1

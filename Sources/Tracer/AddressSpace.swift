@@ -27,6 +27,8 @@ final class AddressSpace {
     var entryPoint: UInt64 = 0
     /// The program's file (its /proc/PID/exe).
     var mainPath: String
+    /// The command as launched, when the trace started it (a symlink's own name, for filters).
+    var launchPath: String?
     /// What call events name the program: nil for the command the trace launched (the renderer knows its
     /// name as typed), the file's base name after an exec or for an attached process.
     var programName: String?
@@ -51,6 +53,7 @@ final class AddressSpace {
         twin.entryPoint = entryPoint
         twin.rDebug = rDebug
         twin.armed = armed
+        twin.launchPath = launchPath
         twin.awaitingLoader = awaitingLoader
         return twin
     }

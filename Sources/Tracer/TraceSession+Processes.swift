@@ -15,6 +15,7 @@ extension TraceSession {
         let path = command.readablePath
         firstProcess = child
         let space = AddressSpace(mainPath: path, programName: nil)
+        space.launchPath = command.displayPath
         threads[child] = ThreadState(space: space, process: child)
         // The exec stop; a signal that arrives before it is passed on.
         while true {

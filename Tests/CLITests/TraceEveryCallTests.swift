@@ -102,4 +102,21 @@ import TestSupport
         }
         #expect(run.lines.contains { $0.hasSuffix(" qsort") && !$0.contains(" 0.000000 ") }, "\(run.lines)")
     }
+
+    /// A filter's library pattern names the program by the name it was launched by and by its real file's,
+    /// as ltrace does (`-e 'getenv@python3'` when python3 is a symlink to python3.11).
+    @Test(arguments: ["ptrace", "inproc"])
+    func filtersNameTheProgramByItsLaunchNameAndItsFile(engine: String) throws {
+        let directory = try TestSupport.temporaryDirectory("trace-alias")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let alias = directory.appendingPathComponent("alias").path
+        try FileManager.default.createSymbolicLink(atPath: alias, withDestinationPath: program("ctormain"))
+        // `-` is an operator in a filter expression: a path's dashes are matched with `?`.
+        for pattern in ["alias", "ctormain", alias.replacing("-", with: "?"), program("ctormain").replacing("-", with: "?")] {
+            let run = try Traced.run(["--engine", engine, "-e", "ctorlib_seen@\(pattern)"], [alias])
+            #expect(run.functions == ["ctorlib_seen"], "\(pattern): \(run.lines) \(run.stderr)")
+        }
+        let other = try Traced.run(["--engine", engine, "-e", "ctorlib_seen@calls*"], [alias])
+        #expect(other.functions.isEmpty, "\(other.lines)")
+    }
 }
