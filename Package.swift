@@ -18,7 +18,7 @@ let package = Package(
             providers: [.apt(["libelf-dev"])]
         ),
         .target(name: "CPtrace"),
-        // The release binary's stand-ins for glibc >= 2.35 functions, reached only through scripts/package's --wrap.
+        // What the self-contained release binary needs from C: argv without /proc, stand-ins for glibc >= 2.35.
         .target(name: "CCompat"),
         // The in-process agent's shared-memory protocol (the agent itself is C built by Agent/build.sh).
         .target(name: "CAgent"),
@@ -42,11 +42,11 @@ let package = Package(
         .target(
             name: "LinkscopeCLI",
             dependencies: [
-                "ELF", "Image", "Linker", "TraceModel", "Tracer", "InProcess", "Prototypes", "Check",
+                "ELF", "Image", "Linker", "TraceModel", "Tracer", "InProcess", "Prototypes", "Check", "CCompat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "linkscope", dependencies: ["LinkscopeCLI", "CCompat"]),
+        .executableTarget(name: "linkscope", dependencies: ["LinkscopeCLI"]),
 
         // Tests. TestSupport builds TestBinaries/ once per run and finds the built executable.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

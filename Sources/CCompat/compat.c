@@ -1,8 +1,13 @@
-// Why C: what lets the release binary run on glibc 2.34 although it is built on Debian 12's 2.36 needs a
-// reference bound to an older symbol version (.symver) and the loader's own structures (struct
-// dl_find_object), neither of which Swift can spell. scripts/package links with
-// --wrap=hypotf,--wrap=arc4random,--wrap=_dl_find_object, which sends the static libstdc++, libgcc and
-// Swift runtime's calls here; in any other build nothing calls these functions.
+// What the self-contained release binary needs from C. Why C: an ELF constructor that receives argc and
+// argv, a reference bound to an older symbol version (.symver) and the loader's own structures (struct
+// dl_find_object) have no Swift spelling.
+//
+// 1. argv without /proc: a Swift executable linked with -static-stdlib reads CommandLine.arguments from
+//    /proc/self/cmdline, which a chroot or a minimal container may not have mounted (linkscope then saw no
+//    arguments at all). glibc hands argc and argv to every .init_array function; we keep them.
+// 2. glibc 2.34 suffices although it is built on Debian 12's 2.36: scripts/package links with
+//    --wrap=hypotf,--wrap=arc4random,--wrap=_dl_find_object, which sends the static libstdc++, libgcc and
+//    Swift runtime's calls here; in any other build nothing calls the __wrap_ functions.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>
@@ -15,6 +20,21 @@
 #include <unistd.h>
 
 #include "ccompat.h"
+
+static int captured_argc;
+static char **captured_argv;
+
+static void capture_arguments(int argc, char **argv, char **envp) {
+    (void)envp;
+    captured_argc = argc;
+    captured_argv = argv;
+}
+
+__attribute__((section(".init_array"), used)) static void (*const capture_arguments_entry)(int, char **, char **) =
+    capture_arguments;
+
+int linkscope_argc(void) { return captured_argc; }
+char *const *linkscope_argv(void) { return captured_argv; }
 
 // hypotf@GLIBC_2.35 is the same function as the original hypotf@GLIBC_2.2.5 (glibc 2.35 only made a
 // faster one the default).

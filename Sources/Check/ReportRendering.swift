@@ -1,5 +1,6 @@
 import Glibc
 import JSON
+import Linker
 
 extension CheckReport {
     /// The human summary: one headline, then each kind of problem with how many files it affects, each
@@ -10,7 +11,9 @@ extension CheckReport {
             + "\(plural(counts.sharedObjects, "shared object")))"
         let refused = filesWithErrors.count
         let warningFiles = Set(warnings.map(\.file)).count
-        out += "linkscope check \(root): \(checked)"
+        // What was asked about: the root, or on this system the PATHs (`check .` checked no "/").
+        let subject = root == "/" && paths != ["/"] ? paths.map(LoaderRoot.normalized).joined(separator: " ") : root
+        out += "linkscope check \(TerminalText.escaped(subject)): \(checked)"
         if counts.skipped > 0 { out += ", \(counts.skipped) other ELF files skipped" }
         out += "\n"
         if let image {

@@ -1,3 +1,4 @@
+import CCompat
 import Glibc
 
 /// Text to standard output or standard error with write(2), retried on EINTR and short writes. Not
@@ -23,4 +24,21 @@ enum StandardStreams {
 
     @discardableResult
     static func error(_ text: String) -> Bool { write(text, to: 2) }
+}
+
+/// The process's argv as bytes, as glibc gave it. Not `CommandLine`: in a binary linked with the static
+/// Swift standard library it is read from /proc/self/cmdline, and a chroot without /proc would leave it
+/// empty (Sources/CCompat).
+enum ProcessArguments {
+    static var bytes: [[UInt8]] {
+        let count = Int(linkscope_argc())
+        guard count > 0, let argv = linkscope_argv() else {
+            return (0..<Int(CommandLine.argc)).map { index in
+                CommandLine.unsafeArgv[index].map { Array(UnsafeBufferPointer(start: $0, count: strlen($0))).map(UInt8.init(bitPattern:)) } ?? []
+            }
+        }
+        return (0..<count).map { index in
+            argv[index].map { Array(UnsafeBufferPointer(start: $0, count: strlen($0))).map(UInt8.init(bitPattern:)) } ?? []
+        }
+    }
 }

@@ -72,8 +72,8 @@ struct PackageTests {
         try #require(unpacked.status == 0, "\(unpacked.stderr)")
         #expect(!FileManager.default.fileExists(atPath: root + "/opt/swift") && !FileManager.default.fileExists(atPath: root + "/usr/bin/swift"))
 
-        // Will it run there? linkscope's own answer, before installing.
-        let check = TestSupport.linkscope(["check", "--root", root, "--add", Self.binary])
+        // Will it run there? linkscope's own answer, on the root's image, before installing.
+        let check = TestSupport.linkscope(["check", "--root", tar, "--add", Self.binary])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
 
         try FileManager.default.copyItem(atPath: try Self.file(".deb"), toPath: root + "/tmp/linkscope.deb")
