@@ -35,6 +35,9 @@ struct PackageTests {
         for name in names {
             #expect(["linux-vdso.so.1", "libc.so.6", "libm.so.6", "/lib64/ld-linux-x86-64.so.2"].contains(name), "\(name)")
         }
+        // No RPATH or RUNPATH: nothing next to the binary is loaded in place of glibc.
+        let dynamic = TestSupport.run(["/usr/bin/readelf", "-d", Self.binary])
+        #expect(dynamic.status == 0 && !dynamic.stdout.contains("RPATH") && !dynamic.stdout.contains("RUNPATH"), "\(dynamic.stdout)")
         // The glibc it needs is what the package's Depends says.
         let requires = TestSupport.linkscope(["deps", "--requires", Self.binary])
         let newest = requires.stdout.split(separator: "\n").first { $0.contains("libc.so.6: GLIBC_") }
