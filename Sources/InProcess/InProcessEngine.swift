@@ -44,6 +44,7 @@ public final class InProcessEngine: TraceEngine {
             return "attaching to a running process needs the ptrace engine"
         }
         let executable = command.readablePath
+        if configuration.traceSystemCalls { return "-S (system calls) needs the ptrace engine" }
         if configuration.followForks { return "-f needs the ptrace engine (children are not followed in-process yet)" }
         // A set-id file whose owner (group) is not who we are starts in secure-execution mode (AT_SECURE),
         // where the loader ignores LD_AUDIT.

@@ -70,6 +70,8 @@ public struct TraceCommand: ParsableCommand {
     var callSite = false
     @Flag(name: [.customShort("C"), .customLong("demangle")], help: "Demangle C++ names.")
     var demangle = false
+    @Flag(name: .customShort("S"), help: "Also show system calls (SYS_openat(...) = -1 ENOENT ...), ptrace engine.")
+    var systemCalls = false
     @Flag(name: [.customShort("b"), .customLong("no-signals")], help: "Do not print signals (--- SIGNAL --- lines).")
     var noSignals = false
     @Flag(name: .customShort("f"), help: "Also trace the processes the program forks, vforks and spawns (after exec too), lines prefixed [pid N].")
@@ -204,9 +206,10 @@ public struct TraceCommand: ParsableCommand {
         else if json { renderer = JSONLinesRenderer(output: output, showSignals: !noSignals) }
         else { renderer = LtraceTextRenderer(output: output, options: options) }
 
-        let configuration = TraceConfiguration(
+        var configuration = TraceConfiguration(
             target: target, followForks: follow, duration: duration, filter: filter,
             decoder: CallDecoder(stringLimit: stringLimit, arrayLimit: arrayLimit, library: library))
+        configuration.traceSystemCalls = systemCalls
         var runAs: Credentials?
         if let user {
             guard geteuid() == 0 else {
