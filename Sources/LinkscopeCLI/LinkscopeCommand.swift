@@ -1,4 +1,5 @@
 import ArgumentParser
+import ELF
 import Foundation
 import TraceModel
 import Tracer
@@ -24,9 +25,20 @@ public struct LinkscopeCommand: ParsableCommand {
         // anything here changes a mask or a disposition.
         _ = InheritedSignals.atStartup
         do {
-            let given = arguments
-                ?? invokedAs(CommandLine.arguments.first ?? "") + Array(CommandLine.arguments.dropFirst())
-            var command = try parseAsRoot(normalised(given))
+            let argv = commandLineBytes()
+            let given = arguments ?? invokedAs(argv.first ?? "") + Array(argv.dropFirst())
+            let (arguments, operands) = DepsCommand.splitOperands(normalised(given))
+            var command = try parseAsRoot(arguments)
+            if var deps = command as? DepsCommand, let operands {
+                guard !operands.isEmpty else {
+                    let usage = "Error: give at least one FILE\nUsage: \(DepsCommand.configuration.usage ?? "")\n"
+                        + "  See 'linkscope deps --help' for more information.\n"
+                    FileHandle.standardError.write(Data(usage.utf8))
+                    Foundation.exit(ExitStatus.cannotAnalyse)
+                }
+                deps.files = operands
+                command = deps
+            }
             try command.run()
             Foundation.exit(0)
         } catch {
@@ -36,6 +48,14 @@ public struct LinkscopeCommand: ParsableCommand {
                 Foundation.exit(ExitStatus.cannotAnalyse)
             }
             exit(withError: error)
+        }
+    }
+
+    /// argv as `RawBytes` strings: `CommandLine.arguments` repairs bytes that are not UTF-8 (`pie\xff`
+    /// became `pie\u{FFFD}`, a file that does not exist), so FILE operands could not name such files.
+    static func commandLineBytes() -> [String] {
+        (0..<Int(CommandLine.argc)).map { index in
+            CommandLine.unsafeArgv[index].map { RawBytes.string(cString: $0) } ?? ""
         }
     }
 
