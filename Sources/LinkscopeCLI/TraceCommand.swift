@@ -1,4 +1,5 @@
 import ArgumentParser
+import ELF
 import Foundation
 import Glibc
 import InProcess
@@ -298,19 +299,9 @@ public struct TraceCommand: ParsableCommand {
         return 126
     }
 
-    /// COMMAND's words as the bytes linkscope was given. ArgumentParser hands them over as Strings, in which
-    /// bytes that are not UTF-8 have been replaced; options end at COMMAND, so the process's own argv ends
-    /// with the same words, and those are taken (a test calling `runMain` with its own words gets those).
-    static func bytes(ofCommand words: [String]) -> [[UInt8]] {
-        let argv = (0..<Int(CommandLine.argc)).map { index in
-            CommandLine.unsafeArgv[index].map { Array(UnsafeBufferPointer(start: $0, count: strlen($0))).map(UInt8.init(bitPattern:)) } ?? []
-        }
-        let tail = argv.suffix(words.count)
-        if tail.count == words.count, zip(tail, words).allSatisfy({ String(decoding: $0, as: UTF8.self) == $1 }) {
-            return Array(tail)
-        }
-        return words.map { Array($0.utf8) }
-    }
+    /// COMMAND's words as the bytes linkscope was given: `runMain` hands argv over as `RawBytes` strings,
+    /// which keep bytes that are not UTF-8.
+    static func bytes(ofCommand words: [String]) -> [[UInt8]] { words.map(RawBytes.bytes) }
 
     /// linkscope's environment as its bytes, in order (not ProcessInfo's dictionary: order, duplicate names
     /// and entries without `=` would be lost, and bytes that are not UTF-8 replaced).
