@@ -848,23 +848,74 @@ EXPORT void la_preinit(uintptr_t *cookie) {
 
 // ---- start-up ----
 
+// Our LD_AUDIT entry: "LD_AUDIT=/proc/self/fd/N" at launch (N and N + 1 are descriptors the program was
+// given: the agent and the shared memory), or "LD_AUDIT=/proc/PID/fd/N" after an exec (linkscope, PID, added
+// it to the new image's stack: the descriptors are linkscope's own). Returns N, and PID (0 for self).
+static long parse_entry(const char *entry, long *pid) {
+    const char *p = entry;
+    if (!has_prefix(p, "LD_AUDIT=/proc/")) return -1;
+    p += 15;
+    *pid = 0;
+    if (has_prefix(p, "self/")) {
+        p += 5;
+    } else {
+        if (*p < '0' || *p > '9') return -1;
+        while (*p >= '0' && *p <= '9') *pid = *pid * 10 + (*p++ - '0');
+        if (*p++ != '/') return -1;
+    }
+    if (!has_prefix(p, "fd/")) return -1;
+    p += 3;
+    if (*p < '0' || *p > '9') return -1;
+    long fd = 0;
+    while (*p >= '0' && *p <= '9') fd = fd * 10 + (*p++ - '0');
+    return *p == 0 ? fd : -1;
+}
+
+// "/proc/PID/fd/N" into `path` (at least 48 bytes).
+static void proc_fd_path(char *path, long pid, long fd) {
+    const char *head = "/proc/";
+    int at = 0;
+    while (*head) path[at++] = *head++;
+    long values[2] = { pid, fd };
+    for (int k = 0; k < 2; k++) {
+        char digits[20];
+        int n = 0;
+        long v = values[k];
+        do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v > 0 && n < 19);
+        while (n > 0) path[at++] = digits[--n];
+        if (k == 0) { const char *mid = "/fd/"; while (*mid) path[at++] = *mid++; }
+    }
+    path[at] = 0;
+}
+
 // Runs when the loader maps us (before the program's libraries): finds the shared memory linkscope left at
-// the descriptor after ours, closes both descriptors, and removes our LD_AUDIT entry from the environment so
-// the program sees its own.
+// the descriptor after ours (our own, or linkscope's after an exec), closes what was ours, and removes our
+// LD_AUDIT entry from the environment so the program sees its own.
 __attribute__((constructor)) static void agent_start(int argc, char **argv, char **envp) {
     (void)argc; (void)argv;
     if (!envp) return;
     char **ours = 0;
-    for (char **e = envp; *e; e++) if (has_prefix(*e, "LD_AUDIT=/proc/self/fd/")) ours = e;
+    long fd = -1, pid = 0;
+    for (char **e = envp; *e; e++) {
+        long p, n = parse_entry(*e, &p);
+        if (n >= 0) { ours = e; fd = n; pid = p; }
+    }
     if (!ours) return;
-    long fd = 0;
-    for (const char *p = *ours + 23; *p >= '0' && *p <= '9'; p++) fd = fd * 10 + (*p - '0');
-    long shared = fd + 1;
-    void *map = (void *)sys6(__NR_mmap, 0, LS_CONTROL_BYTES + (long)LS_MAX_RINGS * LS_RING_BYTES,
-                             3, 0x01 /* MAP_SHARED */, shared, 0);
-    sys3(__NR_close, fd, 0, 0);
-    sys3(__NR_close, shared, 0, 0);
-    // Our entry is the last: drop it and blank its bytes.
+    long shared;
+    if (pid == 0) {
+        shared = fd + 1;
+    } else {
+        char path[48];
+        proc_fd_path(path, pid, fd + 1);
+        shared = sys3(__NR_open, path, 02000002 /* O_RDWR | O_CLOEXEC */, 0);
+    }
+    void *map = shared < 0 ? (void *)-9L
+                           : (void *)sys6(__NR_mmap, 0, LS_CONTROL_BYTES + (long)LS_MAX_RINGS * LS_RING_BYTES,
+                                          3, 0x01 /* MAP_SHARED */, shared, 0);
+    if (pid == 0) sys3(__NR_close, fd, 0, 0);
+    if (shared >= 0) sys3(__NR_close, shared, 0, 0);
+    // Drop our entry (the last of ours: after an exec, one the program passed on may come before it) and
+    // blank its bytes.
     char *text = *ours;
     size_t length = string_length(text);
     char **e = ours;

@@ -17,6 +17,8 @@ public final class InProcessEngine: TraceEngine {
 
     public struct Counters: Hashable, Sendable {
         public var calls = 0
+        /// Signal-delivery stops (the supervisor's), passed on to the program.
+        public var signals = 0
         public var records = 0
         public var bindings = 0
         public var requests = 0
@@ -29,7 +31,7 @@ public final class InProcessEngine: TraceEngine {
 
     public var statistics: String {
         let c = counters
-        return "\(c.calls) calls, 0 call stops, 0.00 stops/call, \(c.records) records, \(c.bindings) bindings, \(c.requests) agent requests, "
+        return "\(c.calls) calls, 0 call stops, 0.00 stops/call, \(c.signals) signal stops, \(c.records) records, \(c.bindings) bindings, \(c.requests) agent requests, "
             + "\(c.rings) rings, \(c.fullWaits) full-ring waits, \(c.threadsWithoutRing) threads without a ring"
     }
 
@@ -38,12 +40,19 @@ public final class InProcessEngine: TraceEngine {
     }
 
     /// Why this engine cannot trace `configuration`, or nil when it can: it launches dynamically linked glibc
-    /// programs that the loader lets LD_AUDIT into, and does not follow children yet.
+    /// programs that the loader lets LD_AUDIT into.
     public static func unsupportedReason(_ configuration: TraceConfiguration) -> String? {
         guard case .launch(let executable, _, _) = configuration.target else {
             return "attaching to a running process needs the ptrace engine"
         }
         if configuration.followForks { return "-f needs the ptrace engine (children are not followed in-process yet)" }
+        return loaderRefusal(executable)
+    }
+
+    /// Why the loader of `executable` would not take the agent (nil: it would): a set-id file (secure
+    /// execution ignores LD_AUDIT), a static program (no loader), another libc's loader (musl's has no
+    /// rtld-audit).
+    static func loaderRefusal(_ executable: String) -> String? {
         // A set-id file whose owner (group) is not who we are starts in secure-execution mode (AT_SECURE),
         // where the loader ignores LD_AUDIT.
         var info = stat()
@@ -104,7 +113,17 @@ public final class InProcessEngine: TraceEngine {
     private var nextCallID: UInt64 = 1
     private var clock = TimestampClock()
     private var emit: (TraceEvent) -> Void = { _ in }
+    private var diagnose: (String) -> Void = { _ in }
+    /// The launched program, and each process's program once it exec'd (the agent reports the main
+    /// program with an empty path).
     private var mainPath = ""
+    private var mainPaths: [Int32: String] = [:]
+    /// What call events name a process's program by once it exec'd (nil: the launched command).
+    private var programNames: [Int32: String] = [:]
+    /// The environment entry that gives an exec'd image the agent (`AgentLaunch.environmentEntryForExec`).
+    private var agentEntry: [UInt8] = []
+    /// -f: a fork child's first ring starts with the calls its forking thread had open.
+    private var inheritedCalls: [Int32: [UInt64: OpenCall]] = [:]
 
     // MARK: Running
 
@@ -114,35 +133,75 @@ public final class InProcessEngine: TraceEngine {
             preconditionFailure("unsupportedReason rejects attach targets")
         }
         emit = events
+        diagnose = diagnostics
         mainPath = executable
         let launch = try AgentLaunch(executable: executable)
         control = launch.control
+        control.pointee.follow_forks = configuration.followForks ? 1 : 0
+        agentEntry = launch.environmentEntryForExec
         defer { launch.unmap() }
-        // ^C at a terminal reaches the program too: let it decide, and keep draining until it ends.
+        // ^C at a terminal reaches the program too: let it decide, and keep draining until it ends. Ignored
+        // until the relay has SIGINT, SIGQUIT, SIGTERM and SIGHUP blocked (as the ptrace engine does).
         let previousInterrupt = signal(SIGINT, SIG_IGN)
         let previousQuit = signal(SIGQUIT, SIG_IGN)
-        defer {
-            signal(SIGINT, previousInterrupt)
-            signal(SIGQUIT, previousQuit)
-        }
         func ignored(_ handler: __sighandler_t?) -> Bool { handler.map { unsafeBitCast($0, to: Int.self) == 1 } ?? false }
-        let child = try launch.spawn(executable: executable, arguments: arguments, environment: environment,
+        var ignoredBefore = Set([SIGTERM, SIGHUP].filter(SignalRelay.isIgnored))
+        if ignored(previousInterrupt) { ignoredBefore.insert(SIGINT) }
+        if ignored(previousQuit) { ignoredBefore.insert(SIGQUIT) }
+        let child: pid_t
+        let relay: SignalRelayThread
+        do {
+            defer {
+                signal(SIGINT, previousInterrupt)
+                signal(SIGQUIT, previousQuit)
+            }
+            child = try launch.spawn(executable: executable, arguments: arguments, environment: environment,
                                      restoreInterrupt: !ignored(previousInterrupt), restoreQuit: !ignored(previousQuit))
+            // From now on those signals are the program's (SignalRelay): linkscope does not die of them, the
+            // program gets each once, and the trace shows what it did.
+            relay = SignalRelayThread(program: child, leaving: ignoredBefore)
+        }
+        defer { relay.stop() }
+        var supervisor = Supervisor(program: child, followForks: configuration.followForks)
+        if let refusal = supervisor.refusal {
+            diagnostics("cannot supervise \(executable) (PTRACE_SEIZE: \(refusal)): its signals and execs are not traced")
+        }
         var outcome: ProgramOutcome?
         var idle = 0
-        while outcome == nil {
-            let served = serveRequest()
-            let drained = drainRings()
-            let worked = served || drained
+        while !supervisor.isEmpty {
+            var worked = serveRequest()
+            if drainRings() { worked = true }
             control.pointee.heartbeat &+= 1
+            // One waitpid per pass: a thread stopped at a signal waits for it, however busy the rings are.
+            while let stop = try next(&supervisor, program: child) {
+                worked = true
+                switch stop {
+                case .signal(let thread, let process, let signal):
+                    drainRings()
+                    counters.signals += 1
+                    emit(.signal(thread: ThreadID(rawValue: thread), signal: signal, time: .now()))
+                    if process == child { relay.programReceived(signal) }
+                    try resume(&supervisor, thread, signal: signal)
+                case .exec(let process):
+                    execed(process)
+                    try resume(&supervisor, process)
+                case .fork(let thread, let parent, let forked):
+                    self.forked(forked, by: thread, of: parent)
+                    try resume(&supervisor, thread)
+                case .ended(let process, let ending):
+                    drainRings()
+                    let time = Timestamp.now()
+                    switch ending {
+                    case .exited(let status): emit(.exited(process: ThreadID(rawValue: process), status: status, time: time))
+                    case .killed(let signal, let core):
+                        emit(.killed(process: ThreadID(rawValue: process), signal: signal, coreDumped: core, time: time))
+                    case .detached: break
+                    }
+                    if process == child { outcome = ending }
+                }
+            }
             if worked { idle = 0; continue }
             idle += 1
-            var status: Int32 = 0
-            let reaped = waitpid(child, &status, WNOHANG)
-            if reaped == child {
-                outcome = Self.outcome(status)
-                break
-            }
             // Sleep until the agent asks something (it wakes the request word) or a little time passes.
             let seq = ls_load_acquire32(&control.pointee.request_seq)
             if seq == control.pointee.response_seq {
@@ -153,13 +212,6 @@ public final class InProcessEngine: TraceEngine {
         control.pointee.disabled = 1
         while drainRings() {}
         counters.fullWaits = rings.reduce(0) { $0 + $1.header.pointee.full_waits }
-        let time = Timestamp.now()
-        switch outcome! {
-        case .exited(let status): emit(.exited(process: ThreadID(rawValue: child), status: status, time: time))
-        case .killed(let signal, let core):
-            emit(.killed(process: ThreadID(rawValue: child), signal: signal, coreDumped: core, time: time))
-        case .detached: break
-        }
         if counters.requests == 0 {
             // The agent never spoke: the loader did not load it (a secure-execution start ignores LD_AUDIT).
             diagnostics("the in-process agent was not loaded into \(executable): nothing was traced (try --engine ptrace)")
@@ -167,13 +219,57 @@ public final class InProcessEngine: TraceEngine {
         for rule in configuration.filter.unmatchedRules(afterSeeing: candidates) {
             diagnostics("filter rule '\(rule)' matched no PLT slot")
         }
-        return outcome!
+        return outcome ?? .detached
     }
 
-    private static func outcome(_ status: Int32) -> ProgramOutcome {
-        let signal = status & 0x7f
-        if signal == 0 { return .exited(status: (status >> 8) & 0xff) }
-        return .killed(signal: signal, coreDumped: status & 0x80 != 0)
+    private func next(_ supervisor: inout Supervisor, program: pid_t) throws(TraceError) -> Supervisor.Stop? {
+        do { return try supervisor.next() } catch {
+            throw .lostTracee(pid: program, operation: "waitpid", errno: error)
+        }
+    }
+
+    private func resume(_ supervisor: inout Supervisor, _ tid: pid_t, signal: Int32 = 0) throws(TraceError) {
+        do { try supervisor.resume(tid, signal: signal) } catch {
+            throw .lostTracee(pid: tid, operation: "PTRACE_CONT", errno: error)
+        }
+    }
+
+    // MARK: Processes
+
+    /// `process` exec'd (stopped before its loader runs): what linkscope knew of its objects and open calls
+    /// is gone with the old image; the new one gets the agent again, unless its loader would not take it.
+    private func execed(_ process: pid_t) {
+        drainRings()
+        let path = ProcFS.executable(of: process) ?? ""
+        objects[process] = [:]
+        mainPaths[process] = path
+        for index in rings.indices where rings[index].pid == process { rings[index].open.removeAll() }
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        programNames[process] = name
+        emit(.exec(process: ThreadID(rawValue: process), program: name, time: .now()))
+        if let reason = Self.loaderRefusal(path) {
+            diagnose("the exec'd \(reason): its calls are not traced")
+            return
+        }
+        guard let stack = InitialStack.read(pid: process) else {
+            diagnose("cannot read the initial stack of \(path) after its exec: its calls are not traced")
+            return
+        }
+        if stack.isSecure { return }  // set-id: the loader ignores LD_AUDIT (and removes it)
+        do { try stack.install(entry: agentEntry, pid: process) } catch {
+            diagnose("cannot give the agent to \(path) after its exec (\(error)): its calls are not traced")
+        }
+    }
+
+    /// -f: `child` is a copy of `parent` (fork) or runs in its memory (vfork): it knows the same objects, and
+    /// the forking thread's open calls return in it too (their return addresses are in its copy of the
+    /// stack), with the ids of the parent's calls, as the ptrace engine reports them.
+    private func forked(_ child: pid_t, by thread: pid_t, of parent: pid_t) {
+        drainRings()
+        objects[child] = objects[parent]
+        mainPaths[child] = mainPaths[parent] ?? mainPath
+        programNames[child] = programNames[parent]
+        if let ring = rings.last(where: { $0.tid == thread && $0.pid == parent }) { inheritedCalls[child] = ring.open }
     }
 
     // MARK: The agent's questions
@@ -206,7 +302,7 @@ public final class InProcessEngine: TraceEngine {
 
     private func objectOpened(pid: Int32, index: UInt32, path reported: String) {
         let isMain = reported.isEmpty && objects[pid]?.isEmpty != false
-        let path = isMain ? mainPath : reported
+        let path = isMain ? mainPaths[pid] ?? mainPath : reported
         guard !path.isEmpty, let file = try? ELFFile(path: path) else { return }
         let soname = (try? file.dynamicInfo())?.soname
         let object = TracedObject(isMainProgram: isMain, path: path, soname: soname)
@@ -293,15 +389,17 @@ public final class InProcessEngine: TraceEngine {
 
     // MARK: Rings
 
+    @discardableResult
     private func drainRings() -> Bool {
         let claimed = Int(min(ls_load_acquire32(&control.pointee.rings_claimed), control.pointee.ring_count))
         while rings.count < claimed {
             let base = UnsafeMutableRawPointer(control).advanced(by: Int(LS_CONTROL_BYTES) + rings.count * Int(LS_RING_BYTES))
             let header = base.assumingMemoryBound(to: ls_ring_header.self)
             guard ls_load_acquire32(&header.pointee.state) != 0 else { break }  // claimed, not yet set up
+            let pid = header.pointee.pid
             rings.append(RingState(header: header,
                                    data: base.advanced(by: Int(LS_RING_HEADER_BYTES)).assumingMemoryBound(to: UInt8.self),
-                                   tid: header.pointee.tid, pid: header.pointee.pid))
+                                   tid: header.pointee.tid, pid: pid, open: inheritedCalls.removeValue(forKey: pid) ?? [:]))
             counters.rings = rings.count
         }
         counters.threadsWithoutRing = max(0, Int(ls_load_acquire32(&control.pointee.rings_claimed)) - Int(control.pointee.ring_count))
@@ -367,7 +465,7 @@ public final class InProcessEngine: TraceEngine {
             nextCallID += 1
             counters.calls += 1
             emit(.call(CallEntryEvent(thread: thread, process: process, callID: callID, function: binding.symbol,
-                                      caller: binding.caller, callSite: entry.call_site, depth: Int(header.depth),
+                                      caller: binding.caller, program: programNames[ring.pid], callSite: entry.call_site, depth: Int(header.depth),
                                       decoded: decoded, time: time)))
             if !binding.noReturn {
                 ring.open[header.call] = OpenCall(callID: callID, entry: decoded, memory: memory, time: time,
