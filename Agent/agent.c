@@ -98,6 +98,8 @@ typedef struct {
     int32_t tid;
     int32_t quiet;        // this thread records nothing (a fork child without -f, no ring left, linkscope gone)
     int32_t vforked;      // it called vfork: the child borrows this thread (and this state) until it execs or exits
+    int32_t vfork_child;  // -f: the vfork child recording into a ring of its own (0: none)
+    ls_ring_header *parent_ring;  // the ring the parent gets back when it runs again
 } thread_state;
 
 // Initial-exec TLS: the static TLS block glibc reserves for audit modules, read at a fixed %fs offset.
@@ -314,6 +316,17 @@ static void set_request_path(const char *path) {
 
 // ---- rings ----
 
+// A ring of its own for thread `tid` of process `pid`; 0 when every ring is taken (counted by linkscope).
+static ls_ring_header *new_ring(int32_t tid, int32_t pid) {
+    uint32_t index = __atomic_fetch_add(&control->rings_claimed, 1, __ATOMIC_ACQ_REL);
+    if (index >= control->ring_count) return 0;
+    ls_ring_header *ring = (ls_ring_header *)(rings_base + (uint64_t)index * LS_RING_BYTES);
+    ring->tid = tid;
+    ring->pid = pid;
+    __atomic_store_n(&ring->state, 1, __ATOMIC_RELEASE);
+    return ring;
+}
+
 static void claim_ring(void) {
     self.quiet = 1;
     self.ring = 0;
@@ -328,12 +341,8 @@ static void claim_ring(void) {
         if (!control->follow_forks) process_quiet = 1;
     }
     if (process_quiet) return;
-    uint32_t index = __atomic_fetch_add(&control->rings_claimed, 1, __ATOMIC_ACQ_REL);
-    if (index >= control->ring_count) return;  // counted by linkscope as rings exhausted
-    ls_ring_header *ring = (ls_ring_header *)(rings_base + (uint64_t)index * LS_RING_BYTES);
-    ring->tid = tid;
-    ring->pid = process_pid;
-    __atomic_store_n(&ring->state, 1, __ATOMIC_RELEASE);
+    ls_ring_header *ring = new_ring(tid, process_pid);
+    if (!ring) return;
     self.ring = ring;
     self.data = (uint8_t *)ring + LS_RING_HEADER_BYTES;
     if (!self.frames) {
@@ -516,10 +525,29 @@ static inline void check_thread(void) {
 }
 
 // After vfork, the child runs on the parent's thread (same thread block, same id there): its calls are told
-// from the parent's by the process id, asked only while a vfork is outstanding.
-static inline int in_vfork_child(void) {
+// from the parent's by the process id, asked only while a vfork is outstanding. Without -f they are not
+// reported (1); with -f the child records into a ring of its own while the parent, suspended until the
+// child execs or exits, lends it the rest of its state; the parent takes its ring back when it runs again.
+static int in_vfork_child(void) {
     if (LIKELY(!self.vforked)) return 0;
-    if ((int32_t)sys3(__NR_getpid, 0, 0, 0) != process_pid) return 1;
+    int32_t pid = (int32_t)sys3(__NR_getpid, 0, 0, 0);
+    if (pid != process_pid) {
+        if (!control->follow_forks) return 1;
+        if (self.vfork_child != pid) {
+            ls_ring_header *ring = new_ring(pid, pid);
+            if (!ring) return 1;
+            if (!self.vfork_child) self.parent_ring = self.ring;
+            self.vfork_child = pid;
+            self.ring = ring;
+            self.data = (uint8_t *)ring + LS_RING_HEADER_BYTES;
+        }
+        return 0;
+    }
+    if (self.vfork_child) {
+        self.ring = self.parent_ring;
+        self.data = (uint8_t *)self.ring + LS_RING_HEADER_BYTES;
+        self.vfork_child = 0;
+    }
     self.vforked = 0;
     return 0;
 }
@@ -612,6 +640,7 @@ typedef struct {
 
 HIDDEN uint64_t ls_exit(return_registers *regs, uint64_t stack_pointer) {
     check_thread();
+    int borrowed = UNLIKELY(self.vforked) && in_vfork_child();  // a vfork child's return, not reported
     uint64_t slot = stack_pointer - 8;
     uint64_t real_return = 0;
     // The frame returning through this slot, with the frames that tail-called into it; frames inside it
@@ -620,7 +649,7 @@ HIDDEN uint64_t ls_exit(return_registers *regs, uint64_t stack_pointer) {
     while (self.depth > 0 && self.frames[self.depth - 1].slot == slot) {
         frame *f = &self.frames[--self.depth];
         real_return = f->real_return;
-        if (self.quiet) continue;
+        if (self.quiet || borrowed) continue;
         binding *b = f->bound;
         uint32_t bound = b->return_bound;
         uint8_t *out = reserve(bound);

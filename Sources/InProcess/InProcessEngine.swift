@@ -45,7 +45,6 @@ public final class InProcessEngine: TraceEngine {
         guard case .launch(let executable, _, _) = configuration.target else {
             return "attaching to a running process needs the ptrace engine"
         }
-        if configuration.followForks { return "-f needs the ptrace engine (children are not followed in-process yet)" }
         return loaderRefusal(executable)
     }
 
