@@ -285,6 +285,8 @@ public final class InProcessEngine: TraceEngine {
         control.pointee.response_count = 0
         control.pointee.response_padding = 0
         control.pointee.response_pltgot = 0
+        control.pointee.response_relro_start = 0
+        control.pointee.response_relro_end = 0
         switch request.request_kind {
         case UInt32(LS_REQ_OBJOPEN): objectOpened(pid: request.request_pid, index: UInt32(request.request_map), path: path)
         case UInt32(LS_REQ_OBJCLOSE): objects[request.request_pid]?[UInt32(request.request_map)] = nil
@@ -323,6 +325,10 @@ public final class InProcessEngine: TraceEngine {
             relroRanges[path] = file.programHeaders.filter { $0.type == .gnuRelro }
                 .map { $0.virtualAddress..<($0.virtualAddress &+ $0.memorySize) }
             control.pointee.response_pltgot = UInt32(gotSlots.count)
+            if let relro = relroRanges[path]?.first {
+                control.pointee.response_relro_start = relro.lowerBound
+                control.pointee.response_relro_end = relro.upperBound
+            }
         }
     }
 
@@ -360,7 +366,7 @@ public final class InProcessEngine: TraceEngine {
         }
         let unwinds = UnwindStarters.names.contains(symbol)
         let vforks = symbol == "vfork" || symbol == "__vfork"
-        guard reported || unwinds || vforks else { return }
+        guard reported || unwinds || vforks || Self.opensObjects(symbol) else { return }
         UnsafeMutableRawPointer(ls_response(control)).storeBytes(
             of: makeHook(symbol: symbol, caller: object, reported: reported), as: ls_hook.self)
         control.pointee.response_count = 1
@@ -375,6 +381,7 @@ public final class InProcessEngine: TraceEngine {
         if NoReturnFunctions.contains(symbol) { flags |= LS_BIND_NO_RETURN }
         if unwinds { flags |= LS_BIND_UNWINDS | LS_BIND_NO_RETURN }
         if vforks { flags |= LS_BIND_VFORK }
+        if Self.opensObjects(symbol) { flags |= LS_BIND_DLOPEN }
         let prototype = configuration.decoder.library.prototype(named: symbol)
         var hook = ls_hook()
         hook.binding = UInt32(bindings.count)
@@ -385,6 +392,9 @@ public final class InProcessEngine: TraceEngine {
         counters.bindings += 1
         return hook
     }
+
+    /// Functions that load objects: their return is where the agent patches the new objects' .plt.got words.
+    static func opensObjects(_ symbol: String) -> Bool { symbol == "dlopen" || symbol == "dlmopen" }
 
     // MARK: Rings
 

@@ -48,6 +48,17 @@ import TestSupport
         #expect(own.last?.hasPrefix("pltgot->free(0x") == true)
     }
 
+    /// A dlopen'd object's .plt.got calls (GLOB_DAT words filled when the loader relocates it, after the
+    /// agent heard of it) are traced, on each of two dlopens.
+    @Test func tracesCallsThroughADlopenedObjectsPLTGot() throws {
+        let result = try trace(["-e", "malloc+free"], [program("dlmain"), program("libpltgotplugin.so")])
+        #expect(result.status == 0 && result.stdout == "round 0: 5\nround 1: 6\n", "\(result.stderr)")
+        let plugin = result.lines.filter { $0.hasPrefix("libpltgotplugin.so->") }
+        #expect(plugin.count == 4, "\(result.lines)")
+        #expect(plugin.first?.hasPrefix("libpltgotplugin.so->malloc(6) ") == true, "\(result.lines)")
+        #expect(plugin.last?.hasPrefix("libpltgotplugin.so->free(0x") == true, "\(result.lines)")
+    }
+
     // MARK: Nesting, filters
 
     @Test func nestedCallbackCallsAreUnfinishedAndResumed() throws {

@@ -33,6 +33,7 @@
 #define LS_BIND_VECTORS_IN 8u   /* record xmm0-7 at entry */
 #define LS_BIND_VECTORS_OUT 16u /* record xmm0 at return */
 #define LS_BIND_VFORK 32u       /* vfork: until the parent runs again, calls are the child's (not reported) */
+#define LS_BIND_DLOPEN 64u      /* dlopen, dlmopen: once it returns, patch the .plt.got words of what it loaded */
 
 typedef struct {
     uint8_t kind;
@@ -96,6 +97,8 @@ typedef struct {
     uint64_t response_padding;  /* objopen: file address of the padding after the object's code, 0 = none */
     uint32_t response_pltgot;   /* objopen: how many .plt.got slots the object has (patched once relocated) */
     uint32_t reserved2;
+    uint64_t response_relro_start; /* objopen: file addresses of its PT_GNU_RELRO (end 0: none); a dlopen'd */
+    uint64_t response_relro_end;   /* object is relocated once the loader has made that range read-only */
     char request_path[LS_REQUEST_PATH_BYTES];
     uint8_t response[LS_RESPONSE_BYTES];
 } ls_control;
