@@ -337,12 +337,37 @@ static void set_request_path(const char *path) {
 
 // A ring of its own for thread `tid` of process `pid`; 0 when every ring is taken (counted by linkscope).
 static ls_ring_header *new_ring(int32_t tid, int32_t pid) {
-    uint32_t index = __atomic_fetch_add(&control->rings_claimed, 1, __ATOMIC_ACQ_REL);
-    if (index >= control->ring_count) return 0;
-    ls_ring_header *ring = (ls_ring_header *)(rings_base + (uint64_t)index * LS_RING_BYTES);
+    ls_ring_header *ring = 0;
+    uint32_t index = __atomic_load_n(&control->rings_claimed, __ATOMIC_ACQUIRE);
+    if (index < control->ring_count) index = __atomic_fetch_add(&control->rings_claimed, 1, __ATOMIC_ACQ_REL);
+    if (index < control->ring_count) {
+        ring = (ls_ring_header *)(rings_base + (uint64_t)index * LS_RING_BYTES);
+    } else {
+        // Every ring has been used once: take one whose thread has ended and been drained. linkscope frees
+        // a ring when it sees its thread end, which may be a moment after a new thread starts: wake it and
+        // give it up to ~100 ms.
+        for (int attempt = 0; attempt < 20 && !ring; attempt++) {
+            uint32_t freed = __atomic_load_n(&control->rings_freed, __ATOMIC_ACQUIRE);
+            for (uint32_t i = 0; i < control->ring_count && !ring; i++) {
+                ls_ring_header *candidate = (ls_ring_header *)(rings_base + (uint64_t)i * LS_RING_BYTES);
+                uint32_t expected = LS_RING_FREE;
+                if (__atomic_compare_exchange_n(&candidate->state, &expected, LS_RING_TAKING, 0, __ATOMIC_ACQ_REL,
+                                                __ATOMIC_RELAXED))
+                    ring = candidate;
+            }
+            if (ring || !tracer_alive()) break;
+            futex_wake(&control->request_seq);  // linkscope sleeps on it when idle
+            futex_wait(&control->rings_freed, freed, 5000000);
+        }
+        if (!ring) {
+            __atomic_add_fetch(&control->rings_refused, 1, __ATOMIC_ACQ_REL);
+            return 0;
+        }
+    }
     ring->tid = tid;
     ring->pid = pid;
-    __atomic_store_n(&ring->state, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&ring->generation, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&ring->state, LS_RING_IN_USE, __ATOMIC_RELEASE);
     return ring;
 }
 

@@ -97,6 +97,10 @@ public final class InProcessEngine: TraceEngine {
         var tid: Int32 = 0
         var pid: Int32 = 0
         var open: [UInt64: OpenCall] = [:]
+        /// Which taking of the ring `tid` and `pid` are of (the header's count: a new thread took it).
+        var generation: UInt32 = 0
+        /// Its thread has ended: free it for another once every record is read.
+        var retiring = false
     }
 
     private var control: UnsafeMutablePointer<ls_control>!
@@ -181,12 +185,20 @@ public final class InProcessEngine: TraceEngine {
                     emit(.signal(thread: ThreadID(rawValue: thread), signal: signal, time: .now()))
                     if process == child { relay.programReceived(signal) }
                     try resume(&supervisor, thread, signal: signal)
+                case .exec(let process) where process == child && counters.requests == 0:
+                    // The spawn's own exec, when the seize came before the kernel had finished it (posix_spawn
+                    // returns once the new image replaces the old, before the exec event): the agent is
+                    // already on its way in, and nothing was traced yet.
+                    try resume(&supervisor, process)
                 case .exec(let process):
                     execed(process)
                     try resume(&supervisor, process)
                 case .fork(let thread, let parent, let forked):
                     self.forked(forked, by: thread, of: parent)
                     try resume(&supervisor, thread)
+                case .threadEnded(let thread, let process):
+                    drainRings()  // its ring is known, and its records read with the tid they were written under
+                    retireRings(of: process, thread: thread)
                 case .ended(let process, let ending):
                     drainRings()
                     let time = Timestamp.now()
@@ -197,6 +209,7 @@ public final class InProcessEngine: TraceEngine {
                     case .detached: break
                     }
                     if process == child { outcome = ending }
+                    retireRings(of: process)
                 }
             }
             if worked { idle = 0; continue }
@@ -243,6 +256,7 @@ public final class InProcessEngine: TraceEngine {
         objects[process] = [:]
         mainPaths[process] = path
         for index in rings.indices where rings[index].pid == process { rings[index].open.removeAll() }
+        retireRings(of: process)  // the old image's threads are gone; the new one takes rings of its own
         let name = path.split(separator: "/").last.map(String.init) ?? path
         programNames[process] = name
         emit(.exec(process: ThreadID(rawValue: process), program: name, time: .now()))
@@ -408,20 +422,52 @@ public final class InProcessEngine: TraceEngine {
             let pid = header.pointee.pid
             rings.append(RingState(header: header,
                                    data: base.advanced(by: Int(LS_RING_HEADER_BYTES)).assumingMemoryBound(to: UInt8.self),
-                                   tid: header.pointee.tid, pid: pid, open: inheritedCalls.removeValue(forKey: pid) ?? [:]))
+                                   tid: header.pointee.tid, pid: pid, open: inheritedCalls.removeValue(forKey: pid) ?? [:],
+                                   generation: ls_load_acquire32(&header.pointee.generation)))
             counters.rings = rings.count
         }
-        counters.threadsWithoutRing = max(0, Int(ls_load_acquire32(&control.pointee.rings_claimed)) - Int(control.pointee.ring_count))
+        counters.threadsWithoutRing = Int(ls_load_acquire32(&control.pointee.rings_refused))
         var worked = false
         for index in rings.indices {
             if drain(&rings[index]) { worked = true }
+            if rings[index].retiring { free(&rings[index]) }
         }
         return worked
+    }
+
+    /// The threads of `process` (one thread, or all when nil) have ended: their rings are freed once read.
+    private func retireRings(of process: pid_t, thread: pid_t? = nil) {
+        for index in rings.indices {
+            let header = rings[index].header
+            guard ls_load_acquire32(&header.pointee.state) == LS_RING_IN_USE, header.pointee.pid == process,
+                  thread == nil || header.pointee.tid == thread else { continue }
+            rings[index].retiring = true
+        }
+    }
+
+    /// Gives a drained ring of an ended thread back for another thread to take (LS_RING_FREE).
+    private func free(_ ring: inout RingState) {
+        let header = ring.header
+        guard ls_load_acquire(&header.pointee.head) == header.pointee.tail,
+              ls_load_acquire32(&header.pointee.generation) == ring.generation else { return }
+        ring.retiring = false
+        ring.open.removeAll()
+        ls_store_release32(&header.pointee.state, LS_RING_FREE)
+        control.pointee.rings_freed &+= 1
+        futexWake(&control.pointee.rings_freed)
     }
 
     private func drain(_ ring: inout RingState) -> Bool {
         let header = ring.header
         let head = ls_load_acquire(&header.pointee.head)
+        let generation = ls_load_acquire32(&header.pointee.generation)
+        if generation != ring.generation {
+            // Freed and taken again by a new thread: what is in it from now on is that thread's.
+            ring.generation = generation
+            ring.tid = header.pointee.tid
+            ring.pid = header.pointee.pid
+            ring.open = inheritedCalls.removeValue(forKey: ring.pid) ?? [:]
+        }
         var tail = header.pointee.tail
         guard head != tail else { return false }
         let length = UInt64(LS_RING_DATA_BYTES)

@@ -24,6 +24,8 @@ struct Supervisor {
         case fork(thread: pid_t, parent: pid_t, child: pid_t)
         /// A traced process ended (nothing to resume).
         case ended(process: pid_t, ProgramOutcome)
+        /// A thread of a traced process ended (nothing to resume).
+        case threadEnded(thread: pid_t, process: pid_t)
     }
 
     /// False when PTRACE_SEIZE was refused (linkscope itself runs under a tracer that follows children, as
@@ -68,9 +70,9 @@ struct Supervisor {
             guard let (tid, status) = try Self.poll() else { return nil }
             switch status {
             case .exited(let code):
-                if let ended = threadEnded(tid) { return .ended(process: ended, .exited(status: code)) }
+                if let stop = ended(tid, .exited(status: code)) { return stop }
             case .killed(let signal, let core):
-                if let ended = threadEnded(tid) { return .ended(process: ended, .killed(signal: signal, coreDumped: core)) }
+                if let stop = ended(tid, .killed(signal: signal, coreDumped: core)) { return stop }
             case .stopped(let signal, let event):
                 if let stop = try stopped(tid, signal: signal, event: event) { return stop }
             }
@@ -93,12 +95,12 @@ struct Supervisor {
         }
     }
 
-    /// The process whose end this is, or nil for a thread's.
-    private mutating func threadEnded(_ tid: pid_t) -> pid_t? {
+    /// A traced thread's end, or its process's when it is the leader (nil: not a thread we trace).
+    private mutating func ended(_ tid: pid_t, _ outcome: ProgramOutcome) -> Stop? {
         guard let process = processOf.removeValue(forKey: tid) else { return nil }
-        guard process == tid else { return nil }
+        guard process == tid else { return .threadEnded(thread: tid, process: process) }
         processOf = processOf.filter { $0.value != process }
-        return process
+        return .ended(process: process, outcome)
     }
 
     private mutating func stopped(_ tid: pid_t, signal: Int32, event: PtraceEvent?) throws(Errno) -> Stop? {

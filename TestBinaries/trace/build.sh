@@ -32,6 +32,7 @@ build nested nested.c
 build signals signals.c
 build loop loop.c
 build threads threads.c -- -pthread
+build manythreads manythreads.c -- -pthread
 build forks forks.c
 build jump jump.c
 build static static.c -- -static

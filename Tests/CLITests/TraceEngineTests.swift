@@ -213,6 +213,15 @@ import TestSupport
         #expect(result.calls == 2000 && result.callStops(ptrace: 4000))
     }
 
+    /// More threads over the run than the in-process engine has rings: an ended thread's ring is taken
+    /// again, so every thread's call is traced.
+    @Test func threadsBeyondTheRingCountAreTraced() throws {
+        let result = try trace(["-e", "strlen"], [program("manythreads"), "1000"])
+        #expect(result.stdout == "threads 1000 total 6000\n")
+        #expect(result.functions.filter { $0 == "strlen" }.count == 1000, "\(result.stderr)")
+        if result.inProcess { #expect(result.stderr.contains(" 0 threads without a ring"), "\(result.stderr)") }
+    }
+
     @Test func forkAndSystemChildrenRunUntraced() throws {
         let plain = untraced([program("forks")])
         let result = try trace([], [program("forks")])
