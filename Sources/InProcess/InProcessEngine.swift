@@ -171,45 +171,19 @@ public final class InProcessEngine: TraceEngine {
         }
         var outcome: ProgramOutcome?
         var idle = 0
+        var lastLook: UInt64 = 0
         while !supervisor.isEmpty {
             var worked = serveRequest()
             if drainRings() { worked = true }
             control.pointee.heartbeat &+= 1
-            // One waitpid per pass: a thread stopped at a signal waits for it, however busy the rings are.
-            while let stop = try next(&supervisor, program: child) {
-                worked = true
-                switch stop {
-                case .signal(let thread, let process, let signal):
-                    drainRings()
-                    counters.signals += 1
-                    emit(.signal(thread: ThreadID(rawValue: thread), signal: signal, time: .now()))
-                    if process == child { relay.programReceived(signal) }
-                    try resume(&supervisor, thread, signal: signal)
-                case .exec(let process) where process == child && counters.requests == 0:
-                    // The spawn's own exec, when the seize came before the kernel had finished it (posix_spawn
-                    // returns once the new image replaces the old, before the exec event): the agent is
-                    // already on its way in, and nothing was traced yet.
-                    try resume(&supervisor, process)
-                case .exec(let process):
-                    execed(process)
-                    try resume(&supervisor, process)
-                case .fork(let thread, let parent, let forked):
-                    self.forked(forked, by: thread, of: parent)
-                    try resume(&supervisor, thread)
-                case .threadEnded(let thread, let process):
-                    drainRings()  // its ring is known, and its records read with the tid they were written under
-                    retireRings(of: process, thread: thread)
-                case .ended(let process, let ending):
-                    drainRings()
-                    let time = Timestamp.now()
-                    switch ending {
-                    case .exited(let status): emit(.exited(process: ThreadID(rawValue: process), status: status, time: time))
-                    case .killed(let signal, let core):
-                        emit(.killed(process: ThreadID(rawValue: process), signal: signal, coreDumped: core, time: time))
-                    case .detached: break
-                    }
-                    if process == child { outcome = ending }
-                    retireRings(of: process)
+            // A thread stopped at a signal waits for us however busy the rings are: one waitpid on every idle
+            // pass, and while busy at most every `lookInterval` (the system call stays off most passes).
+            let now = ls_rdtsc()
+            if !worked || now &- lastLook >= Self.lookInterval {
+                lastLook = now
+                while let stop = try next(&supervisor, program: child) {
+                    worked = true
+                    if let ending = try handle(stop, &supervisor, relay: relay, program: child) { outcome = ending }
                 }
             }
             if worked { idle = 0; continue }
@@ -233,6 +207,42 @@ public final class InProcessEngine: TraceEngine {
         }
         return outcome ?? .detached
     }
+
+    /// What a supervisor stop means for the trace; the program's outcome when it is the program's end.
+    private func handle(_ stop: Supervisor.Stop, _ supervisor: inout Supervisor, relay: SignalRelayThread,
+                        program: pid_t) throws(TraceError) -> ProgramOutcome? {
+        switch stop {
+        case .signal(let thread, let process, let signal):
+            drainRings()
+            counters.signals += 1
+            emit(.signal(thread: ThreadID(rawValue: thread), signal: signal, time: .now()))
+            if process == program { relay.programReceived(signal) }
+            try resume(&supervisor, thread, signal: signal)
+        case .exec(let process) where process == program && counters.requests == 0:
+            // The spawn's own exec, when the seize came before the kernel had finished it (posix_spawn returns
+            // once the new image replaces the old, before the exec event): the agent is already on its way
+            // in, and nothing was traced yet.
+            try resume(&supervisor, process)
+        case .exec(let process):
+            execed(process)
+            try resume(&supervisor, process)
+        case .fork(let thread, let parent, let forked):
+            self.forked(forked, by: thread, of: parent)
+            try resume(&supervisor, thread)
+        case .threadEnded(let thread, let process):
+            drainRings()  // its ring is known, and its records read with the tid they were written under
+            retireRings(of: process, thread: thread)
+        case .ended(let process, let ending):
+            drainRings()
+            if let event = ending.event(process: ThreadID(rawValue: process), time: .now()) { emit(event) }
+            retireRings(of: process)
+            if process == program { return ending }
+        }
+        return nil
+    }
+
+    /// TSC ticks between two looks for stopped threads while the rings keep linkscope busy (~30-50 µs).
+    static let lookInterval: UInt64 = 100_000
 
     private func next(_ supervisor: inout Supervisor, program: pid_t) throws(TraceError) -> Supervisor.Stop? {
         do { return try supervisor.next() } catch {

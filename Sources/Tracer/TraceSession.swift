@@ -218,13 +218,7 @@ public final class TraceSession: TraceEngine {
     func threadEnded(_ tid: pid_t, outcome ending: ProgramOutcome) {
         guard let state = threads.end(tid) else { return }
         guard tid == state.process, !state.isForeign else { return }
-        let time = Timestamp.now()
-        switch ending {
-        case .exited(let code): emit(.exited(process: ThreadID(rawValue: tid), status: code, time: time))
-        case .killed(let signal, let core):
-            emit(.killed(process: ThreadID(rawValue: tid), signal: signal, coreDumped: core, time: time))
-        case .detached: break
-        }
+        if let event = ending.event(process: ThreadID(rawValue: tid), time: .now()) { emit(event) }
         if tid == firstProcess { outcome = ending }
     }
 
