@@ -42,30 +42,30 @@ public final class InProcessEngine: TraceEngine {
     /// Why this engine cannot trace `configuration`, or nil when it can: it launches dynamically linked glibc
     /// programs that the loader lets LD_AUDIT into.
     public static func unsupportedReason(_ configuration: TraceConfiguration) -> String? {
-        guard case .launch(let executable, _, _) = configuration.target else {
+        guard case .launch(let command) = configuration.target else {
             return "attaching to a running process needs the ptrace engine"
         }
-        return loaderRefusal(executable)
+        return loaderRefusal(command.readablePath, named: command.displayPath)
     }
 
     /// Why the loader of `executable` would not take the agent (nil: it would): a set-id file (secure
     /// execution ignores LD_AUDIT), a static program (no loader), another libc's loader (musl's has no
     /// rtld-audit).
-    static func loaderRefusal(_ executable: String) -> String? {
+    static func loaderRefusal(_ executable: String, named name: String) -> String? {
         // A set-id file whose owner (group) is not who we are starts in secure-execution mode (AT_SECURE),
         // where the loader ignores LD_AUDIT.
         var info = stat()
         if stat(executable, &info) == 0,
            (info.st_mode & S_ISUID != 0 && info.st_uid != geteuid()) || (info.st_mode & S_ISGID != 0 && info.st_gid != getegid()) {
-            return "\(executable) is setuid or setgid: the loader ignores LD_AUDIT for it"
+            return "\(name) is setuid or setgid: the loader ignores LD_AUDIT for it"
         }
-        guard let file = try? ELFFile(path: executable) else { return "\(executable) is not an ELF file it can read" }
+        guard let file = try? ELFFile(path: executable) else { return "\(name) is not an ELF file it can read" }
         guard file.programHeaders.contains(where: { $0.type == .interpreter }) else {
-            return "\(executable) is statically linked: there is no loader to bind calls through"
+            return "\(name) is statically linked: there is no loader to bind calls through"
         }
         // glibc's loader implements rtld-audit; another libc's (musl's ld-musl) does not.
         if let interpreter = try? file.interpreter(), !interpreter.hasSuffix("ld-linux-x86-64.so.2") {
-            return "\(executable) is loaded by \(interpreter), not glibc's loader"
+            return "\(name) is loaded by \(interpreter), not glibc's loader"
         }
         return nil
     }
@@ -127,18 +127,22 @@ public final class InProcessEngine: TraceEngine {
     private var agentEntry: [UInt8] = []
     /// -f: a fork child's first ring starts with the calls its forking thread had open.
     private var inheritedCalls: [Int32: [UInt64: OpenCall]] = [:]
+    /// The command's path as launched (readable or not: for filters' names only).
+    private var launchName: String?
 
     // MARK: Running
 
     public func run(events: @escaping (TraceEvent) -> Void,
                     diagnostics: @escaping (String) -> Void) throws(TraceError) -> ProgramOutcome {
-        guard case .launch(let executable, let arguments, let environment) = configuration.target else {
+        guard case .launch(let command) = configuration.target else {
             preconditionFailure("unsupportedReason rejects attach targets")
         }
+        let executable = command.readablePath
         emit = events
         diagnose = diagnostics
         mainPath = executable
-        let launch = try AgentLaunch(executable: executable)
+        launchName = command.displayPath
+        let launch = try AgentLaunch(executable: command.displayPath)
         control = launch.control
         control.pointee.follow_forks = configuration.followForks ? 1 : 0
         agentEntry = launch.environmentEntryForExec
@@ -158,8 +162,8 @@ public final class InProcessEngine: TraceEngine {
                 signal(SIGINT, previousInterrupt)
                 signal(SIGQUIT, previousQuit)
             }
-            child = try launch.spawn(executable: executable, arguments: arguments, environment: environment,
-                                     restoreInterrupt: !ignored(previousInterrupt), restoreQuit: !ignored(previousQuit))
+            // The program starts with the dispositions linkscope was started with (Spawn).
+            child = try launch.spawn(command)
             // From now on those signals are the program's (SignalRelay): linkscope does not die of them, the
             // program gets each once, and the trace shows what it did.
             relay = SignalRelayThread(program: child, leaving: ignoredBefore)
@@ -200,7 +204,7 @@ public final class InProcessEngine: TraceEngine {
         counters.fullWaits = rings.reduce(0) { $0 + $1.header.pointee.full_waits }
         if counters.requests == 0 {
             // The agent never spoke: the loader did not load it (a secure-execution start ignores LD_AUDIT).
-            diagnostics("the in-process agent was not loaded into \(executable): nothing was traced (try --engine ptrace)")
+            diagnostics("the in-process agent was not loaded into \(command.displayPath): nothing was traced (try --engine ptrace)")
         }
         for rule in configuration.filter.unmatchedRules(afterSeeing: candidates) {
             diagnostics("filter rule '\(rule)' matched no PLT slot")
@@ -231,10 +235,13 @@ public final class InProcessEngine: TraceEngine {
             try resume(&supervisor, thread)
         case .threadEnded(let thread, let process):
             drainRings()  // its ring is known, and its records read with the tid they were written under
+            closeUnfinishedCalls(of: process, thread: thread, at: .now())
             retireRings(of: process, thread: thread)
         case .ended(let process, let ending):
             drainRings()
-            if let event = ending.event(process: ThreadID(rawValue: process), time: .now()) { emit(event) }
+            let time = Timestamp.now()
+            closeUnfinishedCalls(of: process, at: time)
+            if let event = ending.event(process: ThreadID(rawValue: process), time: time) { emit(event) }
             retireRings(of: process)
             if process == program { return ending }
         }
@@ -265,12 +272,12 @@ public final class InProcessEngine: TraceEngine {
         let path = ProcFS.executable(of: process) ?? ""
         objects[process] = [:]
         mainPaths[process] = path
-        for index in rings.indices where rings[index].pid == process { rings[index].open.removeAll() }
+        closeUnfinishedCalls(of: process, at: .now())  // none of them returns
         retireRings(of: process)  // the old image's threads are gone; the new one takes rings of its own
-        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let name = ProcFS.executableName(of: process) ?? path.split(separator: "/").last.map(String.init) ?? path
         programNames[process] = name
         emit(.exec(process: ThreadID(rawValue: process), program: name, time: .now()))
-        if let reason = Self.loaderRefusal(path) {
+        if let reason = Self.loaderRefusal(path, named: path) {
             diagnose("the exec'd \(reason): its calls are not traced")
             return
         }
@@ -293,6 +300,28 @@ public final class InProcessEngine: TraceEngine {
         mainPaths[child] = mainPaths[parent] ?? mainPath
         programNames[child] = programNames[parent]
         if let ring = rings.last(where: { $0.tid == thread && $0.pid == parent }) { inheritedCalls[child] = ring.open }
+    }
+
+    /// The calls `process`'s threads (or one thread of it) were still in when it ended: closed, innermost
+    /// first, on every thread alike (the ptrace engine closes them so too).
+    private func closeUnfinishedCalls(of process: pid_t, thread: pid_t? = nil, at time: Timestamp) {
+        for index in rings.indices where rings[index].pid == process && (thread == nil || rings[index].tid == thread) {
+            let ring = rings[index]
+            for open in ring.open.values.sorted(by: { $0.callID > $1.callID }) {
+                let binding = bindings[open.binding]
+                emit(.callReturn(CallReturnEvent(thread: ThreadID(rawValue: ring.tid), process: ThreadID(rawValue: ring.pid),
+                                                 callID: open.callID, function: binding.symbol, caller: binding.caller,
+                                                 depth: 0, decoded: nil, entryTime: open.time, time: time,
+                                                 processEnded: true)))
+            }
+            rings[index].open = [:]
+        }
+    }
+
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     // MARK: The agent's questions
@@ -330,7 +359,9 @@ public final class InProcessEngine: TraceEngine {
         let path = isMain ? mainPaths[pid] ?? mainPath : reported
         guard !path.isEmpty, let file = try? ELFFile(path: path) else { return }
         let soname = (try? file.dynamicInfo())?.soname
-        let object = TracedObject(isMainProgram: isMain, path: path, soname: soname)
+        // The main program answers filters by its launch name and by its real file's (a symlink's target).
+        let object = TracedObject(isMainProgram: isMain, path: path, soname: soname,
+                                  otherPaths: isMain ? [Self.realPath(path), launchName].compactMap { $0 } : [])
         objects[pid, default: [:]][index] = object
         if configuration.filter.mayTraceCalls(from: object) {
             control.pointee.response_count = 1
@@ -440,7 +471,7 @@ public final class InProcessEngine: TraceEngine {
         var worked = false
         for index in rings.indices {
             if drain(&rings[index]) { worked = true }
-            if rings[index].retiring { free(&rings[index]) }
+            if rings[index].retiring { freeRing(&rings[index]) }
         }
         return worked
     }
@@ -456,7 +487,7 @@ public final class InProcessEngine: TraceEngine {
     }
 
     /// Gives a drained ring of an ended thread back for another thread to take (LS_RING_FREE).
-    private func free(_ ring: inout RingState) {
+    private func freeRing(_ ring: inout RingState) {
         let header = ring.header
         guard ls_load_acquire(&header.pointee.head) == header.pointee.tail,
               ls_load_acquire32(&header.pointee.generation) == ring.generation else { return }
