@@ -1,4 +1,5 @@
 import ArgumentParser
+import ELF
 import Foundation
 import Glibc
 import InProcess
@@ -295,18 +296,19 @@ public struct TraceCommand: ParsableCommand {
         return 126
     }
 
-    /// COMMAND's words as the bytes linkscope was given. ArgumentParser hands them over as Strings, in which
-    /// bytes that are not UTF-8 have been replaced; options end at COMMAND, so the process's own argv ends
-    /// with the same words, and those are taken (a test calling `runMain` with its own words gets those).
+    /// COMMAND's words as the bytes linkscope was given. ArgumentParser hands them over as `RawBytes` strings
+    /// (LinkscopeCommand.commandLineBytes); options end at COMMAND, so the process's own argv ends with the
+    /// same words, and those are taken (a test calling `runMain` with its own words gets those, bytes that
+    /// are not UTF-8 turned back by RawBytes).
     static func bytes(ofCommand words: [String]) -> [[UInt8]] {
         let argv = (0..<Int(CommandLine.argc)).map { index in
             CommandLine.unsafeArgv[index].map { Array(UnsafeBufferPointer(start: $0, count: strlen($0))).map(UInt8.init(bitPattern:)) } ?? []
         }
         let tail = argv.suffix(words.count)
-        if tail.count == words.count, zip(tail, words).allSatisfy({ String(decoding: $0, as: UTF8.self) == $1 }) {
+        if tail.count == words.count, zip(tail, words).allSatisfy({ RawBytes.string($0) == $1 }) {
             return Array(tail)
         }
-        return words.map { Array($0.utf8) }
+        return words.map(RawBytes.bytes)
     }
 
     /// linkscope's environment as its bytes, in order (not ProcessInfo's dictionary: order, duplicate names
