@@ -269,6 +269,14 @@ public final class InProcessEngine: TraceEngine {
     /// is gone with the old image; the new one gets the agent again, unless its loader would not take it.
     private func execed(_ process: pid_t) {
         drainRings()
+        // A thread of the old image may have died in a request (exec ends every other thread): answer it, and
+        // free the request lock it held, which its process (same pid, alive) would otherwise hold forever.
+        _ = serveRequest()
+        if ls_load_acquire32(&control.pointee.request_lock) != 0, control.pointee.request_owner == process {
+            control.pointee.request_owner = 0
+            ls_store_release32(&control.pointee.request_lock, 0)
+            futexWake(&control.pointee.request_lock)
+        }
         let path = ProcFS.executable(of: process) ?? ""
         objects[process] = [:]
         mainPaths[process] = path
