@@ -1,6 +1,8 @@
 import ArgumentParser
 import ELF
 import Foundation
+import TraceModel
+import Tracer
 
 /// The `linkscope` command and its subcommands. `main.swift` only calls `runMain()`; tests import this.
 public struct LinkscopeCommand: ParsableCommand {
@@ -19,6 +21,9 @@ public struct LinkscopeCommand: ParsableCommand {
     /// Parses the command line and runs the chosen command. Bad usage exits 2, as the command-line contract
     /// says (ArgumentParser's own default would be 64); a command's own exit status passes through.
     public static func runMain(_ arguments: [String]? = nil) -> Never {
+        // The signal state a launched program inherits is the one linkscope was started with: taken before
+        // anything here changes a mask or a disposition.
+        _ = InheritedSignals.atStartup
         do {
             let argv = commandLineBytes()
             let given = arguments ?? invokedAs(argv.first ?? "") + Array(argv.dropFirst())

@@ -33,9 +33,10 @@ if [ ! -f "$cache/minbase.tar" ]; then
     mode=root; [ "$(id -u)" -eq 0 ] || mode=unshare
     # A temporary directory of our own, the tar renamed out of it when complete: a run killed half-way leaves no
     # minbase.tar that looks finished, and its stale part never meets a later run's (it is removed on exit).
+    # --format: the name ends in .part, from which mmdebstrap would guess a directory.
     part=$(mktemp -d "$cache/.minbase.XXXXXX")
     trap 'rm -rf "$part"' EXIT
-    mmdebstrap --quiet --variant=minbase --mode=$mode bookworm "$part/minbase.tar.part" http://deb.debian.org/debian
+    mmdebstrap --quiet --variant=minbase --mode=$mode --format=tar bookworm "$part/minbase.tar.part" http://deb.debian.org/debian
     mv -f "$part/minbase.tar.part" "$cache/minbase.tar"
     rm -rf "$part"
     trap - EXIT
