@@ -44,3 +44,18 @@ import Testing
         #expect(ours.stderr.contains("No such file or directory"), "\(ours.stderr)")
     }
 }
+
+/// The executable stays free of the full Foundation and its ICU (30 MB, and most of the start-up): its own
+/// modules import none of Foundation, and FoundationEssentials comes only with swift-argument-parser.
+@Suite struct ExecutableLinkageTests {
+    @Test func noFullFoundationNorICU() throws {
+        let dynamic = TestSupport.run(["/usr/bin/readelf", "-d", TestSupport.linkscopeExecutable])
+        #expect(dynamic.status == 0)
+        let needed = dynamic.stdout.split(separator: "\n").filter { $0.contains("(NEEDED)") }
+        #expect(!needed.isEmpty)
+        for line in needed {
+            #expect(!line.contains("libFoundation.so") && !line.contains("ICU") && !line.contains("Internationalization"),
+                    "\(line)")
+        }
+    }
+}
