@@ -92,7 +92,7 @@ public struct TraceCommand: ParsableCommand {
     @Flag(name: .long, help: "One JSON object per event instead of ltrace text.")
     var json = false
     @Option(name: .customLong("engine"), parsing: .unconditional,
-            help: ArgumentHelp("auto, inproc (in-process: launched glibc programs) or ptrace.", valueName: "ENGINE"))
+            help: ArgumentHelp("auto (in-process where it can serve, else ptrace), inproc (launched glibc programs) or ptrace.", valueName: "ENGINE"))
     var engineChoice: EngineChoice = .auto
     @Flag(name: .customLong("engine-stats"), help: "At the end, print the engine's stop counters to stderr.")
     var engineStats = false
@@ -320,8 +320,8 @@ public struct TraceCommand: ParsableCommand {
 enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
     case auto, inproc, ptrace
 
-    /// Whether `auto` takes the in-process engine where it can serve. Not yet by default: the in-process
-    /// engine does not see signals or follow an exec (README, limitations). `LINKSCOPE_TRACE_ENGINE=inproc`
-    /// makes it so (the test matrix runs every trace test once with each engine).
-    static var autoPrefersInProcess: Bool { ProcessInfo.processInfo.environment["LINKSCOPE_TRACE_ENGINE"] == "inproc" }
+    /// Whether `auto` takes the in-process engine where it can serve (a launched, dynamically linked glibc
+    /// program, `-f` or not): yes, unless `LINKSCOPE_TRACE_ENGINE=ptrace` says otherwise (the test matrix runs
+    /// every trace test once with each engine; README, "The in-process engine").
+    static var autoPrefersInProcess: Bool { ProcessInfo.processInfo.environment["LINKSCOPE_TRACE_ENGINE"] != "ptrace" }
 }

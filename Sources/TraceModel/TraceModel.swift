@@ -56,6 +56,15 @@ public enum ProgramOutcome: Hashable, Sendable {
     /// The trace let go of a process it had attached to (^C, SIGTERM, --duration); the process runs on.
     case detached
 
+    /// The event that says `process` ended so (nil for a detach, which each engine says itself).
+    public func event(process: ThreadID, time: Timestamp) -> TraceEvent? {
+        switch self {
+        case .exited(let status): return .exited(process: process, status: status, time: time)
+        case .killed(let signal, let core): return .killed(process: process, signal: signal, coreDumped: core, time: time)
+        case .detached: return nil
+        }
+    }
+
     /// What a shell would report: the exit status, or 128 + the signal number; 0 after a detach.
     public var shellStatus: Int32 {
         switch self {

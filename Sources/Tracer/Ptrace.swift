@@ -84,7 +84,7 @@ public enum WaitStatus: Hashable, Sendable {
     /// A signal-delivery-stop or group-stop (`signal` is the stop signal), or a ptrace event stop.
     case stopped(signal: Int32, event: PtraceEvent?)
 
-    init(raw: Int32) {
+    public init(raw: Int32) {
         if cptrace_wifexited(raw) != 0 {
             self = .exited(code: cptrace_wexitstatus(raw))
         } else if cptrace_wifsignaled(raw) != 0 {
@@ -97,8 +97,8 @@ public enum WaitStatus: Hashable, Sendable {
 }
 
 /// The raw calls, each retried on EINTR and turned into `throws(Errno)`. Nothing here knows about
-/// breakpoints; the engine is built on these.
-enum Ptrace {
+/// breakpoints; the engine is built on these, and so is the in-process engine's supervisor.
+public enum Ptrace {
     @inline(__always)
     private static func request(_ request: PtraceRequest, _ pid: pid_t, _ address: UInt64, _ data: UInt) throws(Errno) -> Int {
         while true {
@@ -120,12 +120,12 @@ enum Ptrace {
         }
     }
 
-    static func setOptions(_ pid: pid_t, _ options: PtraceOptions) throws(Errno) {
+    public static func setOptions(_ pid: pid_t, _ options: PtraceOptions) throws(Errno) {
         _ = try request(.setOptions, pid, 0, options.rawValue)
     }
 
     /// Resumes a stopped thread, delivering `signal` (0 for none).
-    static func cont(_ pid: pid_t, signal: Int32 = 0) throws(Errno) {
+    public static func cont(_ pid: pid_t, signal: Int32 = 0) throws(Errno) {
         _ = try request(.cont, pid, 0, UInt(signal))
     }
 
@@ -159,27 +159,27 @@ enum Ptrace {
     }
 
     /// Attaches to a running thread without stopping it, with `options` set at once.
-    static func seize(_ pid: pid_t, options: PtraceOptions) throws(Errno) {
+    public static func seize(_ pid: pid_t, options: PtraceOptions) throws(Errno) {
         _ = try request(.seize, pid, 0, options.rawValue)
     }
 
-    static func interrupt(_ pid: pid_t) throws(Errno) {
+    public static func interrupt(_ pid: pid_t) throws(Errno) {
         _ = try request(.interrupt, pid, 0, 0)
     }
 
-    static func listen(_ pid: pid_t) throws(Errno) {
+    public static func listen(_ pid: pid_t) throws(Errno) {
         _ = try request(.listen, pid, 0, 0)
     }
 
-    static func detach(_ pid: pid_t, signal: Int32 = 0) throws(Errno) {
+    public static func detach(_ pid: pid_t, signal: Int32 = 0) throws(Errno) {
         _ = try request(.detach, pid, 0, UInt(signal))
     }
 
-    static func kill(_ pid: pid_t) throws(Errno) {
+    public static func kill(_ pid: pid_t) throws(Errno) {
         _ = try request(.kill, pid, 0, 0)
     }
 
-    static func eventMessage(_ pid: pid_t) throws(Errno) -> UInt {
+    public static func eventMessage(_ pid: pid_t) throws(Errno) -> UInt {
         var message: UInt = 0
         try withUnsafeMutableBytes(of: &message) { (raw) throws(Errno) in
             try request(.getEventMessage, pid, pointer: raw.baseAddress!)
@@ -224,7 +224,7 @@ enum Ptrace {
     }
 
     /// waitpid(-1 or pid, __WALL), retried on EINTR.
-    static func wait(_ pid: pid_t = -1) throws(Errno) -> (pid_t, WaitStatus) {
+    public static func wait(_ pid: pid_t = -1) throws(Errno) -> (pid_t, WaitStatus) {
         var status: Int32 = 0
         while true {
             let result = waitpid(pid, &status, Int32(bitPattern: 0x4000_0000))  // __WALL
@@ -236,7 +236,7 @@ enum Ptrace {
     }
 
     /// waitpid(-1, __WALL | WNOHANG): nil when no traced thread has anything to report yet.
-    static func poll() throws(Errno) -> (pid_t, WaitStatus)? {
+    public static func poll() throws(Errno) -> (pid_t, WaitStatus)? {
         var status: Int32 = 0
         while true {
             let result = waitpid(-1, &status, Int32(bitPattern: 0x4000_0000) | WNOHANG)

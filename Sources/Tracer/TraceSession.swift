@@ -226,12 +226,7 @@ public final class TraceSession: TraceEngine {
             }
         }
         guard tid == state.process, !state.isForeign else { return }
-        switch ending {
-        case .exited(let code): emit(.exited(process: ThreadID(rawValue: tid), status: code, time: time))
-        case .killed(let signal, let core):
-            emit(.killed(process: ThreadID(rawValue: tid), signal: signal, coreDumped: core, time: time))
-        case .detached: break
-        }
+        if let event = ending.event(process: ThreadID(rawValue: tid), time: time) { emit(event) }
         if tid == firstProcess { outcome = ending }
     }
 
