@@ -126,6 +126,20 @@ import Testing
         #expect(result.functions.filter { $0 == "malloc" }.count > 100)
     }
 
+    /// A `#!` script is its interpreter's start (the kernel execs that with the environment): the in-process
+    /// engine serves it, through `#!/usr/bin/env sh` too (env execs sh: followed, the agent given again).
+    @Test func aScriptIsTracedInProcess() throws {
+        let dir = try TestSupport.temporaryDirectory("inproc-script")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let script = dir.appendingPathComponent("greet").path
+        try "#!/usr/bin/env sh\necho \"hi ${0##*/}\"\n".write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        let result = TestSupport.linkscope(["trace", "--engine-stats", "-e", "strlen", "-o", "/dev/null", "--", script],
+                                           environment: ["LINKSCOPE_TRACE_ENGINE": nil])
+        #expect(result.status == 0 && result.stdout == "hi greet\n", "\(result.stderr)")
+        #expect(result.stderr.contains("[inproc]") && !result.stderr.contains(" 0 calls,"), "\(result.stderr)")
+    }
+
     /// A program set-uid to another user starts in secure-execution mode, where the loader ignores LD_AUDIT:
     /// the in-process engine says it cannot serve (auto takes ptrace) instead of tracing nothing.
     @Test(.enabled(if: geteuid() == 0))
