@@ -45,6 +45,7 @@ public final class InProcessEngine: TraceEngine {
         guard case .launch(let command) = configuration.target else {
             return "attaching to a running process needs the ptrace engine"
         }
+        if configuration.traceSystemCalls { return "-S (system calls) needs the ptrace engine" }
         return loaderRefusal(command.readablePath, named: command.displayPath)
     }
 
@@ -132,6 +133,8 @@ public final class InProcessEngine: TraceEngine {
     private var relroRanges: [String: [Range<UInt64>]] = [:]
     private var definitions: [String: Set<String>] = [:]
     private var bindings: [Binding] = []
+    /// Per process: the functions whose canonical address is the main program's PLT stub.
+    private var canonicalStubs: [Int32: Set<String>] = [:]
     private var candidates: [FilterCandidate] = []
     private var nextCallID: UInt64 = 1
     private var clock = TimestampClock()
@@ -394,6 +397,13 @@ public final class InProcessEngine: TraceEngine {
         let object = TracedObject(isMainProgram: isMain, path: path, soname: soname,
                                   otherPaths: isMain ? [Self.realPath(path), launchName].compactMap { $0 } : [])
         objects[pid, default: [:]][index] = object
+        if isMain {
+            // A non-PIE program's undefined function symbols with a value: its PLT stub is their canonical
+            // address, which the loader gives every GLOB_DAT word for them (patchPLTGot).
+            canonicalStubs[pid] = Set(((try? file.dynamicSymbols()) ?? []).filter {
+                !$0.isDefined && $0.value != 0 && $0.type == .function
+            }.map(\.name))
+        }
         if configuration.filter.mayTraceCalls(from: object) {
             control.pointee.response_count = 1
             control.pointee.response_padding = ReturnSitePadding.of(file) ?? 0
@@ -429,7 +439,16 @@ public final class InProcessEngine: TraceEngine {
         let relro = relroRanges[object.path] ?? []
         var written = 0
         let capacity = Int(LS_RESPONSE_BYTES) / MemoryLayout<ls_got_hook>.stride
+        // A word holding the program's canonical stub leads through the program's own binding, hooked when the
+        // filter selects it there: hooking the word too would record the call twice and change the address
+        // the library sees for the function (its pointer would no longer equal the program's).
+        let main = known.values.first(where: \.isMainProgram)
+        let viaProgram = canonicalStubs[pid] ?? []
         for chosen in plan.slots where written < capacity {
+            if !object.isMainProgram, viaProgram.contains(chosen.slot.symbol), let main,
+               configuration.filter.selects(symbol: chosen.slot.symbol, caller: main, definingLibrary: nil as TracedObject?) {
+                continue
+            }
             var hook = ls_got_hook()
             hook.got_offset = chosen.slot.gotAddress
             hook.relro = relro.contains { $0.contains(chosen.slot.gotAddress) } ? 1 : 0

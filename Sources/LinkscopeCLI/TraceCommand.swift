@@ -71,6 +71,8 @@ public struct TraceCommand: ParsableCommand {
     var callSite = false
     @Flag(name: [.customShort("C"), .customLong("demangle")], help: "Demangle C++ names.")
     var demangle = false
+    @Flag(name: .customShort("S"), help: "Also show system calls (SYS_openat(...) = -1 ENOENT ...), ptrace engine.")
+    var systemCalls = false
     @Flag(name: [.customShort("b"), .customLong("no-signals")], help: "Do not print signals (--- SIGNAL --- lines).")
     var noSignals = false
     @Flag(name: .customShort("f"), help: "Also trace the processes the program forks, vforks and spawns (after exec too), lines prefixed [pid N].")
@@ -205,9 +207,10 @@ public struct TraceCommand: ParsableCommand {
         else if json { renderer = JSONLinesRenderer(output: output, showSignals: !noSignals) }
         else { renderer = LtraceTextRenderer(output: output, options: options) }
 
-        let configuration = TraceConfiguration(
+        var configuration = TraceConfiguration(
             target: target, followForks: follow, duration: duration, filter: filter,
             decoder: CallDecoder(stringLimit: stringLimit, arrayLimit: arrayLimit, library: library))
+        configuration.traceSystemCalls = systemCalls
         var runAs: Credentials?
         if let user {
             guard geteuid() == 0 else {
@@ -296,20 +299,9 @@ public struct TraceCommand: ParsableCommand {
         return 126
     }
 
-    /// COMMAND's words as the bytes linkscope was given. ArgumentParser hands them over as `RawBytes` strings
-    /// (LinkscopeCommand.commandLineBytes); options end at COMMAND, so the process's own argv ends with the
-    /// same words, and those are taken (a test calling `runMain` with its own words gets those, bytes that
-    /// are not UTF-8 turned back by RawBytes).
-    static func bytes(ofCommand words: [String]) -> [[UInt8]] {
-        let argv = (0..<Int(CommandLine.argc)).map { index in
-            CommandLine.unsafeArgv[index].map { Array(UnsafeBufferPointer(start: $0, count: strlen($0))).map(UInt8.init(bitPattern:)) } ?? []
-        }
-        let tail = argv.suffix(words.count)
-        if tail.count == words.count, zip(tail, words).allSatisfy({ RawBytes.string($0) == $1 }) {
-            return Array(tail)
-        }
-        return words.map(RawBytes.bytes)
-    }
+    /// COMMAND's words as the bytes linkscope was given: `runMain` hands argv over as `RawBytes` strings,
+    /// which keep bytes that are not UTF-8.
+    static func bytes(ofCommand words: [String]) -> [[UInt8]] { words.map(RawBytes.bytes) }
 
     /// linkscope's environment as its bytes, in order (not ProcessInfo's dictionary: order, duplicate names
     /// and entries without `=` would be lost, and bytes that are not UTF-8 replaced).

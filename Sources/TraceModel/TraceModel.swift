@@ -35,6 +35,8 @@ public struct TraceConfiguration: Sendable {
     public var duration: Double?
     public var filter: CallFilter
     public var decoder: CallDecoder
+    /// `-S`: also report the system calls (the ptrace engine only).
+    public var traceSystemCalls = false
 
     public init(target: Target, followForks: Bool = false, duration: Double? = nil, filter: CallFilter,
                 decoder: CallDecoder = CallDecoder()) {

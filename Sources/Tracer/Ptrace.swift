@@ -12,6 +12,10 @@ public struct PtraceRequest: RawRepresentable, Hashable, Sendable {
     public static let pokeData = PtraceRequest(rawValue: 5)
     /// PTRACE_CONT
     public static let cont = PtraceRequest(rawValue: 7)
+    /// PTRACE_SYSCALL
+    public static let syscall = PtraceRequest(rawValue: 24)
+    /// PTRACE_GET_SYSCALL_INFO (Linux 5.3)
+    public static let getSyscallInfo = PtraceRequest(rawValue: 0x420e)
     /// PTRACE_KILL
     public static let kill = PtraceRequest(rawValue: 8)
     /// PTRACE_DETACH
@@ -123,6 +127,35 @@ public enum Ptrace {
     /// Resumes a stopped thread, delivering `signal` (0 for none).
     public static func cont(_ pid: pid_t, signal: Int32 = 0) throws(Errno) {
         _ = try request(.cont, pid, 0, UInt(signal))
+    }
+
+    /// PTRACE_SYSCALL: resumes to the next system-call entry or exit stop (`-S`).
+    static func continueToSystemCall(_ pid: pid_t, signal: Int32 = 0) throws(Errno) {
+        _ = try request(.syscall, pid, 0, UInt(signal))
+    }
+
+    /// What a system-call stop is (struct ptrace_syscall_info of <linux/ptrace.h>): its entry with the
+    /// number and six arguments, or its exit with the result.
+    enum SystemCallStop {
+        case entry(number: UInt64, arguments: [UInt64])
+        case exit(result: Int64, failed: Bool)
+        case other
+    }
+
+    static func systemCallStop(_ pid: pid_t) throws(Errno) -> SystemCallStop {
+        // op (u8) at 0, then arch, instruction and stack pointers; the union at 24: entry {nr, args[6]},
+        // exit {s64 rval, u8 is_error}.
+        var info = [UInt64](repeating: 0, count: 12)
+        let result: Result<Int, Errno> = info.withUnsafeMutableBytes { raw in
+            Result { () throws(Errno) in try request(.getSyscallInfo, pid, UInt64(raw.count), UInt(bitPattern: raw.baseAddress)) }
+        }
+        let size = try result.get()
+        guard size >= 32 else { return .other }
+        switch info[0] & 0xff {
+        case 1: return .entry(number: info[3], arguments: Array(info[4..<10]))
+        case 2: return .exit(result: Int64(bitPattern: info[3]), failed: info[4] & 0xff != 0)
+        default: return .other
+        }
     }
 
     /// Attaches to a running thread without stopping it, with `options` set at once.

@@ -68,3 +68,4 @@ build ctormain ctormain.c -- -L"$out" -Wl,--no-as-needed -lctorlib -Wl,-rpath,"$
 build libcanonlib.so canonlib.c -- -shared -fPIC
 build canonical canonical.c -- -fno-pie -no-pie -L"$out" -Wl,--no-as-needed -lcanonlib -Wl,-rpath,"$out"
 build openthreads openthreads.c -- -pthread
+build syscalls syscalls.c
