@@ -52,7 +52,13 @@ public final class InProcessEngine: TraceEngine {
     /// Why the loader of `executable` would not take the agent (nil: it would): a set-id file (secure
     /// execution ignores LD_AUDIT), a static program (no loader), another libc's loader (musl's has no
     /// rtld-audit).
-    static func loaderRefusal(_ executable: String, named name: String) -> String? {
+    static func loaderRefusal(_ executable: String, named name: String, depth: Int = 0) -> String? {
+        // A script (`#!INTERPRETER`) is its interpreter's start: the kernel execs that, with the environment
+        // (the kernel follows at most 4 levels; set-id bits of a script are ignored).
+        if let interpreter = scriptInterpreter(executable) {
+            guard depth < 4 else { return "\(name) is a script whose interpreters nest too deep" }
+            return loaderRefusal(interpreter, named: interpreter, depth: depth + 1)
+        }
         // A set-id file whose owner (group) is not who we are starts in secure-execution mode (AT_SECURE),
         // where the loader ignores LD_AUDIT.
         var info = stat()
@@ -69,6 +75,20 @@ public final class InProcessEngine: TraceEngine {
             return "\(name) is loaded by \(interpreter), not glibc's loader"
         }
         return nil
+    }
+
+    /// The interpreter of a `#!` script (the first word after `#!`), nil for anything else.
+    static func scriptInterpreter(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 256)
+        let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, 256) }
+        guard n > 2, head[0] == UInt8(ascii: "#"), head[1] == UInt8(ascii: "!") else { return nil }
+        let line = head[2..<n].prefix { $0 != UInt8(ascii: "\n") }
+        let word = line.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+            .prefix { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
+        return word.isEmpty ? nil : String(decoding: word, as: UTF8.self)
     }
 
     // MARK: State
@@ -235,6 +255,9 @@ public final class InProcessEngine: TraceEngine {
             try resume(&supervisor, process)
         case .fork(let thread, let parent, let forked):
             self.forked(forked, by: thread, of: parent)
+            do { try supervisor.release(forked) } catch {
+                throw .lostTracee(pid: forked, operation: "PTRACE_CONT", errno: error)
+            }
             try resume(&supervisor, thread)
         case .threadEnded(let thread, let process):
             drainRings()  // its ring is known, and its records read with the tid they were written under
