@@ -17,6 +17,9 @@ import Tracer
 ///   returns, told apart by `pid`.
 /// - `{"type":"signal", "signal": "SIGUSR1", "number": 10}`: `tid` the thread it was delivered to, `pid` its
 ///   process.
+/// - `-S`: `{"type":"syscall", "name": "SYS_openat", "number": 257, "args": ["AT_FDCWD", "\"/etc/x\"", "O_RDONLY"],
+///    "arg_values": […], "duration_ns", "result": -1, "errno": "ENOENT"}` at the call's return (`result`
+///    null for exit_group, which does not return).
 /// - `{"type":"exited", "status": N}` and `{"type":"killed", "signal": "SIGTERM", "number": 15, "core_dumped": bool}`
 ///
 /// A typed value is `{"kind": K, …}` with K one of signed, unsigned, char, bool, pointer, null, string
@@ -111,6 +114,22 @@ public final class JSONLinesRenderer: TraceRenderer {
             field("program", str(program))
         case .detached(let process, let time):
             common("detached", process, process, time)
+        case .systemCall(let call):
+            flush = false
+            common("syscall", call.thread, call.process, call.time)
+            field("name", str(call.name))
+            field("number", String(call.number))
+            field("args", list(call.arguments) { self.str($0.ltraceText) })
+            field("arg_values", list(call.arguments) { $0.jsonText })
+            field("duration_ns", String(call.time.monotonicNanoseconds &- call.entryTime.monotonicNanoseconds))
+            if let result = call.result {
+                field("result", String(call.failed ? -1 : result))
+                if call.failed {
+                    field("errno", str(ErrnoNames.name(Int32(truncatingIfNeeded: -result)) ?? String(-result)))
+                }
+            } else {
+                field("result", "null")
+            }
         }
         line += "}\n"
         output.write(line)

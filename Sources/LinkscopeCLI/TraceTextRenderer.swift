@@ -106,7 +106,31 @@ public final class LtraceTextRenderer: TraceRenderer {
             closeOpenLine(" <unfinished ...>")
             output.write(beginLine(thread: process, time: time, depth: 0, callSite: nil) + "+++ detached +++\n")
             output.flush()
+
+        case .systemCall(let call):
+            // One line at the return, as strace: `SYS_openat(AT_FDCWD, "/x", O_RDONLY) = -1 ENOENT (No such file
+            // or directory)`; `= ?` for a call that does not return.
+            closeOpenLine(" <unfinished ...>")
+            let line = beginLine(thread: call.thread, time: call.entryTime, depth: 0, callSite: nil) + call.name + "("
+                + call.arguments.map(\.ltraceText).joined(separator: ", ") + ")"
+            let column = line.utf8.count
+            var tail = column < options.alignColumn ? String(repeating: " ", count: options.alignColumn - column) : ""
+            tail += " = " + LtraceTextRenderer.systemCallResult(call)
+            if options.showCallDuration {
+                tail += " <" + LtraceTextRenderer.seconds(nanoseconds: elapsed(from: call.entryTime, to: call.time)) + ">"
+            }
+            output.write(line + tail + "\n")
         }
+    }
+
+    /// `0`, `0x7f…` for an address, `-1 ENOENT (No such file or directory)` for a failure, `?` without one.
+    static func systemCallResult(_ call: SystemCallEvent) -> String {
+        guard let result = call.result else { return "?" }
+        if call.failed {
+            let code = Int32(truncatingIfNeeded: -result)
+            return "-1 " + (ErrnoNames.name(code) ?? String(code)) + " (" + String(cString: strerror(code)) + ")"
+        }
+        return call.returnsAddress ? "0x" + String(UInt64(bitPattern: result), radix: 16) : String(result)
     }
 
     public func finish() {
