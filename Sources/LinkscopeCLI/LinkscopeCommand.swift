@@ -25,7 +25,7 @@ public struct LinkscopeCommand: ParsableCommand {
         // anything here changes a mask or a disposition.
         _ = InheritedSignals.atStartup
         do {
-            let argv = commandLineBytes()
+            let argv = commandLineWords()
             let given = arguments ?? invokedAs(argv.first ?? "") + Array(argv.dropFirst())
             let (arguments, operands) = DepsCommand.splitOperands(normalised(given))
             var command = try parseAsRoot(arguments)
@@ -51,12 +51,16 @@ public struct LinkscopeCommand: ParsableCommand {
         }
     }
 
-    /// argv as `RawBytes` strings: `CommandLine.arguments` repairs bytes that are not UTF-8 (`pie\xff`
-    /// became `pie\u{FFFD}`, a file that does not exist), so FILE operands could not name such files.
-    static func commandLineBytes() -> [String] {
-        (0..<Int(CommandLine.argc)).map { index in
+    /// argv for `deps` and `check` as `RawBytes` strings: `CommandLine.arguments` repairs bytes that are not
+    /// UTF-8 (`pie\xff` became `pie\u{FFFD}`, a file that does not exist), so FILE operands could not name
+    /// such files. `trace` takes COMMAND's bytes from argv itself (TraceCommand.bytes(ofCommand:)) and
+    /// gets `CommandLine.arguments`.
+    static func commandLineWords() -> [String] {
+        let raw = (0..<Int(CommandLine.argc)).map { index in
             CommandLine.unsafeArgv[index].map { RawBytes.string(cString: $0) } ?? ""
         }
+        let takesPaths = [DepsCommand.configuration.commandName, CheckCommand.configuration.commandName]
+        return raw.count > 1 && takesPaths.contains(raw[1]) ? raw : CommandLine.arguments
     }
 
     /// Installed (or linked) as `ltrace` or `linkscope-ltrace`, linkscope is `linkscope trace` with ltrace's
