@@ -64,23 +64,40 @@ public final class InProcessEngine: TraceEngine {
 
     // MARK: State
 
-    struct Binding {
-        var symbol: String
-        var caller: String?
-        var prototype: Prototype?
+    /// One (calling object, symbol) the agent hooked. A class: every record names one, and a reference is
+    /// all the decoder copies.
+    final class Binding {
+        let symbol: String
+        let caller: String?
+        let prototype: Prototype?
         /// The stack words the agent records at entry (its plan's), to rebuild the stack for the decoder.
-        var stackWords: Int
-        var noReturn: Bool
+        let stackWords: Int
+        let noReturn: Bool
+
+        init(symbol: String, caller: String?, prototype: Prototype?, stackWords: Int, noReturn: Bool) {
+            self.symbol = symbol
+            self.caller = caller
+            self.prototype = prototype
+            self.stackWords = stackWords
+            self.noReturn = noReturn
+        }
     }
 
     struct OpenCall {
+        /// The agent's per-thread call number (entry and return records carry the same).
+        var call: UInt64
         var callID: UInt64
         var entry: DecodedEntry
-        /// What the agent copied at entry: an argument decoded at the return (an output, or every argument
-        /// from the first output on) may read it, as the format string of snprintf.
-        var memory: CapturedMemory
+        /// What the agent copied at entry, kept only when an argument is decoded at the return (an output, or
+        /// every argument from the first output on), which may read it, as the format string of snprintf.
+        var savedCaptures: [SavedCapture]
         var time: Timestamp
-        var binding: Int
+        var binding: Binding
+    }
+
+    struct SavedCapture {
+        var address: UInt64
+        var bytes: [UInt8]
     }
 
     struct RingState {
@@ -88,7 +105,15 @@ public final class InProcessEngine: TraceEngine {
         var data: UnsafeMutablePointer<UInt8>
         var tid: Int32 = 0
         var pid: Int32 = 0
-        var open: [UInt64: OpenCall] = [:]
+        /// The thread's calls still open, innermost last: a return is almost always the last one's, so this is
+        /// a stack searched from its top, not a table.
+        var open: [OpenCall] = []
+
+        /// Removes and returns the open call with the agent's call number `call`.
+        mutating func close(_ call: UInt64) -> OpenCall? {
+            guard let index = open.lastIndex(where: { $0.call == call }) else { return nil }
+            return index == open.count - 1 ? open.removeLast() : open.remove(at: index)
+        }
     }
 
     private var control: UnsafeMutablePointer<ls_control>!
@@ -339,69 +364,97 @@ public final class InProcessEngine: TraceEngine {
         if ls_exchange32(&header.pointee.waiting, 0) != 0 { futexWake(&header.pointee.waiting) }
     }
 
+    /// Decodes one record in place (its copies are read where they lie in the ring) and emits its event.
     private func decode(_ record: UnsafeRawPointer, size: Int, ring: inout RingState) {
         let header = record.load(as: ls_record.self)
         counters.records += 1
         let thread = ThreadID(rawValue: ring.tid), process = ThreadID(rawValue: ring.pid)
+        let decoder = configuration.decoder
         switch UInt32(header.type) {
         case UInt32(LS_REC_ENTRY):
             guard Int(header.binding) < bindings.count else { return }
             let binding = bindings[Int(header.binding)]
             let entry = record.load(as: ls_entry_record.self)
-            var memory = CapturedMemory()
+            var memory = CapturedBytes(regions: takeScratchRegions())
             var cursor = MemoryLayout<ls_entry_record>.size
             let words = binding.stackWords
             if words > 0, cursor + words * 8 <= size {
                 memory.regions.append(.init(address: entry.stack_pointer &+ 8,
-                                            bytes: Array(UnsafeRawBufferPointer(start: record + cursor, count: words * 8))))
+                                            bytes: UnsafeRawBufferPointer(start: record + cursor, count: words * 8)))
                 cursor += words * 8
             }
             Self.readCaptures(record, from: cursor, size: size, count: Int(header.captures), into: &memory)
-            let registers = RegisterFile(
-                integerArguments: withUnsafeBytes(of: entry.args) { Array($0.bindMemory(to: UInt64.self)) },
-                vectorLow: withUnsafeBytes(of: entry.vectors) { Array($0.bindMemory(to: UInt64.self)) },
-                stackPointer: entry.stack_pointer, rax: entry.rax, rdx: 0)
-            let decoded = configuration.decoder.decodeEntry(function: binding.symbol, registers: registers, memory: memory)
+            let registers = RegisterFile(integerWords: entry.args, vectorWords: entry.vectors,
+                                         stackPointer: entry.stack_pointer, rax: entry.rax)
+            let decoded = decoder.decodeEntry(function: binding.symbol, prototype: binding.prototype,
+                                              registers: registers, captured: memory)
+            let saved = decoded.defersArguments
+                ? memory.regions.map { SavedCapture(address: $0.address, bytes: Array($0.bytes)) } : []
+            giveBackScratchRegions(&memory)
             let time = clock.timestamp(tsc: header.tsc)
             let callID = nextCallID
             nextCallID += 1
             counters.calls += 1
+            if !binding.noReturn {
+                ring.open.append(OpenCall(call: header.call, callID: callID, entry: decoded, savedCaptures: saved,
+                                          time: time, binding: binding))
+            }
             emit(.call(CallEntryEvent(thread: thread, process: process, callID: callID, function: binding.symbol,
                                       caller: binding.caller, callSite: entry.call_site, depth: Int(header.depth),
                                       decoded: decoded, time: time)))
-            if !binding.noReturn {
-                ring.open[header.call] = OpenCall(callID: callID, entry: decoded, memory: memory, time: time,
-                                                  binding: Int(header.binding))
-            }
         case UInt32(LS_REC_RETURN):
-            guard let open = ring.open.removeValue(forKey: header.call) else { return }
-            let binding = bindings[open.binding]
+            guard let open = ring.close(header.call) else { return }
+            let binding = open.binding
             let result = record.load(as: ls_return_record.self)
-            var memory = CapturedMemory()
+            var memory = CapturedBytes(regions: takeScratchRegions())
             Self.readCaptures(record, from: MemoryLayout<ls_return_record>.size, size: size,
                               count: Int(header.captures), into: &memory)
-            memory.regions += open.memory.regions  // the return's copies first: they are the newer
-            var vectors = Array(repeating: UInt64(0), count: 8)
-            vectors[0] = result.xmm0
-            let registers = RegisterFile(vectorLow: vectors, rax: result.rax, rdx: result.rdx)
-            // Deferred (output) arguments are re-read from the entry's registers over the return's copies.
-            let decoded = configuration.decoder.decodeReturn(open.entry, registers: registers, memory: memory)
+            let registers = RegisterFile(integerWords: (0, 0, 0, 0, 0, 0), vectorWords: (result.xmm0, 0, 0, 0, 0, 0, 0, 0), rax: result.rax, rdx: result.rdx)
+            // Deferred (output) arguments are re-read from the entry's registers over the return's copies, then
+            // the entry's (the return's copies first: they are the newer).
+            let decoded = Self.withSavedCaptures(open.savedCaptures, after: &memory) { memory in
+                decoder.decodeReturn(open.entry, prototype: binding.prototype, registers: registers, captured: memory)
+            }
+            giveBackScratchRegions(&memory)
             emit(.callReturn(CallReturnEvent(thread: thread, process: process, callID: open.callID,
                                              function: binding.symbol, caller: binding.caller, depth: Int(header.depth),
                                              decoded: decoded, entryTime: open.time, time: clock.timestamp(tsc: header.tsc))))
         case UInt32(LS_REC_UNWOUND):
-            guard let open = ring.open.removeValue(forKey: header.call) else { return }
-            let binding = bindings[open.binding]
+            guard let open = ring.close(header.call) else { return }
             emit(.callReturn(CallReturnEvent(thread: thread, process: process, callID: open.callID,
-                                             function: binding.symbol, caller: binding.caller, depth: 0, decoded: nil,
-                                             entryTime: open.time, time: clock.timestamp(tsc: header.tsc))))
+                                             function: open.binding.symbol, caller: open.binding.caller, depth: 0,
+                                             decoded: nil, entryTime: open.time, time: clock.timestamp(tsc: header.tsc))))
         default:
             break  // a filler at the end of the buffer
         }
     }
 
+    /// The region list every record's reader is built on, reused (its capacity stays): no allocation per record.
+    private var scratchRegions: [CapturedBytes.Region] = []
+
+    private func takeScratchRegions() -> [CapturedBytes.Region] {
+        var regions: [CapturedBytes.Region] = []
+        swap(&regions, &scratchRegions)
+        return regions
+    }
+
+    private func giveBackScratchRegions(_ memory: inout CapturedBytes) {
+        swap(&scratchRegions, &memory.regions)
+        scratchRegions.removeAll(keepingCapacity: true)
+    }
+
+    /// Runs `body` over `memory` with `saved` (owned copies) as further regions, valid only inside `body`.
+    private static func withSavedCaptures<T>(_ saved: [SavedCapture], after memory: inout CapturedBytes,
+                                             _ body: (CapturedBytes) -> T) -> T {
+        guard let first = saved.first else { return body(memory) }
+        return first.bytes.withUnsafeBytes { bytes in
+            memory.regions.append(.init(address: first.address, bytes: bytes))
+            return withSavedCaptures(Array(saved.dropFirst()), after: &memory, body)
+        }
+    }
+
     private static func readCaptures(_ record: UnsafeRawPointer, from start: Int, size: Int, count: Int,
-                                     into memory: inout CapturedMemory) {
+                                     into memory: inout CapturedBytes) {
         var cursor = start
         for _ in 0..<count {
             guard cursor + MemoryLayout<ls_capture_block>.size <= size else { return }
@@ -411,7 +464,7 @@ public final class InProcessEngine: TraceEngine {
             guard cursor + length <= size else { return }
             if block.readable != 0, length > 0 {
                 memory.regions.append(.init(address: block.address,
-                                            bytes: Array(UnsafeRawBufferPointer(start: record + cursor, count: length))))
+                                            bytes: UnsafeRawBufferPointer(start: record + cursor, count: length)))
             }
             cursor += (length + 7) & ~7
         }

@@ -45,17 +45,21 @@ public final class LtraceTextRenderer: TraceRenderer {
     }
 
     public func render(_ event: TraceEvent) {
-        text.removeAll(keepingCapacity: true)
+        // The buffer is moved into a local for the event: appends to a class property pay a dynamic
+        // exclusivity check each.
+        var text: [UInt8] = []
+        swap(&text, &self.text)
+        defer { text.removeAll(keepingCapacity: true); swap(&text, &self.text) }
         var flush = false
         switch event {
         case .call(let call):
-            closeOpenLine(" <unfinished ...>")
+            closeOpenLine(" <unfinished ...>", into: &text)
             let start = text.count
-            beginLine(thread: call.thread, time: call.time, depth: call.depth, callSite: call.callSite)
-            appendCallerPrefix(call.caller, program: call.program)
-            appendName(call.function)
+            beginLine(into: &text, thread: call.thread, time: call.time, depth: call.depth, callSite: call.callSite)
+            appendCallerPrefix(into: &text, call.caller, program: call.program)
+            appendName(call.function, into: &text)
             text.append(ascii: "(")
-            appendList(call.decoded.arguments)
+            appendList(call.decoded.arguments, into: &text)
             if call.decoded.defersArguments && !call.decoded.arguments.isEmpty { text.append(text: ", ") }
             openCall = call.callID
             openThread = call.thread
@@ -65,7 +69,7 @@ public final class LtraceTextRenderer: TraceRenderer {
         case .callReturn(let ret):
             guard let decoded = ret.decoded else {
                 // Unwound past: only a line still open needs an ending; ltrace prints nothing either.
-                if openCall == ret.callID && openThread == ret.thread { closeOpenLine(" <no return ...>") }
+                if openCall == ret.callID && openThread == ret.thread { closeOpenLine(" <no return ...>", into: &text) }
                 break
             }
             let start: Int
@@ -74,53 +78,53 @@ public final class LtraceTextRenderer: TraceRenderer {
                 openCall = nil
                 openThread = nil
             } else {
-                closeOpenLine(" <unfinished ...>")
+                closeOpenLine(" <unfinished ...>", into: &text)
                 start = text.count
-                beginLine(thread: ret.thread, time: ret.time, depth: ret.depth, callSite: nil)
+                beginLine(into: &text, thread: ret.thread, time: ret.time, depth: ret.depth, callSite: nil)
                 text.append(text: "<... ")
-                appendName(ret.function)
+                appendName(ret.function, into: &text)
                 text.append(text: " resumed> ")
             }
-            appendList(decoded.outArguments)
+            appendList(decoded.outArguments, into: &text)
             text.append(ascii: ")")
             text.append(spaces: options.alignColumn - (text.count - start))
             text.append(text: " = ")
             decoded.value.appendLtraceText(to: &text)
             if options.showCallDuration {
                 text.append(text: " <")
-                appendSeconds(nanoseconds: elapsed(from: ret.entryTime, to: ret.time))
+                Self.appendSeconds(nanoseconds: elapsed(from: ret.entryTime, to: ret.time), into: &text)
                 text.append(ascii: ">")
             }
             text.append(ascii: "\n")
 
         case .signal(let thread, let signal, let time):
             guard options.showSignals else { return }
-            closeOpenLine(" <unfinished ...>")
-            beginLine(thread: thread, time: time, depth: 0, callSite: nil)
+            closeOpenLine(" <unfinished ...>", into: &text)
+            beginLine(into: &text, thread: thread, time: time, depth: 0, callSite: nil)
             text.append(text: "--- \(SignalName.name(signal)) (\(SignalName.description(signal))) ---\n")
             flush = true
 
         case .exited(let process, let status, let time):
-            closeOpenLine(openProcess == process ? " <no return ...>" : " <unfinished ...>")
-            beginLine(thread: process, time: time, depth: 0, callSite: nil)
+            closeOpenLine(openProcess == process ? " <no return ...>" : " <unfinished ...>", into: &text)
+            beginLine(into: &text, thread: process, time: time, depth: 0, callSite: nil)
             text.append(text: "+++ exited (status \(status)) +++\n")
             flush = true
 
         case .killed(let process, let signal, let coreDumped, let time):
-            closeOpenLine(openProcess == process ? " <no return ...>" : " <unfinished ...>")
-            beginLine(thread: process, time: time, depth: 0, callSite: nil)
+            closeOpenLine(openProcess == process ? " <no return ...>" : " <unfinished ...>", into: &text)
+            beginLine(into: &text, thread: process, time: time, depth: 0, callSite: nil)
             text.append(text: "+++ killed by \(SignalName.name(signal))\(coreDumped ? " (core dumped)" : "") +++\n")
             flush = true
 
         case .exec(let process, _, let time):
             // The exec call of this process never returns; another process's open call goes on.
-            closeOpenLine(openProcess == process ? " <no return ...>" : " <unfinished ...>")
-            beginLine(thread: process, time: time, depth: 0, callSite: nil)
+            closeOpenLine(openProcess == process ? " <no return ...>" : " <unfinished ...>", into: &text)
+            beginLine(into: &text, thread: process, time: time, depth: 0, callSite: nil)
             text.append(text: "--- Called exec() ---\n")
 
         case .detached(let process, let time):
-            closeOpenLine(" <unfinished ...>")
-            beginLine(thread: process, time: time, depth: 0, callSite: nil)
+            closeOpenLine(" <unfinished ...>", into: &text)
+            beginLine(into: &text, thread: process, time: time, depth: 0, callSite: nil)
             text.append(text: "+++ detached +++\n")
             flush = true
         }
@@ -129,13 +133,13 @@ public final class LtraceTextRenderer: TraceRenderer {
     }
 
     public func finish() {
-        text.removeAll(keepingCapacity: true)
-        closeOpenLine(" <no return ...>")
+        var text: [UInt8] = []
+        closeOpenLine(" <no return ...>", into: &text)
         if !text.isEmpty { output.write(text) }
         output.flush()
     }
 
-    private func closeOpenLine(_ ending: String) {
+    private func closeOpenLine(_ ending: String, into text: inout [UInt8]) {
         guard openCall != nil else { return }
         text.append(text: ending)
         text.append(ascii: "\n")
@@ -143,7 +147,7 @@ public final class LtraceTextRenderer: TraceRenderer {
         openThread = nil
     }
 
-    private func appendList(_ values: [Value]) {
+    private func appendList(_ values: [Value], into text: inout [UInt8]) {
         for (i, value) in values.enumerated() {
             if i > 0 { text.append(text: ", ") }
             value.appendLtraceText(to: &text)
@@ -151,11 +155,11 @@ public final class LtraceTextRenderer: TraceRenderer {
     }
 
     /// `-C`: C++ names demangled.
-    private func appendName(_ function: String) {
+    private func appendName(_ function: String, into text: inout [UInt8]) {
         text.append(text: options.demangle ? Demangler.demangle(function) : function)
     }
 
-    private func appendCallerPrefix(_ caller: String?, program: String?) {
+    private func appendCallerPrefix(into text: inout [UInt8], _ caller: String?, program: String?) {
         if let caller {
             text.append(text: caller)
         } else {
@@ -167,7 +171,7 @@ public final class LtraceTextRenderer: TraceRenderer {
     }
 
     /// `[pid N] `, the timestamp, `[0x…] `, then the indent: ltrace's order.
-    private func beginLine(thread: ThreadID, time: Timestamp, depth: Int, callSite: UInt64?) {
+    private func beginLine(into text: inout [UInt8], thread: ThreadID, time: Timestamp, depth: Int, callSite: UInt64?) {
         if !showPID && thread != lastThread {
             // A set lookup only when the thread changes: one thread's calls in a row cost nothing here.
             lastThread = thread
@@ -216,7 +220,7 @@ public final class LtraceTextRenderer: TraceRenderer {
     }
 
     /// `0.000580`: seconds with microseconds, as `-T` prints them.
-    private func appendSeconds(nanoseconds: UInt64) {
+    private static func appendSeconds(nanoseconds: UInt64, into text: inout [UInt8]) {
         text.append(decimal: nanoseconds / 1_000_000_000)
         text.append(ascii: ".")
         text.append(decimal: (nanoseconds % 1_000_000_000) / 1000, width: 6)

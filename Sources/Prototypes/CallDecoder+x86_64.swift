@@ -16,17 +16,17 @@ struct ArgumentLocations<Memory: MemoryReader> {
     }
 
     mutating func integer() -> UInt64 {
-        if nextInteger < registers.integerArguments.count {
+        if nextInteger < RegisterFile.integerCount {
             defer { nextInteger += 1 }
-            return registers.integerArguments[nextInteger]
+            return registers.integerArgument(nextInteger)
         }
         return stackWord()
     }
 
     mutating func vector() -> UInt64 {
-        if nextVector < registers.vectorLow.count {
+        if nextVector < RegisterFile.vectorCount {
             defer { nextVector += 1 }
-            return registers.vectorLow[nextVector]
+            return registers.vector(nextVector)
         }
         return stackWord()
     }

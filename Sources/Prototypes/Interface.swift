@@ -8,12 +8,18 @@ public protocol MemoryReader {
     func read(from address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int
 }
 
-/// The registers a System V x86_64 call passes values in, captured at a call's entry or return stop.
+/// The registers a System V x86_64 call passes values in, captured at a call's entry or return stop. Held
+/// inline (no arrays): the in-process engine builds two of these per traced call.
 public struct RegisterFile: Hashable, Sendable {
+    /// rdi, rsi, rdx, rcx, r8, r9.
+    public typealias IntegerWords = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+    /// The low 64 bits of xmm0 … xmm7.
+    public typealias VectorWords = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+
     /// rdi, rsi, rdx, rcx, r8, r9 (at entry).
-    public var integerArguments: [UInt64]
+    public var integerWords: IntegerWords
     /// The low 64 bits of xmm0 … xmm7 (at entry: float/double arguments; at return: xmm0 is the result).
-    public var vectorLow: [UInt64]
+    public var vectorWords: VectorWords
     /// rsp. At entry it points at the return address; stack arguments start at rsp + 8.
     public var stackPointer: UInt64
     /// rax (at return: the integer result; at entry of a variadic call: the count of vector registers used).
@@ -21,15 +27,73 @@ public struct RegisterFile: Hashable, Sendable {
     /// rdx at return: the high half of a 128-bit or two-word struct result.
     public var rdx: UInt64
 
+    public static let integerCount = 6
+    public static let vectorCount = 8
+
+    public init(integerWords: IntegerWords, vectorWords: VectorWords = (0, 0, 0, 0, 0, 0, 0, 0),
+                stackPointer: UInt64 = 0, rax: UInt64 = 0, rdx: UInt64 = 0) {
+        self.integerWords = integerWords
+        self.vectorWords = vectorWords
+        self.stackPointer = stackPointer
+        self.rax = rax
+        self.rdx = rdx
+    }
+
     public init(integerArguments: [UInt64] = Array(repeating: 0, count: 6),
                 vectorLow: [UInt64] = Array(repeating: 0, count: 8),
                 stackPointer: UInt64 = 0, rax: UInt64 = 0, rdx: UInt64 = 0) {
         precondition(integerArguments.count == 6 && vectorLow.count == 8, "x86_64 passes 6 integer and 8 vector arguments")
+        self.init(integerWords: (0, 0, 0, 0, 0, 0), stackPointer: stackPointer, rax: rax, rdx: rdx)
         self.integerArguments = integerArguments
         self.vectorLow = vectorLow
-        self.stackPointer = stackPointer
-        self.rax = rax
-        self.rdx = rdx
+    }
+
+    /// Integer argument register `index` (0: rdi).
+    public func integerArgument(_ index: Int) -> UInt64 {
+        precondition(index >= 0 && index < Self.integerCount)
+        return withUnsafeBytes(of: integerWords) { $0.load(fromByteOffset: index * 8, as: UInt64.self) }
+    }
+
+    /// The low 64 bits of xmm`index`.
+    public func vector(_ index: Int) -> UInt64 {
+        precondition(index >= 0 && index < Self.vectorCount)
+        return withUnsafeBytes(of: vectorWords) { $0.load(fromByteOffset: index * 8, as: UInt64.self) }
+    }
+
+    /// rdi, rsi, rdx, rcx, r8, r9 (at entry), as an array.
+    public var integerArguments: [UInt64] {
+        get { withUnsafeBytes(of: integerWords) { Array($0.bindMemory(to: UInt64.self)) } }
+        set {
+            precondition(newValue.count == Self.integerCount, "x86_64 passes 6 integer arguments in registers")
+            withUnsafeMutableBytes(of: &integerWords) { raw in
+                for (i, word) in newValue.enumerated() { raw.storeBytes(of: word, toByteOffset: i * 8, as: UInt64.self) }
+            }
+        }
+    }
+
+    /// The low 64 bits of xmm0 … xmm7, as an array.
+    public var vectorLow: [UInt64] {
+        get { withUnsafeBytes(of: vectorWords) { Array($0.bindMemory(to: UInt64.self)) } }
+        set {
+            precondition(newValue.count == Self.vectorCount, "x86_64 passes 8 vector arguments in registers")
+            withUnsafeMutableBytes(of: &vectorWords) { raw in
+                for (i, word) in newValue.enumerated() { raw.storeBytes(of: word, toByteOffset: i * 8, as: UInt64.self) }
+            }
+        }
+    }
+
+    public static func == (a: RegisterFile, b: RegisterFile) -> Bool {
+        a.stackPointer == b.stackPointer && a.rax == b.rax && a.rdx == b.rdx
+            && withUnsafeBytes(of: a.integerWords) { x in withUnsafeBytes(of: b.integerWords) { y in x.elementsEqual(y) } }
+            && withUnsafeBytes(of: a.vectorWords) { x in withUnsafeBytes(of: b.vectorWords) { y in x.elementsEqual(y) } }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(stackPointer)
+        hasher.combine(rax)
+        hasher.combine(rdx)
+        withUnsafeBytes(of: integerWords) { hasher.combine(bytes: $0) }
+        withUnsafeBytes(of: vectorWords) { hasher.combine(bytes: $0) }
     }
 }
 
