@@ -13,6 +13,8 @@ import Tracer
 public final class InProcessEngine: TraceEngine {
     public let name = "inproc"
     public let configuration: TraceConfiguration
+    /// The configuration's, held apart: read on every record, without copying the configuration.
+    private let decoder: CallDecoder
     public private(set) var counters = Counters()
 
     public struct Counters: Hashable, Sendable {
@@ -35,6 +37,7 @@ public final class InProcessEngine: TraceEngine {
 
     public init(configuration: TraceConfiguration) {
         self.configuration = configuration
+        self.decoder = configuration.decoder
     }
 
     /// Why this engine cannot trace `configuration`, or nil when it can: it launches dynamically linked glibc
@@ -369,7 +372,6 @@ public final class InProcessEngine: TraceEngine {
         let header = record.load(as: ls_record.self)
         counters.records += 1
         let thread = ThreadID(rawValue: ring.tid), process = ThreadID(rawValue: ring.pid)
-        let decoder = configuration.decoder
         switch UInt32(header.type) {
         case UInt32(LS_REC_ENTRY):
             guard Int(header.binding) < bindings.count else { return }

@@ -14,8 +14,12 @@ extension Array where Element == UInt8 {
     }
 
     public mutating func append(spaces count: Int) {
-        guard count > 0 else { return }
-        append(contentsOf: repeatElement(UInt8(ascii: " "), count: count))
+        var left = count
+        while left > 0 {
+            let now = Swift.min(left, spaceRun.count)
+            spaceRun.withUnsafeBufferPointer { append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<now])) }
+            left -= now
+        }
     }
 
     /// `value` in decimal.
@@ -44,7 +48,7 @@ extension Array where Element == UInt8 {
         var digits = 1
         var rest = value / 10
         while rest > 0 { digits += 1; rest /= 10 }
-        if width > digits { append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - digits)) }
+        for _ in digits..<Swift.max(digits, width) { append(UInt8(ascii: "0")) }
         append(digitsOf: value, radix: 10)
     }
 
@@ -63,3 +67,6 @@ extension Array where Element == UInt8 {
         }
     }
 }
+
+/// Padding comes from here in slices (appending a `repeatElement` goes element by element).
+private let spaceRun = [UInt8](repeating: UInt8(ascii: " "), count: 128)

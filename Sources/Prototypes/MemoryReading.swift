@@ -8,55 +8,40 @@ let memoryPageSize: UInt64 = 4096
 extension MemoryReader {
     /// Up to `count` bytes from `address`; fewer when the range runs into unmapped memory.
     public func readBytes(at address: UInt64, count: Int) -> [UInt8] {
-        var result: [UInt8] = []
-        readBytes(at: address, count: count, appendingTo: &result)
-        return result
+        guard count > 0 else { return [] }
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = readAll(at: address, into: UnsafeMutableRawBufferPointer(buffer))
+        }
     }
 
-    /// Appends up to `count` bytes from `address` to `result` and returns how many; fewer when the range runs
-    /// into unmapped memory.
-    @discardableResult
-    func readBytes(at address: UInt64, count: Int, appendingTo result: inout [UInt8]) -> Int {
-        guard count > 0 else { return 0 }
-        let base = result.count
-        result.append(contentsOf: repeatElement(0, count: count))
+    /// Fills as much of `buffer` from `address` as is readable and returns how many bytes that was.
+    func readAll(at address: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let count = buffer.count
         var done = 0
         while done < count {
             let (start, overflow) = address.addingReportingOverflow(UInt64(done))
             if overflow { break }
-            let got = result.withUnsafeMutableBytes { raw -> Int in
-                let slice = UnsafeMutableRawBufferPointer(rebasing: raw[(base + done)..<(base + count)])
-                return (try? read(from: start, into: slice)) ?? 0
-            }
+            let got = (try? read(from: start, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]))) ?? 0
             if got <= 0 {
                 // A read that crossed into an unmapped page may fail as a whole: retry up to the page end.
                 let toPageEnd = Int(memoryPageSize - start % memoryPageSize)
                 if toPageEnd < count - done {
-                    let partial = result.withUnsafeMutableBytes { raw -> Int in
-                        let slice = UnsafeMutableRawBufferPointer(rebasing: raw[(base + done)..<(base + done + toPageEnd)])
-                        return (try? read(from: start, into: slice)) ?? 0
-                    }
+                    let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + toPageEnd)])
+                    let partial = (try? read(from: start, into: slice)) ?? 0
                     if partial > 0 { done += partial; continue }
                 }
                 break
             }
             done += min(got, count - done)
         }
-        result.removeSubrange((base + done)...)
         return done
     }
 
     /// A fixed-size little-endian integer, or nil when unreadable.
     public func readInteger<T: FixedWidthInteger>(at address: UInt64, as type: T.Type = T.self) -> T? {
         var value: T = 0
-        let got = withUnsafeMutableBytes(of: &value) { raw in (try? read(from: address, into: raw)) ?? 0 }
-        if got >= MemoryLayout<T>.size { return T(littleEndian: value) }
-        // A short read (the value crosses into unmapped memory, or the reader returns less): the careful way.
-        let bytes = readBytes(at: address, count: MemoryLayout<T>.size)
-        guard bytes.count == MemoryLayout<T>.size else { return nil }
-        value = 0
-        for (i, b) in bytes.enumerated() { value |= T(truncatingIfNeeded: b) << (8 * i) }
-        return value
+        let got = withUnsafeMutableBytes(of: &value) { readAll(at: address, into: $0) }
+        return got == MemoryLayout<T>.size ? T(littleEndian: value) : nil
     }
 
     /// A NUL-terminated string of at most `limit` bytes, read page by page in bulk (never word by word) into
@@ -66,26 +51,31 @@ extension MemoryReader {
         var bytes: [UInt8] = []
         var cursor = address
         let wanted = max(0, limit) + 1  // one more byte tells "exactly limit" from "longer"
-        bytes.reserveCapacity(min(wanted, 4096))
-        while bytes.count < wanted {
-            let toPageEnd = Int(memoryPageSize - cursor % memoryPageSize)
-            let start = bytes.count
-            let got = readBytes(at: cursor, count: min(toPageEnd, wanted - bytes.count, 1024), appendingTo: &bytes)
-            if got == 0 { break }
-            if let nul = bytes[start...].firstIndex(of: 0) {
-                let length = nul
-                bytes.removeSubrange(min(length, limit)...)
-                return (bytes, length > limit)
+        let chunkBytes = 1024
+        return withUnsafeTemporaryAllocation(byteCount: chunkBytes, alignment: 8) { chunk in
+            while bytes.count < wanted {
+                let toPageEnd = Int(memoryPageSize - cursor % memoryPageSize)
+                let piece = UnsafeMutableRawBufferPointer(rebasing: chunk[..<min(toPageEnd, wanted - bytes.count, chunkBytes)])
+                let got = readAll(at: cursor, into: piece)
+                if got == 0 { break }
+                let read = UnsafeRawBufferPointer(rebasing: piece[..<got])
+                if let nul = read.firstIndex(of: 0) {
+                    let length = bytes.count + nul
+                    let kept = min(length, limit) - bytes.count
+                    if kept > 0 { bytes.append(contentsOf: read[..<kept]) }
+                    return (bytes, length > limit)
+                }
+                bytes.append(contentsOf: read)
+                let (next, overflow) = cursor.addingReportingOverflow(UInt64(got))
+                if overflow { break }
+                cursor = next
             }
-            let (next, overflow) = cursor.addingReportingOverflow(UInt64(got))
-            if overflow { break }
-            cursor = next
+            if bytes.isEmpty { return nil }
+            // No NUL within the limit (or memory ended): show what there is, cut.
+            let truncated = bytes.count > limit || bytes.count < wanted
+            if bytes.count > limit { bytes.removeSubrange(limit...) }
+            return (bytes, truncated)
         }
-        if bytes.isEmpty { return nil }
-        // No NUL within the limit (or memory ended): show what there is, cut.
-        let truncated = bytes.count > limit || bytes.count < wanted
-        if bytes.count > limit { bytes.removeSubrange(limit...) }
-        return (bytes, truncated)
     }
 }
 

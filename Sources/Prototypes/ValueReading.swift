@@ -1,7 +1,17 @@
+/// `-s` and `-A`: what a decode needs of its `CallDecoder` (copying the decoder would retain its library).
+struct ValueLimits {
+    var string: Int
+    var array: Int
+    init(_ decoder: CallDecoder) {
+        string = decoder.stringLimit
+        array = decoder.arrayLimit
+    }
+}
+
 /// Turns a raw word (a register or stack slot) or tracee memory into a `Value` of a given type. Lengths
 /// from arguments or the return value are capped by the string and array limits before any read.
 struct ValueReading<Memory: MemoryReader> {
-    let decoder: CallDecoder
+    let limits: ValueLimits
     let memory: Memory
     /// The raw words of the call's fixed arguments, for `argN` lengths.
     let integerArguments: [UInt64]
@@ -12,8 +22,8 @@ struct ValueReading<Memory: MemoryReader> {
     private var elementsLeft = ValueReading.maximumElements
     static var maximumElements: Int { 4096 }
 
-    init(decoder: CallDecoder, memory: Memory, integerArguments: [UInt64], returnValue: UInt64?) {
-        self.decoder = decoder
+    init(limits: ValueLimits, memory: Memory, integerArguments: [UInt64], returnValue: UInt64?) {
+        self.limits = limits
         self.memory = memory
         self.integerArguments = integerArguments
         self.returnValue = returnValue
@@ -57,7 +67,7 @@ struct ValueReading<Memory: MemoryReader> {
         case .format: return fromWord(word, as: .string(nil))
         case .string(let spec):
             guard word != 0 else { return .null }
-            var limit = decoder.stringLimit
+            var limit = limits.string
             var exact: Int?
             if let spec, let n = length(spec) {
                 exact = n
@@ -119,8 +129,8 @@ struct ValueReading<Memory: MemoryReader> {
     }
 
     private mutating func array(at address: UInt64, of element: ValueType, count: Int?) -> Value {
-        let wanted = count ?? decoder.arrayLimit
-        let shown = min(wanted, decoder.arrayLimit)
+        let wanted = count ?? limits.array
+        let shown = min(wanted, limits.array)
         var values: [Value] = []
         var cursor = address
         for _ in 0..<shown {

@@ -75,6 +75,39 @@ import TestSupport
         #expect(latencies.sorted()[latencies.count / 2] < 0.1, "median latency over 100 ms: \(latencies)")
     }
 
+    /// A launched program's calls reach a pipe while it runs, each within 100 ms of its `-ttt` stamp: at once
+    /// under ptrace (the program is stopped at each call), coalesced for at most a few ms in-process.
+    @Test(arguments: ["ptrace", "inproc"])
+    func launchedTraceLinesArriveWhileTheProgramRuns(engine: String) throws {
+        let tracer = Process()
+        tracer.executableURL = URL(fileURLWithPath: TestSupport.linkscopeExecutable)
+        tracer.arguments = ["trace", "--engine", engine, "-ttt", "-e", "strlen@MAIN", program("ticker"), "3"]
+        let err = Pipe()
+        tracer.standardError = err
+        tracer.standardOutput = FileHandle.nullDevice
+        try tracer.run()
+        defer { _ = err.fileHandleForReading.readDataToEndOfFile(); tracer.waitUntilExit() }
+        var latencies: [Double] = []
+        var pending = Data()
+        while latencies.count < 10 {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            let arrived = Self.now()
+            pending.append(chunk)
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                pending.removeSubrange(pending.startIndex...newline)
+                if line.contains("strlen("), let time = Self.timestamp(of: Substring(line)) {
+                    latencies.append(arrived - time)
+                }
+            }
+        }
+        // The ticker runs 3 s: ten lines seen (200 ms of ticks) means they came while it ran.
+        #expect(tracer.isRunning, "the lines came only at the end")
+        #expect(latencies.count == 10, "lines seen: \(latencies.count)")
+        #expect(latencies.allSatisfy { $0 < 0.1 }, "latencies (s): \(latencies)")
+    }
+
     /// `-o FILE` (a regular file) may buffer, but not for long: while the program runs, the file is no more
     /// than a fraction of a second behind it.
     @Test func outputFileIsWrittenWithinAFractionOfASecond() throws {
