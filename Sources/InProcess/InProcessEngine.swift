@@ -13,8 +13,6 @@ import Tracer
 public final class InProcessEngine: TraceEngine {
     public let name = "inproc"
     public let configuration: TraceConfiguration
-    /// The configuration's, held apart: read on every record, without copying the configuration.
-    private let decoder: CallDecoder
     public private(set) var counters = Counters()
 
     public struct Counters: Hashable, Sendable {
@@ -37,7 +35,7 @@ public final class InProcessEngine: TraceEngine {
 
     public init(configuration: TraceConfiguration) {
         self.configuration = configuration
-        self.decoder = configuration.decoder
+        self.recordDecoder = RecordDecoder(decoder: configuration.decoder)
     }
 
     /// Why this engine cannot trace `configuration`, or nil when it can: it launches dynamically linked glibc
@@ -67,42 +65,6 @@ public final class InProcessEngine: TraceEngine {
 
     // MARK: State
 
-    /// One (calling object, symbol) the agent hooked. A class: every record names one, and a reference is
-    /// all the decoder copies.
-    final class Binding {
-        let symbol: String
-        let caller: String?
-        let prototype: Prototype?
-        /// The stack words the agent records at entry (its plan's), to rebuild the stack for the decoder.
-        let stackWords: Int
-        let noReturn: Bool
-
-        init(symbol: String, caller: String?, prototype: Prototype?, stackWords: Int, noReturn: Bool) {
-            self.symbol = symbol
-            self.caller = caller
-            self.prototype = prototype
-            self.stackWords = stackWords
-            self.noReturn = noReturn
-        }
-    }
-
-    struct OpenCall {
-        /// The agent's per-thread call number (entry and return records carry the same).
-        var call: UInt64
-        var callID: UInt64
-        var entry: DecodedEntry
-        /// What the agent copied at entry, kept only when an argument is decoded at the return (an output, or
-        /// every argument from the first output on), which may read it, as the format string of snprintf.
-        var savedCaptures: [SavedCapture]
-        var time: Timestamp
-        var binding: Binding
-    }
-
-    struct SavedCapture {
-        var address: UInt64
-        var bytes: [UInt8]
-    }
-
     struct RingState {
         var header: UnsafeMutablePointer<ls_ring_header>
         var data: UnsafeMutablePointer<UInt8>
@@ -127,10 +89,9 @@ public final class InProcessEngine: TraceEngine {
     private var pltGotSlots: [String: [PLTSlot]] = [:]
     private var relroRanges: [String: [Range<UInt64>]] = [:]
     private var definitions: [String: Set<String>] = [:]
-    private var bindings: [Binding] = []
+    /// Moved out for each drain (`drainRings`), so it is nil only while one runs.
+    private var recordDecoder: RecordDecoder?
     private var candidates: [FilterCandidate] = []
-    private var nextCallID: UInt64 = 1
-    private var clock = TimestampClock()
     private var emit: (TraceEvent) -> Void = { _ in }
     private var mainPath = ""
 
@@ -310,9 +271,9 @@ public final class InProcessEngine: TraceEngine {
         if vforks { flags |= LS_BIND_VFORK }
         let prototype = configuration.decoder.library.prototype(named: symbol)
         var hook = ls_hook()
-        hook.binding = UInt32(bindings.count)
+        hook.binding = UInt32(recordDecoder!.bindings.count)
         hook.plan = CapturePlan(prototype: prototype, decoder: configuration.decoder, flags: flags).plan
-        bindings.append(Binding(symbol: symbol, caller: object.isMainProgram ? nil : object.displayName,
+        recordDecoder!.bindings.append(Binding(symbol: symbol, caller: object.isMainProgram ? nil : object.displayName,
                                 prototype: prototype, stackWords: Int(hook.plan.stack_words),
                                 noReturn: NoReturnFunctions.contains(symbol)))
         counters.bindings += 1
@@ -333,14 +294,22 @@ public final class InProcessEngine: TraceEngine {
             counters.rings = rings.count
         }
         counters.threadsWithoutRing = max(0, Int(ls_load_acquire32(&control.pointee.rings_claimed)) - Int(control.pointee.ring_count))
+        var records = recordDecoder!
+        recordDecoder = nil
+        defer {
+            counters.calls = records.calls
+            counters.records = records.records
+            recordDecoder = records
+        }
         var worked = false
         for index in rings.indices {
-            if drain(&rings[index]) { worked = true }
+            if drain(&rings[index], into: &records) { worked = true }
         }
         return worked
     }
 
-    private func drain(_ ring: inout RingState) -> Bool {
+    private func drain(_ ring: inout RingState, into records: inout RecordDecoder) -> Bool {
+        let emit = self.emit
         let header = ring.header
         let head = ls_load_acquire(&header.pointee.head)
         var tail = header.pointee.tail
@@ -353,7 +322,7 @@ public final class InProcessEngine: TraceEngine {
             guard size >= UInt32(MemoryLayout<ls_record>.size), UInt64(offset) + UInt64(size) <= length else {
                 break  // a corrupt ring: stop reading it rather than trust it
             }
-            decode(record, size: Int(size), ring: &ring)
+            records.decode(record, size: Int(size), ring: &ring, emit: emit)
             tail += UInt64(size)
             // Make room as we go, so a thread waiting on a full ring runs on while we decode.
             if tail - header.pointee.tail > length / 4 { release(header, tail) }
@@ -365,111 +334,6 @@ public final class InProcessEngine: TraceEngine {
     private func release(_ header: UnsafeMutablePointer<ls_ring_header>, _ tail: UInt64) {
         ls_store_release(&header.pointee.tail, tail)
         if ls_exchange32(&header.pointee.waiting, 0) != 0 { futexWake(&header.pointee.waiting) }
-    }
-
-    /// Decodes one record in place (its copies are read where they lie in the ring) and emits its event.
-    private func decode(_ record: UnsafeRawPointer, size: Int, ring: inout RingState) {
-        let header = record.load(as: ls_record.self)
-        counters.records += 1
-        let thread = ThreadID(rawValue: ring.tid), process = ThreadID(rawValue: ring.pid)
-        switch UInt32(header.type) {
-        case UInt32(LS_REC_ENTRY):
-            guard Int(header.binding) < bindings.count else { return }
-            let binding = bindings[Int(header.binding)]
-            let entry = record.load(as: ls_entry_record.self)
-            var memory = CapturedBytes(regions: takeScratchRegions())
-            var cursor = MemoryLayout<ls_entry_record>.size
-            let words = binding.stackWords
-            if words > 0, cursor + words * 8 <= size {
-                memory.regions.append(.init(address: entry.stack_pointer &+ 8,
-                                            bytes: UnsafeRawBufferPointer(start: record + cursor, count: words * 8)))
-                cursor += words * 8
-            }
-            Self.readCaptures(record, from: cursor, size: size, count: Int(header.captures), into: &memory)
-            let registers = RegisterFile(integerWords: entry.args, vectorWords: entry.vectors,
-                                         stackPointer: entry.stack_pointer, rax: entry.rax)
-            let decoded = decoder.decodeEntry(function: binding.symbol, prototype: binding.prototype,
-                                              registers: registers, captured: memory)
-            let saved = decoded.defersArguments
-                ? memory.regions.map { SavedCapture(address: $0.address, bytes: Array($0.bytes)) } : []
-            giveBackScratchRegions(&memory)
-            let time = clock.timestamp(tsc: header.tsc)
-            let callID = nextCallID
-            nextCallID += 1
-            counters.calls += 1
-            if !binding.noReturn {
-                ring.open.append(OpenCall(call: header.call, callID: callID, entry: decoded, savedCaptures: saved,
-                                          time: time, binding: binding))
-            }
-            emit(.call(CallEntryEvent(thread: thread, process: process, callID: callID, function: binding.symbol,
-                                      caller: binding.caller, callSite: entry.call_site, depth: Int(header.depth),
-                                      decoded: decoded, time: time)))
-        case UInt32(LS_REC_RETURN):
-            guard let open = ring.close(header.call) else { return }
-            let binding = open.binding
-            let result = record.load(as: ls_return_record.self)
-            var memory = CapturedBytes(regions: takeScratchRegions())
-            Self.readCaptures(record, from: MemoryLayout<ls_return_record>.size, size: size,
-                              count: Int(header.captures), into: &memory)
-            let registers = RegisterFile(integerWords: (0, 0, 0, 0, 0, 0), vectorWords: (result.xmm0, 0, 0, 0, 0, 0, 0, 0), rax: result.rax, rdx: result.rdx)
-            // Deferred (output) arguments are re-read from the entry's registers over the return's copies, then
-            // the entry's (the return's copies first: they are the newer).
-            let decoded = Self.withSavedCaptures(open.savedCaptures, after: &memory) { memory in
-                decoder.decodeReturn(open.entry, prototype: binding.prototype, registers: registers, captured: memory)
-            }
-            giveBackScratchRegions(&memory)
-            emit(.callReturn(CallReturnEvent(thread: thread, process: process, callID: open.callID,
-                                             function: binding.symbol, caller: binding.caller, depth: Int(header.depth),
-                                             decoded: decoded, entryTime: open.time, time: clock.timestamp(tsc: header.tsc))))
-        case UInt32(LS_REC_UNWOUND):
-            guard let open = ring.close(header.call) else { return }
-            emit(.callReturn(CallReturnEvent(thread: thread, process: process, callID: open.callID,
-                                             function: open.binding.symbol, caller: open.binding.caller, depth: 0,
-                                             decoded: nil, entryTime: open.time, time: clock.timestamp(tsc: header.tsc))))
-        default:
-            break  // a filler at the end of the buffer
-        }
-    }
-
-    /// The region list every record's reader is built on, reused (its capacity stays): no allocation per record.
-    private var scratchRegions: [CapturedBytes.Region] = []
-
-    private func takeScratchRegions() -> [CapturedBytes.Region] {
-        var regions: [CapturedBytes.Region] = []
-        swap(&regions, &scratchRegions)
-        return regions
-    }
-
-    private func giveBackScratchRegions(_ memory: inout CapturedBytes) {
-        swap(&scratchRegions, &memory.regions)
-        scratchRegions.removeAll(keepingCapacity: true)
-    }
-
-    /// Runs `body` over `memory` with `saved` (owned copies) as further regions, valid only inside `body`.
-    private static func withSavedCaptures<T>(_ saved: [SavedCapture], after memory: inout CapturedBytes,
-                                             _ body: (CapturedBytes) -> T) -> T {
-        guard let first = saved.first else { return body(memory) }
-        return first.bytes.withUnsafeBytes { bytes in
-            memory.regions.append(.init(address: first.address, bytes: bytes))
-            return withSavedCaptures(Array(saved.dropFirst()), after: &memory, body)
-        }
-    }
-
-    private static func readCaptures(_ record: UnsafeRawPointer, from start: Int, size: Int, count: Int,
-                                     into memory: inout CapturedBytes) {
-        var cursor = start
-        for _ in 0..<count {
-            guard cursor + MemoryLayout<ls_capture_block>.size <= size else { return }
-            let block = (record + cursor).loadUnaligned(as: ls_capture_block.self)
-            cursor += MemoryLayout<ls_capture_block>.size
-            let length = Int(block.length)
-            guard cursor + length <= size else { return }
-            if block.readable != 0, length > 0 {
-                memory.regions.append(.init(address: block.address,
-                                            bytes: UnsafeRawBufferPointer(start: record + cursor, count: length)))
-            }
-            cursor += (length + 7) & ~7
-        }
     }
 }
 

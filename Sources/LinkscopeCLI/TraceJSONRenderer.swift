@@ -27,10 +27,11 @@ public final class JSONLinesRenderer: TraceRenderer {
     /// False with `-b`: signal events are left out.
     private let showSignals: Bool
 
-    /// The event's line, reused: one write of bytes per event.
-    private var text: [UInt8] = []
+    /// The event's line, reused: one write of bytes per event. Only the rendering thread touches these, one
+    /// access at a time (no runtime exclusivity check per append: see `LtraceTextRenderer`).
+    @exclusivity(unchecked) private var text: [UInt8] = []
     /// One value's ltrace text, before it is escaped into `text`.
-    private var scratch: [UInt8] = []
+    @exclusivity(unchecked) private var scratch: [UInt8] = []
 
     public init(output: TraceTextWriter, showSignals: Bool = true) {
         self.output = output

@@ -71,7 +71,8 @@ public final class TraceOutput: TraceTextWriter, @unchecked Sendable {
     private let failed = Atomic<Bool>(false)
     /// Everything below is guarded by `condition` (its lock); the flusher thread waits on it.
     private let condition = NSCondition()
-    private var buffer: [UInt8] = []
+    /// Only touched with the lock held (no runtime exclusivity check needed on top).
+    @exclusivity(unchecked) private var buffer: [UInt8] = []
     private var failure: TraceWriteError?
     private var closed = false
     private var coalescing = false

@@ -67,9 +67,9 @@ public struct CallDecoder: Sendable {
             return DecodedReturn(value: .guessed(registers.rax))
         }
         var out: [Value] = []
-        if entry.defersArguments {
+        if entry.defersArguments, let entryRegisters = entry.deferredRegisters {
             // Re-walk the argument locations from the entry registers; decode only the deferred tail.
-            var decoding = ArgumentDecoding(decoder: self, prototype: prototype, registers: entry.registers, memory: memory)
+            var decoding = ArgumentDecoding(decoder: self, prototype: prototype, registers: entryRegisters, memory: memory)
             let all = decoding.decode(through: prototype.parameters.count, returnValue: registers.rax)
             let firstOutput = prototype.firstOutput ?? prototype.parameters.count
             out = Array(all.dropFirst(firstOutput))

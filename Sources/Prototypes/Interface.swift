@@ -131,8 +131,11 @@ public indirect enum Value: Hashable, Sendable {
 public struct DecodedEntry: Hashable, Sendable {
     public var function: String
     public var arguments: [Value]
-    /// The entry registers, for decoding out-parameters and the return value later.
-    public var registers: RegisterFile
+    /// The entry registers, for decoding the deferred arguments at the return: kept only when
+    /// `defersArguments` (nil otherwise), and boxed, so an entry is small to copy — an event carries it, and the
+    /// in-process engine makes millions a second.
+    public var deferredRegisters: RegisterFile? { savedRegisters?.registers }
+    private var savedRegisters: RegisterBox?
     /// True when a prototype (built-in or from a config file) described the call; false for ltrace's default.
     public var hasPrototype: Bool
     /// True when the call has output parameters: `arguments` then stops before the first of them, and the
@@ -144,10 +147,18 @@ public struct DecodedEntry: Hashable, Sendable {
                 defersArguments: Bool = false) {
         self.function = function
         self.arguments = arguments
-        self.registers = registers
+        self.savedRegisters = defersArguments ? RegisterBox(registers) : nil
         self.hasPrototype = hasPrototype
         self.defersArguments = defersArguments
     }
+}
+
+/// A `RegisterFile` by reference: compared and hashed by value.
+final class RegisterBox: Hashable, Sendable {
+    let registers: RegisterFile
+    init(_ registers: RegisterFile) { self.registers = registers }
+    static func == (a: RegisterBox, b: RegisterBox) -> Bool { a.registers == b.registers }
+    func hash(into hasher: inout Hasher) { hasher.combine(registers) }
 }
 
 public struct DecodedReturn: Hashable, Sendable {
