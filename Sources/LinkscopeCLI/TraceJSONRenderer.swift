@@ -101,7 +101,7 @@ public final class JSONLinesRenderer: TraceRenderer {
     /// `{"type":…,"tid":…,"pid":…,"time":{…}`: what every line starts with.
     private func common(_ type: StaticString, _ thread: ThreadID, _ process: ThreadID, _ time: Timestamp) {
         text.append(text: "{\"type\":\"")
-        text.append(contentsOf: UnsafeBufferPointer(start: type.utf8Start, count: type.utf8CodeUnitCount))
+        text.append(bytes: UnsafeBufferPointer(start: type.utf8Start, count: type.utf8CodeUnitCount))
         text.append(ascii: "\"")
         key("tid"); text.append(decimal: Int64(thread.rawValue))
         key("pid"); text.append(decimal: Int64(process.rawValue))
@@ -116,7 +116,7 @@ public final class JSONLinesRenderer: TraceRenderer {
 
     private func key(_ name: StaticString) {
         text.append(text: ",\"")
-        text.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        text.append(bytes: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         text.append(text: "\":")
     }
 

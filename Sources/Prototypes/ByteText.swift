@@ -6,7 +6,14 @@ extension Array where Element == UInt8 {
     /// The UTF-8 of `text`.
     public mutating func append(text: String) {
         var text = text
-        text.withUTF8 { append(contentsOf: $0) }
+        text.withUTF8 { append(bytes: $0) }
+    }
+
+    /// `bytes`, appended one by one when there are few: `append(contentsOf:)` has a fixed cost (its generic
+    /// sequence path) larger than copying a name or a number byte by byte.
+    public mutating func append(bytes: UnsafeBufferPointer<UInt8>) {
+        if bytes.count > 32 { append(contentsOf: bytes); return }
+        for byte in bytes { append(byte) }
     }
 
     public mutating func append(ascii: Unicode.Scalar) {
@@ -24,23 +31,35 @@ extension Array where Element == UInt8 {
 
     /// `value` in decimal.
     public mutating func append(decimal value: UInt64) {
-        append(digitsOf: value, radix: 10)
+        // Written backwards into 24 bytes on the stack (20 decimal digits hold any UInt64), then appended. The
+        // divisor is a constant, so `/ 10` is a multiplication: a variable radix made this the costliest part
+        // of a JSON line (a dozen 10–20 digit numbers each).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { digits in
+            var index = digits.count
+            var rest = value
+            repeat {
+                index -= 1
+                digits[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            append(bytes: UnsafeBufferPointer(rebasing: digits[index...]))
+        }
     }
 
     /// `value` in decimal, with a `-` when negative.
     public mutating func append(decimal value: Int64) {
         if value < 0 { append(UInt8(ascii: "-")) }
-        append(digitsOf: value.magnitude, radix: 10)
+        append(decimal: value.magnitude)
     }
 
     /// `value` in lower-case hex, without a prefix.
     public mutating func append(hex value: UInt64) {
-        append(digitsOf: value, radix: 16)
+        append(digitsOf: value, bitsPerDigit: 4)
     }
 
     /// `value` in octal, without a prefix.
     public mutating func append(octal value: UInt64) {
-        append(digitsOf: value, radix: 8)
+        append(digitsOf: value, bitsPerDigit: 3)
     }
 
     /// `value` in decimal, zero-padded on the left to `width` digits (`000580`).
@@ -49,21 +68,19 @@ extension Array where Element == UInt8 {
         var rest = value / 10
         while rest > 0 { digits += 1; rest /= 10 }
         for _ in digits..<Swift.max(digits, width) { append(UInt8(ascii: "0")) }
-        append(digitsOf: value, radix: 10)
+        append(decimal: value)
     }
 
-    private mutating func append(digitsOf value: UInt64, radix: UInt64) {
-        // 22 octal digits hold any UInt64; written backwards into a fixed buffer, then appended in order.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
-            var index = 24
-            var rest = value
-            repeat {
-                index -= 1
-                let digit = UInt8(truncatingIfNeeded: rest % radix)
-                buffer[index] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
-                rest /= radix
-            } while rest > 0
-            append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<24]))
+    /// Hex or octal: digits are bit fields, taken from the most significant one that is not zero.
+    private mutating func append(digitsOf value: UInt64, bitsPerDigit: UInt64) {
+        let mask: UInt64 = (1 << bitsPerDigit) - 1
+        var shift: UInt64 = 0
+        while shift + bitsPerDigit < 64 && value >> (shift + bitsPerDigit) != 0 { shift += bitsPerDigit }
+        while true {
+            let digit = UInt8(truncatingIfNeeded: (value >> shift) & mask)
+            append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+            if shift == 0 { return }
+            shift -= bitsPerDigit
         }
     }
 }

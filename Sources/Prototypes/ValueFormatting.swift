@@ -122,13 +122,13 @@ extension Value {
         case .floating(let d): open("float"); key("value"); out.append(text: d.isFinite ? "\(d)" : "null")
         case .enumeration(let name, let raw):
             open("enum"); key("name")
-            if let name { Value.appendJSONString(Array(name.utf8), to: &out) } else { out.append(text: "null") }
+            if let name { Value.appendJSON(name: name, to: &out) } else { out.append(text: "null") }
             key("value"); out.append(decimal: raw)
         case .bitmask(let names, let remainder):
             open("flags"); key("names"); out.append(ascii: "[")
             for (i, name) in names.enumerated() {
                 if i > 0 { out.append(ascii: ",") }
-                Value.appendJSONString(Array(name.utf8), to: &out)
+                Value.appendJSON(name: name, to: &out)
             }
             out.append(ascii: "]"); key("remainder"); out.append(decimal: remainder)
         case .array(let elements, let truncated):
@@ -151,8 +151,18 @@ extension Value {
         out.append(ascii: "}")
     }
 
+    private static func appendJSON(name: String, to out: inout [UInt8]) {
+        var name = name
+        name.withUTF8 { appendJSONEscaped(utf8: $0, to: &out) }
+    }
+
     /// `jsonString(bytes)`, appended to `out`.
-    public static func appendJSONString(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
+    public static func appendJSONString(_ bytes: [UInt8], to out: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { appendJSONString($0, to: &out) }
+    }
+
+    /// `jsonString(bytes)`, appended to `out` (concrete, not generic: it is called across modules per value).
+    public static func appendJSONString(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         if bytes.allSatisfy({ $0 < 0x80 }) {
             appendJSONEscaped(utf8: bytes, to: &out)
         } else {
@@ -181,7 +191,7 @@ extension Value {
 
     /// The escaper itself, over valid UTF-8: only ASCII bytes are ever escaped, so the bytes of every
     /// non-ASCII scalar pass through as they are.
-    private static func appendJSONEscaped(utf8 bytes: some Collection<UInt8>, to out: inout [UInt8]) {
+    private static func appendJSONEscaped(utf8 bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for b in bytes {
             switch b {
