@@ -29,18 +29,17 @@ public final class JSONLinesRenderer: TraceRenderer {
 
     /// The event's line, reused: one write of bytes per event. Only the rendering thread touches these, one
     /// access at a time (no runtime exclusivity check per append: see `LtraceTextRenderer`).
-    @exclusivity(unchecked) private var text: [UInt8] = []
+    private let text = TextBuffer()
     /// One value's ltrace text, before it is escaped into `text`.
-    @exclusivity(unchecked) private var scratch: [UInt8] = []
+    private let scratch = TextBuffer(capacity: 256)
 
     public init(output: TraceTextWriter, showSignals: Bool = true) {
         self.output = output
         self.showSignals = showSignals
-        text.reserveCapacity(1024)
     }
 
     public func render(_ event: TraceEvent) {
-        text.removeAll(keepingCapacity: true)
+        text.removeAll()
         var flush = true
         switch event {
         case .call(let c):
@@ -67,7 +66,7 @@ public final class JSONLinesRenderer: TraceRenderer {
             key("unwound"); boolean(r.unwound)
             if let d = r.decoded {
                 key("return"); rendered(d.value)
-                key("return_value"); d.value.appendJSON(to: &text)
+                key("return_value"); d.value.appendJSON(to: text)
                 key("out"); renderedList(d.outArguments)
                 key("out_values"); typedList(d.outArguments)
             }
@@ -101,7 +100,7 @@ public final class JSONLinesRenderer: TraceRenderer {
     /// `{"type":…,"tid":…,"pid":…,"time":{…}`: what every line starts with.
     private func common(_ type: StaticString, _ thread: ThreadID, _ process: ThreadID, _ time: Timestamp) {
         text.append(text: "{\"type\":\"")
-        text.append(bytes: UnsafeBufferPointer(start: type.utf8Start, count: type.utf8CodeUnitCount))
+        text.append(literal: type)
         text.append(ascii: "\"")
         key("tid"); text.append(decimal: Int64(thread.rawValue))
         key("pid"); text.append(decimal: Int64(process.rawValue))
@@ -116,13 +115,13 @@ public final class JSONLinesRenderer: TraceRenderer {
 
     private func key(_ name: StaticString) {
         text.append(text: ",\"")
-        text.append(bytes: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        text.append(literal: name)
         text.append(text: "\":")
     }
 
     private func string(_ s: String) {
         var s = s
-        s.withUTF8 { Value.appendJSONString($0, to: &text) }
+        s.withUTF8 { Value.appendJSONString($0, to: text) }
     }
 
     private func optionalString(_ s: String?) {
@@ -133,9 +132,9 @@ public final class JSONLinesRenderer: TraceRenderer {
 
     /// A value's ltrace text as a JSON string.
     private func rendered(_ value: Value) {
-        scratch.removeAll(keepingCapacity: true)
-        value.appendLtraceText(to: &scratch)
-        Value.appendJSONString(scratch, to: &text)
+        scratch.removeAll()
+        value.appendLtraceText(to: scratch)
+        Value.appendJSONString(scratch.bytes, to: text)
     }
 
     private func renderedList(_ values: [Value]) {
@@ -151,7 +150,7 @@ public final class JSONLinesRenderer: TraceRenderer {
         text.append(ascii: "[")
         for (i, value) in values.enumerated() {
             if i > 0 { text.append(ascii: ",") }
-            value.appendJSON(to: &text)
+            value.appendJSON(to: text)
         }
         text.append(ascii: "]")
     }

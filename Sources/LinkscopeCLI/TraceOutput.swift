@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Prototypes
 import Synchronization
 
 public struct TraceOutputError: Error, CustomStringConvertible, Sendable {
@@ -26,6 +27,10 @@ public protocol TraceTextWriter: AnyObject {
 extension TraceTextWriter {
     public func write(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { write($0) }
+    }
+
+    public func write(_ text: TextBuffer) {
+        write(UnsafeRawBufferPointer(text.bytes))
     }
 
     public func write(_ text: String) {

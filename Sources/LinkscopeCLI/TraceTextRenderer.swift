@@ -25,7 +25,8 @@ public final class LtraceTextRenderer: TraceRenderer {
     private let options: TraceRenderOptions
     // The state below is touched a dozen times per event, twice per traced call, and only ever from the one
     // thread that renders, one access at a time: `@exclusivity(unchecked)` spares each access the runtime's
-    // exclusivity check (a class's stored properties get one by default; it cost about 5% of a traced call).
+    // exclusivity check (a class's stored properties get one by default; with the text buffer's, it cost
+    // about 5% of a traced call).
 
     /// The call whose left half is on the current line, not yet ended.
     @exclusivity(unchecked) private var openCall: UInt64?
@@ -39,17 +40,16 @@ public final class LtraceTextRenderer: TraceRenderer {
     @exclusivity(unchecked) private var showPID: Bool
     @exclusivity(unchecked) private var lastLineTime: UInt64?
     /// The text of the event being rendered, reused: each event is one write of bytes, no String per line.
-    @exclusivity(unchecked) private var text: [UInt8] = []
+    private let text = TextBuffer()
 
     public init(output: TraceTextWriter, options: TraceRenderOptions = TraceRenderOptions()) {
         self.output = output
         self.options = options
         self.showPID = options.processPrefix == .always
-        text.reserveCapacity(1024)
     }
 
     public func render(_ event: TraceEvent) {
-        text.removeAll(keepingCapacity: true)
+        text.removeAll()
         var flush = false
         switch event {
         case .call(let call):
@@ -89,7 +89,7 @@ public final class LtraceTextRenderer: TraceRenderer {
             text.append(ascii: ")")
             text.append(spaces: options.alignColumn - (text.count - start))
             text.append(text: " = ")
-            decoded.value.appendLtraceText(to: &text)
+            decoded.value.appendLtraceText(to: text)
             if options.showCallDuration {
                 text.append(text: " <")
                 appendSeconds(nanoseconds: elapsed(from: ret.entryTime, to: ret.time))
@@ -133,7 +133,7 @@ public final class LtraceTextRenderer: TraceRenderer {
     }
 
     public func finish() {
-        text.removeAll(keepingCapacity: true)
+        text.removeAll()
         closeOpenLine(" <no return ...>")
         if !text.isEmpty { output.write(text) }
         output.flush()
@@ -150,7 +150,7 @@ public final class LtraceTextRenderer: TraceRenderer {
     private func appendList(_ values: [Value]) {
         for (i, value) in values.enumerated() {
             if i > 0 { text.append(text: ", ") }
-            value.appendLtraceText(to: &text)
+            value.appendLtraceText(to: text)
         }
     }
 
@@ -227,9 +227,9 @@ public final class LtraceTextRenderer: TraceRenderer {
     }
 
     static func pad6(_ value: UInt64) -> String {
-        var bytes: [UInt8] = []
-        bytes.append(decimal: value, width: 6)
-        return String(decoding: bytes, as: UTF8.self)
+        let digits = TextBuffer(capacity: 16)
+        digits.append(decimal: value, width: 6)
+        return digits.string
     }
 
     /// Local time of day, as ltrace's `-t`/`-tt`.

@@ -8,13 +8,13 @@ import Foundation
 extension Value {
     /// ltrace's text for the value: `"abc"...`, `nil`, `0x55d4...`, `'a'`, `<void>`, `O_WRONLY|O_CREAT`, `{ 1, 2 }`.
     public var ltraceText: String {
-        var bytes: [UInt8] = []
-        appendLtraceText(to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        let text = TextBuffer(capacity: 64)
+        appendLtraceText(to: text)
+        return text.string
     }
 
     /// `ltraceText`, appended to `out` (the renderers' path: no String per value).
-    public func appendLtraceText(to out: inout [UInt8]) {
+    public func appendLtraceText(to out: TextBuffer) {
         switch self {
         case .signed(let v): out.append(decimal: v)
         case .unsigned(let v): out.append(decimal: v)
@@ -25,7 +25,7 @@ extension Value {
             if v != 0 { out.append(octal: v) }
         case .character(let c):
             out.append(ascii: "'")
-            Value.escape(CollectionOfOne(c), quote: UInt8(ascii: "'"), into: &out)
+            Value.escape(CollectionOfOne(c), quote: UInt8(ascii: "'"), into: out)
             out.append(ascii: "'")
         case .boolean(let b): out.append(text: b ? "true" : "false")
         case .pointer(let p):
@@ -33,7 +33,7 @@ extension Value {
         case .null: out.append(text: "nil")
         case .string(let bytes, let truncated):
             out.append(ascii: "\"")
-            Value.escape(bytes, quote: UInt8(ascii: "\""), into: &out)
+            Value.escape(bytes, quote: UInt8(ascii: "\""), into: out)
             out.append(ascii: "\"")
             if truncated { out.append(text: "...") }
         case .floating(let d): out.append(text: String(format: "%f", d))
@@ -53,7 +53,7 @@ extension Value {
             out.append(text: "[ ")
             for (i, element) in elements.enumerated() {
                 if i > 0 { out.append(text: ", ") }
-                element.appendLtraceText(to: &out)
+                element.appendLtraceText(to: out)
             }
             if truncated { out.append(text: elements.isEmpty ? "..." : ", ...") }
             out.append(text: " ]")
@@ -62,7 +62,7 @@ extension Value {
             out.append(text: "{ ")
             for (i, field) in fields.enumerated() {
                 if i > 0 { out.append(text: ", ") }
-                field.appendLtraceText(to: &out)
+                field.appendLtraceText(to: out)
             }
             out.append(text: " }")
         case .void: out.append(text: "<void>")
@@ -72,12 +72,12 @@ extension Value {
     /// ltrace's escaping: `\\`, the named C escapes, printable ASCII as is, everything else as three octal
     /// digits (`\001`, `\377`).
     static func escape(_ bytes: [UInt8], quote: UInt8) -> String {
-        var out: [UInt8] = []
-        escape(bytes, quote: quote, into: &out)
-        return String(decoding: out, as: UTF8.self)
+        let out = TextBuffer(capacity: bytes.count + 16)
+        escape(bytes, quote: quote, into: out)
+        return out.string
     }
 
-    static func escape(_ bytes: some Sequence<UInt8>, quote: UInt8, into out: inout [UInt8]) {
+    static func escape(_ bytes: some Sequence<UInt8>, quote: UInt8, into out: TextBuffer) {
         for b in bytes {
             switch b {
             case UInt8(ascii: "\\"), quote: out.append(UInt8(ascii: "\\")); out.append(b)
@@ -100,13 +100,13 @@ extension Value {
 
     /// The value as a JSON object with its kind, for `--json` (`{"kind":"string","value":"abc","truncated":false}`).
     public var jsonText: String {
-        var bytes: [UInt8] = []
-        appendJSON(to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        let text = TextBuffer(capacity: 64)
+        appendJSON(to: text)
+        return text.string
     }
 
     /// `jsonText`, appended to `out`.
-    public func appendJSON(to out: inout [UInt8]) {
+    public func appendJSON(to out: TextBuffer) {
         func open(_ kind: String) { out.append(text: "{\"kind\":\""); out.append(text: kind); out.append(ascii: "\"") }
         func key(_ name: String) { out.append(text: ",\""); out.append(text: name); out.append(text: "\":") }
         func flag(_ value: Bool) { out.append(text: value ? "true" : "false") }
@@ -118,31 +118,31 @@ extension Value {
         case .pointer(let p): open("pointer"); key("value"); out.append(decimal: p)
         case .null: open("null")
         case .string(let bytes, let truncated):
-            open("string"); key("value"); Value.appendJSONString(bytes, to: &out); key("truncated"); flag(truncated)
+            open("string"); key("value"); Value.appendJSONString(bytes, to: out); key("truncated"); flag(truncated)
         case .floating(let d): open("float"); key("value"); out.append(text: d.isFinite ? "\(d)" : "null")
         case .enumeration(let name, let raw):
             open("enum"); key("name")
-            if let name { Value.appendJSON(name: name, to: &out) } else { out.append(text: "null") }
+            if let name { Value.appendJSON(name: name, to: out) } else { out.append(text: "null") }
             key("value"); out.append(decimal: raw)
         case .bitmask(let names, let remainder):
             open("flags"); key("names"); out.append(ascii: "[")
             for (i, name) in names.enumerated() {
                 if i > 0 { out.append(ascii: ",") }
-                Value.appendJSON(name: name, to: &out)
+                Value.appendJSON(name: name, to: out)
             }
             out.append(ascii: "]"); key("remainder"); out.append(decimal: remainder)
         case .array(let elements, let truncated):
             open("array"); key("elements"); out.append(ascii: "[")
             for (i, element) in elements.enumerated() {
                 if i > 0 { out.append(ascii: ",") }
-                element.appendJSON(to: &out)
+                element.appendJSON(to: out)
             }
             out.append(ascii: "]"); key("truncated"); flag(truncated)
         case .structure(let fields):
             open("struct"); key("fields"); out.append(ascii: "[")
             for (i, field) in fields.enumerated() {
                 if i > 0 { out.append(ascii: ",") }
-                field.appendJSON(to: &out)
+                field.appendJSON(to: out)
             }
             out.append(ascii: "]")
         case .void: open("void")
@@ -151,47 +151,47 @@ extension Value {
         out.append(ascii: "}")
     }
 
-    private static func appendJSON(name: String, to out: inout [UInt8]) {
+    private static func appendJSON(name: String, to out: TextBuffer) {
         var name = name
-        name.withUTF8 { appendJSONEscaped(utf8: $0, to: &out) }
+        name.withUTF8 { appendJSONEscaped(utf8: $0, to: out) }
     }
 
     /// `jsonString(bytes)`, appended to `out`.
-    public static func appendJSONString(_ bytes: [UInt8], to out: inout [UInt8]) {
-        bytes.withUnsafeBufferPointer { appendJSONString($0, to: &out) }
+    public static func appendJSONString(_ bytes: [UInt8], to out: TextBuffer) {
+        bytes.withUnsafeBufferPointer { appendJSONString($0, to: out) }
     }
 
     /// `jsonString(bytes)`, appended to `out` (concrete, not generic: it is called across modules per value).
-    public static func appendJSONString(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    public static func appendJSONString(_ bytes: UnsafeBufferPointer<UInt8>, to out: TextBuffer) {
         if bytes.allSatisfy({ $0 < 0x80 }) {
-            appendJSONEscaped(utf8: bytes, to: &out)
+            appendJSONEscaped(utf8: bytes, to: out)
         } else {
             // Not valid UTF-8, maybe: what String(decoding:) repairs (U+FFFD) is what is escaped.
             var text = String(decoding: bytes, as: UTF8.self)
-            text.withUTF8 { appendJSONEscaped(utf8: $0, to: &out) }
+            text.withUTF8 { appendJSONEscaped(utf8: $0, to: out) }
         }
     }
 
     /// A JSON string literal; bytes that are not valid UTF-8 become U+FFFD.
     public static func jsonString(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        appendJSONString(bytes, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        let out = TextBuffer(capacity: bytes.count + 16)
+        appendJSONString(bytes, to: out)
+        return out.string
     }
 
     /// A JSON string literal (RFC 8259): `"` and `\\` escaped, `\n` `\r` `\t` by name, the other control
     /// characters below U+0020 as `\u00XX`; everything else, DEL and non-ASCII included, as is (UTF-8).
     /// The one JSON escaper of the package: `deps --json` and `trace --json` both use it.
     public static func jsonString(_ text: String) -> String {
-        var out: [UInt8] = []
+        let out = TextBuffer(capacity: text.utf8.count + 16)
         var text = text
-        text.withUTF8 { appendJSONEscaped(utf8: $0, to: &out) }
-        return String(decoding: out, as: UTF8.self)
+        text.withUTF8 { appendJSONEscaped(utf8: $0, to: out) }
+        return out.string
     }
 
     /// The escaper itself, over valid UTF-8: only ASCII bytes are ever escaped, so the bytes of every
     /// non-ASCII scalar pass through as they are.
-    private static func appendJSONEscaped(utf8 bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    private static func appendJSONEscaped(utf8 bytes: UnsafeBufferPointer<UInt8>, to out: TextBuffer) {
         out.append(UInt8(ascii: "\""))
         for b in bytes {
             switch b {
