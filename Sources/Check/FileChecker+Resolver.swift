@@ -16,10 +16,11 @@ extension FileChecker {
             return .failure(ResolveFailure(reason: error.reason))
         }
         var load = ResolvedLoad()
+        let needsByNeeder = graph.dependenciesByNeeder
         load.objects = graph.objects.indices.map { index in
             let object = graph.objects[index]
             var dependencies: [String: Int] = [:]
-            for dependency in graph.dependencies(of: index) {
+            for dependency in needsByNeeder[index] {
                 if let target = dependency.target, dependencies[dependency.name] == nil {
                     dependencies[dependency.name] = target
                 }
@@ -65,7 +66,7 @@ extension FileChecker {
 
     /// The loader's message, then what was tried: the rules searched, and every candidate that existed
     /// but was refused (another machine, another class, not ELF), since that is what a user must fix.
-    static func notFoundDetail(_ name: String, neededBy: String, candidates: [Candidate], error: String?,
+    static func notFoundDetail(_ name: String, neededBy: String, candidates: SearchTrail, error: String?,
                                declaredInterpreter: Bool, hasCache: Bool) -> String {
         if candidates.first?.rule == .interpreter {
             let why = candidates.first.map { $0.rejection == .missing ? "not found" : $0.rejection.description } ?? "not found"
@@ -76,16 +77,16 @@ extension FileChecker {
         }
         var text = "\(name): \(error ?? "cannot open shared object file: No such file or directory") (needed by \(neededBy))"
         var rules: [String] = []
-        for candidate in candidates {
-            let rule = candidate.rule.description
+        for searched in candidates.rules {
+            let rule = searched.description
             // A cache lookup that finds no entry leaves no candidate; it is consulted just before the
             // default directories, and skipped with them under DF_1_NODEFLIB.
-            if candidate.rule == .defaultPath, hasCache, !rules.contains(SearchRule.ldSoCache.description) {
+            if searched == .defaultPath, hasCache, !rules.contains(SearchRule.ldSoCache.description) {
                 rules.append(SearchRule.ldSoCache.description)
             }
             if !rules.contains(rule) { rules.append(rule) }
         }
-        let refused = candidates.filter { $0.rejection != .missing }
+        let refused = candidates.refused
         if !refused.isEmpty {
             text += "; refused " + refused.map { "\($0.path) (\($0.rejection))" }.joined(separator: ", ")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Linker
 
 extension CheckReport {
     /// The human summary: one headline, then each kind of problem with how many files it affects, each
@@ -9,7 +10,9 @@ extension CheckReport {
             + "\(plural(counts.sharedObjects, "shared object")))"
         let refused = filesWithErrors.count
         let warningFiles = Set(warnings.map(\.file)).count
-        out += "linkscope check \(root): \(checked)"
+        // What was asked about: the root, or on this system the PATHs (`check .` checked no "/").
+        let subject = root == "/" && paths != ["/"] ? paths.map(LoaderRoot.normalized).joined(separator: " ") : root
+        out += "linkscope check \(TerminalText.escaped(subject)): \(checked)"
         if counts.skipped > 0 { out += ", \(counts.skipped) other ELF files skipped" }
         out += "\n"
         if let image {

@@ -98,7 +98,7 @@ public struct RootWalker: Sendable {
             } catch {
                 state.result.problems.append(Problem(
                     kind: .unreadable, file: directory, neededBy: nil, subject: directory,
-                    detail: "cannot read directory: \(error.reason)"))
+                    detail: "\(directory): cannot read directory: \(error.reason)"))
                 continue
             }
             var subdirectories: [String] = []

@@ -62,7 +62,7 @@ public final class ELFFile {
     public convenience init(path: String) throws(ELFError) {
         precondition(Self.libelfReady, "libelf refused EV_CURRENT")
         // O_NONBLOCK: a FIFO opens at once (and then reads as nothing) instead of waiting for a writer.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+        let fd = RawBytes.withCString(path) { open($0, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) }
         guard fd >= 0 else { throw .cannotOpen(path: path, errno: errno) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
@@ -237,11 +237,20 @@ public final class ELFFile {
     }
 
     /// The NUL-terminated string at `offset` within the file range `[tableStart, tableStart+tableSize)`.
+    /// Only the bytes up to the NUL are read (in growing windows), not the table: `deps` asks a 1 MiB
+    /// `.dynstr` (libstdc++'s) for a few names, and copying whole tables was a fifth of its time.
     func string(inTableAt tableStart: UInt64, size tableSize: UInt64, offset: UInt64) -> String? {
-        guard offset < tableSize, let table = bytes(at: tableStart, count: tableSize) else { return nil }
-        let tail = table[Int(offset)...]
-        guard let nul = tail.firstIndex(of: 0) else { return nil }
-        return String(decoding: table[Int(offset)..<nul], as: UTF8.self)
+        let (tableEnd, overflow) = tableStart.addingReportingOverflow(tableSize)
+        guard !overflow, tableEnd <= UInt64(image.count), offset < tableSize else { return nil }
+        let start = tableStart + offset
+        let available = tableSize - offset
+        var window = min(available, 256)
+        while true {
+            guard let bytes = bytes(at: start, count: window) else { return nil }
+            if let nul = bytes.firstIndex(of: 0) { return String(decoding: bytes[..<nul], as: UTF8.self) }
+            if window == available { return nil }
+            window = min(available, window * 8)
+        }
     }
 
     /// Maps a virtual address to its file offset through the PT_LOAD segments, as the loader lays them out.

@@ -1,6 +1,7 @@
 import CAgent
 import Glibc
 import TraceModel
+import Tracer
 
 /// Everything the traced program needs to load the agent: the agent's bytes in one memfd, the shared control
 /// block and rings in another (at the descriptor right after it: the agent finds it there), and the spawn
@@ -67,44 +68,11 @@ struct AgentLaunch {
         close(sharedDescriptor)
     }
 
-    /// Starts the program with the agent, with an empty signal mask as the ptrace engine's spawn gives it, and
-    /// linkscope's ignored signals except SIGINT and SIGQUIT, which linkscope ignores only for itself. (Issue
-    /// 10 asks both engines to pass the mask on as a shell does: one change for both.)
-    func spawn(executable: String, arguments: [String], environment: [String], restoreInterrupt: Bool,
-               restoreQuit: Bool) throws(TraceError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        // dup2 onto itself clears close-on-exec in the child only.
-        posix_spawn_file_actions_adddup2(&actions, agentDescriptor, agentDescriptor)
-        posix_spawn_file_actions_adddup2(&actions, sharedDescriptor, sharedDescriptor)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        if restoreInterrupt { sigaddset(&defaults, SIGINT) }
-        if restoreQuit { sigaddset(&defaults, SIGQUIT) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        let environment = environment + ["LD_AUDIT=/proc/self/fd/\(agentDescriptor)"]
-        return try Self.withCStrings(arguments) { argv throws(TraceError) in
-            try Self.withCStrings(environment) { envp throws(TraceError) in
-                var pid: pid_t = 0
-                let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-                guard result == 0 else { throw .cannotExecute(path: executable, errno: Errno(rawValue: result)) }
-                return pid
-            }
-        }
-    }
-
-    private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) throws(TraceError) -> R) throws(TraceError) -> R {
-        var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
-        pointers.append(nil)
-        defer { for pointer in pointers { free(pointer) } }
-        return try body(pointers)
+    /// Starts the program with the agent: the command as given (Spawn: its bytes, the signal state linkscope
+    /// was started with), the two descriptors kept open, and `LD_AUDIT=/proc/self/fd/N` appended last to its
+    /// environment.
+    func spawn(_ command: LaunchCommand) throws(TraceError) -> pid_t {
+        try Spawn.start(command, inheriting: [agentDescriptor, sharedDescriptor],
+                        appending: [Array("LD_AUDIT=/proc/self/fd/\(agentDescriptor)".utf8)])
     }
 }

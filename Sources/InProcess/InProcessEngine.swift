@@ -41,24 +41,25 @@ public final class InProcessEngine: TraceEngine {
     /// Why this engine cannot trace `configuration`, or nil when it can: it launches dynamically linked glibc
     /// programs that the loader lets LD_AUDIT into, and does not follow children yet.
     public static func unsupportedReason(_ configuration: TraceConfiguration) -> String? {
-        guard case .launch(let executable, _, _) = configuration.target else {
+        guard case .launch(let command) = configuration.target else {
             return "attaching to a running process needs the ptrace engine"
         }
+        let executable = command.readablePath
         if configuration.followForks { return "-f needs the ptrace engine (children are not followed in-process yet)" }
         // A set-id file whose owner (group) is not who we are starts in secure-execution mode (AT_SECURE),
         // where the loader ignores LD_AUDIT.
         var info = stat()
         if stat(executable, &info) == 0,
            (info.st_mode & S_ISUID != 0 && info.st_uid != geteuid()) || (info.st_mode & S_ISGID != 0 && info.st_gid != getegid()) {
-            return "\(executable) is setuid or setgid: the loader ignores LD_AUDIT for it"
+            return "\(command.displayPath) is setuid or setgid: the loader ignores LD_AUDIT for it"
         }
-        guard let file = try? ELFFile(path: executable) else { return "\(executable) is not an ELF file it can read" }
+        guard let file = try? ELFFile(path: executable) else { return "\(command.displayPath) is not an ELF file it can read" }
         guard file.programHeaders.contains(where: { $0.type == .interpreter }) else {
-            return "\(executable) is statically linked: there is no loader to bind calls through"
+            return "\(command.displayPath) is statically linked: there is no loader to bind calls through"
         }
         // glibc's loader implements rtld-audit; another libc's (musl's ld-musl) does not.
         if let interpreter = try? file.interpreter(), !interpreter.hasSuffix("ld-linux-x86-64.so.2") {
-            return "\(executable) is loaded by \(interpreter), not glibc's loader"
+            return "\(command.displayPath) is loaded by \(interpreter), not glibc's loader"
         }
         return nil
     }
@@ -94,29 +95,32 @@ public final class InProcessEngine: TraceEngine {
     private var candidates: [FilterCandidate] = []
     private var emit: (TraceEvent) -> Void = { _ in }
     private var mainPath = ""
+    /// The command's path as launched (readable or not: for filters' names only).
+    private var launchName: String?
 
     // MARK: Running
 
     public func run(events: @escaping (TraceEvent) -> Void,
                     diagnostics: @escaping (String) -> Void) throws(TraceError) -> ProgramOutcome {
-        guard case .launch(let executable, let arguments, let environment) = configuration.target else {
+        guard case .launch(let command) = configuration.target else {
             preconditionFailure("unsupportedReason rejects attach targets")
         }
+        let executable = command.readablePath
         emit = events
         mainPath = executable
-        let launch = try AgentLaunch(executable: executable)
+        launchName = command.displayPath
+        let launch = try AgentLaunch(executable: command.displayPath)
         control = launch.control
         defer { launch.unmap() }
-        // ^C at a terminal reaches the program too: let it decide, and keep draining until it ends.
+        // ^C at a terminal reaches the program too: let it decide, and keep draining until it ends. The
+        // program starts with the dispositions linkscope was started with (Spawn).
         let previousInterrupt = signal(SIGINT, SIG_IGN)
         let previousQuit = signal(SIGQUIT, SIG_IGN)
         defer {
             signal(SIGINT, previousInterrupt)
             signal(SIGQUIT, previousQuit)
         }
-        func ignored(_ handler: __sighandler_t?) -> Bool { handler.map { unsafeBitCast($0, to: Int.self) == 1 } ?? false }
-        let child = try launch.spawn(executable: executable, arguments: arguments, environment: environment,
-                                     restoreInterrupt: !ignored(previousInterrupt), restoreQuit: !ignored(previousQuit))
+        let child = try launch.spawn(command)
         var outcome: ProgramOutcome?
         var idle = 0
         while outcome == nil {
@@ -143,6 +147,7 @@ public final class InProcessEngine: TraceEngine {
         while drainRings() {}
         counters.fullWaits = rings.reduce(0) { $0 + $1.header.pointee.full_waits }
         let time = Timestamp.now()
+        closeUnfinishedCalls(of: child, at: time)
         switch outcome! {
         case .exited(let status): emit(.exited(process: ThreadID(rawValue: child), status: status, time: time))
         case .killed(let signal, let core):
@@ -151,12 +156,34 @@ public final class InProcessEngine: TraceEngine {
         }
         if counters.requests == 0 {
             // The agent never spoke: the loader did not load it (a secure-execution start ignores LD_AUDIT).
-            diagnostics("the in-process agent was not loaded into \(executable): nothing was traced (try --engine ptrace)")
+            diagnostics("the in-process agent was not loaded into \(command.displayPath): nothing was traced (try --engine ptrace)")
         }
         for rule in configuration.filter.unmatchedRules(afterSeeing: candidates) {
             diagnostics("filter rule '\(rule)' matched no PLT slot")
         }
         return outcome!
+    }
+
+    /// The calls `process`'s threads were still in when it ended: closed, innermost first, on every thread
+    /// alike (the ptrace engine closes them so too).
+    private func closeUnfinishedCalls(of process: pid_t, at time: Timestamp) {
+        for index in rings.indices where rings[index].pid == process {
+            let ring = rings[index]
+            for open in ring.open.reversed() {
+                let binding = open.binding
+                emit(.callReturn(CallReturnEvent(thread: ThreadID(rawValue: ring.tid), process: ThreadID(rawValue: ring.pid),
+                                                 callID: open.callID, function: binding.symbol, caller: binding.caller,
+                                                 depth: 0, decoded: nil, entryTime: open.time, time: time,
+                                                 processEnded: true)))
+            }
+            rings[index].open = []
+        }
+    }
+
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     private static func outcome(_ status: Int32) -> ProgramOutcome {
@@ -198,7 +225,9 @@ public final class InProcessEngine: TraceEngine {
         let path = isMain ? mainPath : reported
         guard !path.isEmpty, let file = try? ELFFile(path: path) else { return }
         let soname = (try? file.dynamicInfo())?.soname
-        let object = TracedObject(isMainProgram: isMain, path: path, soname: soname)
+        // The main program answers filters by its launch name and by its real file's (a symlink's target).
+        let object = TracedObject(isMainProgram: isMain, path: path, soname: soname,
+                                  otherPaths: isMain ? [Self.realPath(path), launchName].compactMap { $0 } : [])
         objects[pid, default: [:]][index] = object
         if configuration.filter.mayTraceCalls(from: object) {
             control.pointee.response_count = 1

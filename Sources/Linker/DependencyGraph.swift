@@ -147,7 +147,7 @@ public struct Dependency: Hashable, Sendable {
         case found(object: Int, rule: SearchRule)
         /// Nothing loadable: every candidate tried and why it failed; `error` is the message glibc would stop
         /// with when a fatal candidate ended the search early.
-        case notFound(candidates: [Candidate], error: String?)
+        case notFound(candidates: SearchTrail, error: String?)
     }
     public var needer: Int
     public var name: String
@@ -183,8 +183,16 @@ public struct DependencyGraph: Hashable, Sendable {
     public var missing: [Dependency] { dependencies.filter { $0.target == nil } }
     public var isComplete: Bool { missing.isEmpty }
 
-    /// Needs of object `index`, in DT_NEEDED order.
+    /// Needs of object `index`, in DT_NEEDED order. A scan of every need: to visit every object's needs,
+    /// take `dependenciesByNeeder` once instead.
     public func dependencies(of index: Int) -> [Dependency] { dependencies.filter { $0.needer == index } }
+
+    /// Every object's needs, in DT_NEEDED order, indexed by needer in one pass (`[i]` is object i's).
+    public var dependenciesByNeeder: [[Dependency]] {
+        var grouped = [[Dependency]](repeating: [], count: objects.count)
+        for need in dependencies where grouped.indices.contains(need.needer) { grouped[need.needer].append(need) }
+        return grouped
+    }
 }
 
 /// Why a file cannot be analysed at all (as opposed to a missing dependency, which is a result).

@@ -7,7 +7,7 @@
 //                        //   .path (l_name, in-root), .info (ObjectInfo: header, DynamicInfo, versionNeeds,
 //                        //   versionDefinitions, realPath, hostPath), .rule (SearchRule), .loader
 //   graph.dependencies   // [Dependency]: needer index, DT_NEEDED name, .found(object:rule:) or
-//                        //   .notFound(candidates: [Candidate(path, rule, rejection)], error:)
+//                        //   .notFound(candidates: SearchTrail of Candidate(path, rule, rejection), error:)
 //                        //   .refused: existing files skipped before the one found (wrong class/machine)
 //   graph.missing / graph.isComplete / graph.ignoredPreloads
 //
@@ -54,6 +54,8 @@ public final class DependencyResolver: Sendable {
 
     /// The load of `file` (a path inside the root; relative paths start at the working directory).
     public func resolve(_ file: String) throws(DependencyError) -> DependencyGraph {
+        // open("") is ENOENT; made absolute, "" would be the working directory ("is a directory").
+        if file.isEmpty { throw DependencyError(path: file, kind: .missing, reason: "No such file or directory") }
         let inRoot = mainPath(file)
         let mainInfo: ObjectInfo
         switch probe(inRoot) {
@@ -261,13 +263,21 @@ public final class DependencyResolver: Sendable {
         func fail(_ rejection: Rejection) -> Result<ObjectInfo, ProbeFailure> { .failure(ProbeFailure(rejection: rejection)) }
         // Read through the root: a directory's file from the host, an image's from its layers.
         let hostPath = environment.root.hostPath(realPath)
+        // One open per file: the ELF reader's copy of the file holds the 64 header bytes open_verify looks
+        // at. Only a file it refuses (not ELF, cut short, unreadable) is read again, raw, for the loader's
+        // own verdict on it.
+        let opened = try? environment.root.openELF(realPath: realPath)
         let header: [UInt8]
-        do { header = try environment.root.readPrefix(realPath: realPath, count: 64) } catch {
-            let code = error.errno
-            if code == EACCES { return fail(.permissionDenied) }
-            if code == ENOENT { return fail(.missing) }
-            if code == EISDIR { return fail(.fatal("cannot read file data: Is a directory")) }
-            return fail(.fatal("cannot open shared object file: \(error.reason)"))
+        if let opened, let bytes = opened.bytes(at: 0, count: 64) {
+            header = Array(bytes)
+        } else {
+            do { header = try environment.root.readPrefix(realPath: realPath, count: 64) } catch {
+                let code = error.errno
+                if code == EACCES { return fail(.permissionDenied) }
+                if code == ENOENT { return fail(.missing) }
+                if code == EISDIR { return fail(.fatal("cannot read file data: Is a directory")) }
+                return fail(.fatal("cannot open shared object file: \(error.reason)"))
+            }
         }
         // glibc reads a whole ELF header (64 bytes for ELFCLASS64) before it looks at any field.
         guard header.count >= 64 else { return fail(.fatal("file too short")) }
@@ -283,7 +293,8 @@ public final class DependencyResolver: Sendable {
             return fail(.fatal("only ET_DYN and ET_EXEC can be loaded"))
         }
         do {
-            let file = try environment.root.openELF(realPath: realPath)
+            let file: ELFFile
+            if let opened { file = opened } else { file = try environment.root.openELF(realPath: realPath) }
             let dynamic = try file.dynamicInfo()
             let isStatic = !file.programHeaders.contains { $0.type == .dynamic }
             return .success(ObjectInfo(
@@ -310,6 +321,15 @@ private struct Run {
     /// whole list is one lookup per need; kept in step with `names` by `answer(_:as:)`.
     var firstAnswering: [String: Int] = [:]
     var origins: [String] = []
+    /// Per object: the nearest object of its loader chain (itself first) with an RPATH that counts, so a
+    /// search walks only the RPATHs (a 20,000-deep chain walked every loader for every need).
+    var nearestRPath: [Int?] = []
+    /// Per object: its loader chain reaches the program (preloads' and the interpreter's do not).
+    var chainReachesMain: [Bool] = []
+    /// RPATH and RUNPATH lists by object, expanded on first use (`rpathList`, `runpathList`).
+    var expandedRPaths: [Int: [String]] = [:]
+    var expandedRunPaths: [Int: [String]] = [:]
+    var expandedLibraryPath: [String]?
     var indexByRealPath: [String: Int] = [:]
     /// rtld's map before it takes its place in the list.
     var pendingInterpreter: (object: MappedObject, names: Set<String>)?
@@ -332,6 +352,11 @@ private struct Run {
         names.append(set)
         for name in set where firstAnswering[name] == nil { firstAnswering[name] = index }
         origins.append(origin)
+        // The RPATH walk's shortcuts (search): the nearest object up the loader chain, this one included,
+        // whose RPATH counts, and whether the chain ends at the program.
+        let loader = object.loader
+        nearestRPath.append(effectiveRPath(index) != nil ? index : loader.flatMap { nearestRPath[$0] })
+        chainReachesMain.append(index == 0 || (loader.map { chainReachesMain[$0] } ?? false))
         indexByRealPath[object.info.realPath] = indexByRealPath[object.info.realPath] ?? index
         return index
     }
@@ -355,7 +380,7 @@ private struct Run {
             // The kernel refuses to start a program whose PT_INTERP cannot be opened.
             if declared {
                 interpreterDependency = Dependency(needer: 0, name: path, outcome: .notFound(
-                    candidates: [Candidate(path: inRoot, rule: .interpreter, rejection: rejection)],
+                    candidates: SearchTrail([Candidate(path: inRoot, rule: .interpreter, rejection: rejection)]),
                     error: "program interpreter \(path): \(rejection)"))
             }
         }
@@ -432,12 +457,12 @@ private struct Run {
 
     enum SearchResult {
         case found(path: String, info: ObjectInfo, rule: SearchRule, subdirectory: String, refused: [Candidate] = [])
-        case notFound(candidates: [Candidate], error: String?)
+        case notFound(candidates: SearchTrail, error: String?)
     }
 
     /// The search order of `_dl_map_object` for a name without a slash, or the path for one with.
-    func search(_ name: String, loader: Int) -> SearchResult {
-        var tried: [Candidate] = []
+    mutating func search(_ name: String, loader: Int) -> SearchResult {
+        var tried = SearchTrail()
         if name.contains("/") {
             let path = LoaderPath.absolute(expand(name, origin: origins[loader]), in: environment.workingDirectory)
             switch resolver.probe(path) {
@@ -450,16 +475,20 @@ private struct Run {
         var failure: String?
         /// Tries each directory with every subdirectory; nil means keep searching.
         func tryDirectories(_ directories: [String], rule: SearchRule, subdirectories: [String]) -> SearchResult? {
+            let grid = tried.addGrid(directories: directories, subdirectories: subdirectories, name: name, rule: rule)
+            var position = 0
             for directory in directories {
                 for sub in subdirectories {
+                    defer { position += 1 }
                     let base = sub.isEmpty ? directory : LoaderPath.join(directory, sub)
                     let path = LoaderPath.join(base, name)
                     switch resolver.searchProbe(path) {
                     case .object(let info):
-                        return .found(path: path, info: info, rule: rule, subdirectory: sub,
-                                      refused: tried.filter { $0.rejection != .missing })
+                        return .found(path: path, info: info, rule: rule, subdirectory: sub, refused: tried.refused)
+                    case .rejected(.missing):
+                        tried.appendMiss(grid: grid, at: position)
                     case .rejected(let rejection):
-                        tried.append(Candidate(path: path, rule: rule, rejection: rejection, directory: directory))
+                        tried.append(grid: grid, at: position, rejection: rejection)
                         if rejection.stopsSearch {
                             return .notFound(candidates: tried, error: "\(path): \(rejection)")
                         }
@@ -471,22 +500,17 @@ private struct Run {
         let subdirectories = resolver.searchSubdirectoriesForPaths
         let loaderObject = objects[loader]
         if loaderObject.info.dynamic.runpath == nil {
-            var current: Int? = loader
-            var sawMain = false
-            var steps = 0
-            while let index = current, steps <= objects.count {
-                steps += 1
-                if index == 0 { sawMain = true }
-                if let rpath = effectiveRPath(index) {
-                    if let result = tryDirectories(pathList(rpath, origin: origins[index], separators: ":"),
-                                                   rule: .rpath(of: objects[index].path), subdirectories: subdirectories) {
-                        return result
-                    }
+            // The RPATH of the loader, of its loader, and so on up to the program (only those that count).
+            var current = nearestRPath[loader]
+            while let index = current, let rpath = effectiveRPath(index) {
+                if let result = tryDirectories(rpathList(index, rpath), rule: .rpath(of: objects[index].path),
+                                               subdirectories: subdirectories) {
+                    return result
                 }
-                current = objects[index].loader
+                current = objects[index].loader.flatMap { nearestRPath[$0] }
             }
-            if !sawMain, let rpath = effectiveRPath(0) {
-                if let result = tryDirectories(pathList(rpath, origin: origins[0], separators: ":"),
+            if !chainReachesMain[loader], let rpath = effectiveRPath(0) {
+                if let result = tryDirectories(rpathList(0, rpath),
                                                rule: .rpath(of: objects[0].path), subdirectories: subdirectories) {
                     return result
                 }
@@ -494,13 +518,14 @@ private struct Run {
         }
         if let libraryPath = environment.libraryPath {
             // _dl_init_paths expands LD_LIBRARY_PATH with the main program's origin.
-            if let result = tryDirectories(pathList(libraryPath, origin: origins[0], separators: ":;"),
+            if expandedLibraryPath == nil { expandedLibraryPath = pathList(libraryPath, origin: origins[0], separators: ":;") }
+            if let result = tryDirectories(expandedLibraryPath ?? [],
                                            rule: .ldLibraryPath, subdirectories: subdirectories) {
                 return result
             }
         }
         if let runpath = loaderObject.info.dynamic.runpath {
-            if let result = tryDirectories(pathList(runpath, origin: origins[loader], separators: ":"),
+            if let result = tryDirectories(runpathList(loader, runpath),
                                            rule: .runpath(of: loaderObject.path), subdirectories: subdirectories) {
                 return result
             }
@@ -510,8 +535,7 @@ private struct Run {
            let entry = cache.lookup(name, supportedHWCaps: environment.hwcapsSubdirectories, isaLevelMask: environment.isaLevelMask) {
             switch resolver.probe(entry.path) {
             case .object(let info):
-                return .found(path: entry.path, info: info, rule: .ldSoCache, subdirectory: "",
-                              refused: tried.filter { $0.rejection != .missing })
+                return .found(path: entry.path, info: info, rule: .ldSoCache, subdirectory: "", refused: tried.refused)
             case .rejected(let rejection):
                 tried.append(Candidate(path: entry.path, rule: .ldSoCache, rejection: rejection))
                 if rejection.stopsSearch { return .notFound(candidates: tried, error: "\(entry.path): \(rejection)") }
@@ -522,10 +546,26 @@ private struct Run {
                 return result
             }
         }
-        if failure == nil, let other = tried.first(where: { if case .wrongClass = $0.rejection { return true } else { return false } }) {
+        if failure == nil, let other = tried.refused.first(where: { if case .wrongClass = $0.rejection { return true } else { return false } }) {
             failure = "\(other.path): \(other.rejection)"
         }
         return .notFound(candidates: tried, error: failure)
+    }
+
+    /// Object `index`'s RPATH as a directory list, expanded once per object (every need searches it).
+    mutating func rpathList(_ index: Int, _ rpath: String) -> [String] {
+        if let known = expandedRPaths[index] { return known }
+        let list = pathList(rpath, origin: origins[index], separators: ":")
+        expandedRPaths[index] = list
+        return list
+    }
+
+    /// Object `index`'s RUNPATH as a directory list, expanded once per object.
+    mutating func runpathList(_ index: Int, _ runpath: String) -> [String] {
+        if let known = expandedRunPaths[index] { return known }
+        let list = pathList(runpath, origin: origins[index], separators: ":")
+        expandedRunPaths[index] = list
+        return list
     }
 
     /// DT_RPATH counts only where the object has no DT_RUNPATH (get-dynamic-info.h drops it then).
@@ -596,22 +636,22 @@ extension DependencyResolver {
             cacheShown = true
             steps.append(SearchStep(place: .cacheWithoutEntry, rule: .ldSoCache))
         }
-        for candidate in candidates {
-            if candidate.rule == .defaultPath { showCache() }
-            if candidate.rule == .ldSoCache {
+        candidates.forEachTried { directory, rule, explicit in
+            if rule == .defaultPath { showCache() }
+            if rule == .ldSoCache, let explicit {
                 cacheShown = true
-                steps.append(SearchStep(place: .file(candidate.path), rule: .ldSoCache))
-                continue
+                steps.append(SearchStep(place: .file(explicit.path), rule: .ldSoCache))
+                return
             }
-            guard !candidate.directory.isEmpty else {
-                steps.append(SearchStep(place: .file(candidate.path), rule: candidate.rule))
-                continue
+            if directory.isEmpty, let explicit {
+                steps.append(SearchStep(place: .file(explicit.path), rule: rule))
+                return
             }
-            if let last = steps.last, case .directory(let directory, let count) = last.place,
-               directory == candidate.directory, last.rule == candidate.rule {
+            if let last = steps.last, case .directory(let previous, let count) = last.place,
+               previous == directory, last.rule == rule {
                 steps[steps.count - 1].place = .directory(directory, subdirectories: count + 1)
             } else {
-                steps.append(SearchStep(place: .directory(candidate.directory, subdirectories: 0), rule: candidate.rule))
+                steps.append(SearchStep(place: .directory(directory, subdirectories: 0), rule: rule))
             }
         }
         // A search that never reached the default directories (it stopped at a bad file) shows no cache.

@@ -1,3 +1,4 @@
+import ELF
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -38,7 +39,7 @@ package enum SystemCalls {
 
     package static func linkStatus(_ path: String) throws(SystemCallError) -> Glibc.stat {
         var info = Glibc.stat()
-        let (result, code) = retrying({ fstatat(AT_FDCWD, path, &info, AT_SYMLINK_NOFOLLOW) }, failed: { $0 != 0 })
+        let (result, code) = retrying({ RawBytes.withCString(path) { fstatat(AT_FDCWD, $0, &info, AT_SYMLINK_NOFOLLOW) } }, failed: { $0 != 0 })
         if result != 0 { throw SystemCallError("cannot stat", path: path, errno: code) }
         return info
     }
@@ -46,43 +47,47 @@ package enum SystemCalls {
     package static func status(_ path: String) throws(SystemCallError) -> Glibc.stat {
         var info = Glibc.stat()
         // fstatat rather than stat(2): in Swift `stat` names the struct before the function.
-        let (result, code) = retrying({ fstatat(AT_FDCWD, path, &info, 0) }, failed: { $0 != 0 })
+        let (result, code) = retrying({ RawBytes.withCString(path) { fstatat(AT_FDCWD, $0, &info, 0) } }, failed: { $0 != 0 })
         if result != 0 { throw SystemCallError("cannot stat", path: path, errno: code) }
         return info
     }
 
     package static func readlink(_ path: String) throws(SystemCallError) -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let (count, code) = retrying({ Foundation.readlink(path, &buffer, buffer.count - 1) }, failed: { $0 < 0 })
+        let (count, code) = retrying({ RawBytes.withCString(path) { Foundation.readlink($0, &buffer, buffer.count - 1) } }, failed: { $0 < 0 })
         if count < 0 { throw SystemCallError("cannot read symlink", path: path, errno: code) }
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return RawBytes.string(buffer[..<count].map { UInt8(bitPattern: $0) })
     }
 
     /// Up to `count` bytes from the start of `path`; fewer when the file is shorter. O_NONBLOCK, so a FIFO
     /// named as a library or program reads as empty instead of blocking until a writer comes.
     package static func readPrefix(_ path: String, count: Int) throws(SystemCallError) -> [UInt8] {
-        let (fd, openCode) = retrying({ open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) }, failed: { $0 < 0 })
+        let (fd, openCode) = retrying({ RawBytes.withCString(path) { open($0, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) } }, failed: { $0 < 0 })
         if fd < 0 { throw SystemCallError("cannot open", path: path, errno: openCode) }
         defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: count)
+        // The buffer grows from 64 KiB as data arrives: a caller's bound (64 MiB for ld.so.cache) is a limit,
+        // not a size to allocate and zero for every file (that was most of `deps /bin/ls`'s time and memory).
+        var bytes = [UInt8](repeating: 0, count: min(count, 64 << 10))
         var filled = 0
         while filled < count {
+            if filled == bytes.count { bytes.append(contentsOf: repeatElement(0, count: min(bytes.count, count - filled))) }
             let (got, code) = bytes.withUnsafeMutableBytes { raw in
                 // read, not pread: a FIFO cannot seek (ESPIPE); a fresh descriptor starts at offset 0 anyway.
-                retrying({ read(fd, raw.baseAddress! + filled, count - filled) }, failed: { $0 < 0 })
+                retrying({ read(fd, raw.baseAddress! + filled, raw.count - filled) }, failed: { $0 < 0 })
             }
             if got < 0 { throw SystemCallError("cannot read", path: path, errno: code) }
             if got == 0 { break }
             filled += got
         }
-        return Array(bytes[..<filled])
+        bytes.removeSubrange(filled...)
+        return bytes
     }
 
     /// The whole of `path` when it holds at most `limit` bytes; EFBIG when it holds more, found by reading
     /// at most `limit + 1` bytes, so a sparse giant, a file still growing or `/dev/zero` costs no more
     /// memory than `limit`. O_NONBLOCK, so a FIFO reads as empty instead of waiting for a writer.
     package static func readWholeFile(_ path: String, limit: Int) throws(SystemCallError) -> [UInt8] {
-        let (fd, openCode) = retrying({ open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) }, failed: { $0 < 0 })
+        let (fd, openCode) = retrying({ RawBytes.withCString(path) { open($0, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) } }, failed: { $0 < 0 })
         if fd < 0 { throw SystemCallError("cannot open", path: path, errno: openCode) }
         defer { close(fd) }
         var bytes: [UInt8] = []
@@ -101,7 +106,7 @@ package enum SystemCalls {
 
     /// The names in directory `path` (without `.` and `..`) with their `d_type` and inode.
     package static func directoryEntries(_ path: String) throws(SystemCallError) -> [DirectoryEntry] {
-        let (handle, code) = retrying({ opendir(path) }, failed: { $0 == nil })
+        let (handle, code) = retrying({ RawBytes.withCString(path) { opendir($0) } }, failed: { $0 == nil })
         guard let handle else { throw SystemCallError("cannot read directory", path: path, errno: code) }
         defer { closedir(handle) }
         var result: [DirectoryEntry] = []
@@ -114,7 +119,7 @@ package enum SystemCalls {
                 throw SystemCallError("cannot read directory", path: path, errno: code)
             }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                RawBytes.string(raw.prefix { $0 != 0 })
             }
             if name == "." || name == ".." { continue }
             result.append(DirectoryEntry(name: name, type: FileType(directoryType: entry.pointee.d_type),

@@ -7,6 +7,8 @@ public struct DepsCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "deps",
         abstract: "Show the shared objects the dynamic linker would load, and why, without running anything.",
+        // Written out: FILE is filled by splitOperands, so ArgumentParser would show it as optional.
+        usage: "linkscope deps [--ldd | --json | --dot] [--root <DIR>] [-v] [-u] [-r | -d] [--requires] [--follow-script] <FILE> ...",
         discussion: """
             Resolves each FILE as glibc 2.36's loader would (RPATH, LD_LIBRARY_PATH, RUNPATH, ld.so.cache, \
             default directories, glibc-hwcaps subdirectories, already-loaded sonames) by reading files only: \
@@ -50,19 +52,52 @@ public struct DepsCommand: ParsableCommand {
           help: "For a #! script, resolve the program its first line runs (the interpreter, or env's NAME found in PATH).")
     var followScript = false
 
+    /// Filled by `splitOperands` (runMain), not by ArgumentParser: its array @Argument takes time quadratic
+    /// in the number of values (20 of 28 ms for the 807 files of /usr/bin). Declared for --help and usage.
     @Argument(help: ArgumentHelp("ELF files to analyse (paths inside --root when it is given).", valueName: "FILE"))
-    var files: [String]
+    var files: [String] = []
 
     public init() {}
 
     public func validate() throws {
         if [ldd, json, dot].filter({ $0 }).count > 1 { throw ValidationError("--ldd, --json and --dot exclude each other") }
-        if files.isEmpty { throw ValidationError("give at least one FILE") }
+    }
+
+    /// deps' options that take the next word as their value (`--root DIR`).
+    static let optionsTakingValues: Set<String> = ["--root"]
+
+    /// `deps`' command line as ArgumentParser should see it (the options) and its FILE operands, in order:
+    /// a word after `--`, `-` itself and any word not starting with `-` is a FILE; an option of
+    /// `optionsTakingValues` takes the next word. nil operands for any other command.
+    static func splitOperands(_ arguments: [String]) -> (arguments: [String], operands: [String]?) {
+        guard arguments.first == configuration.commandName else { return (arguments, nil) }
+        var options = [arguments[0]]
+        var operands: [String] = []
+        var index = 1
+        while index < arguments.count {
+            let word = arguments[index]
+            index += 1
+            if word == "--" {
+                operands.append(contentsOf: arguments[index...])
+                break
+            }
+            guard word.hasPrefix("-"), word != "-" else {
+                operands.append(word)
+                continue
+            }
+            options.append(word)
+            if optionsTakingValues.contains(word), index < arguments.count {
+                options.append(arguments[index])
+                index += 1
+            }
+        }
+        return (options, operands)
     }
 
     var relocationMode: RelocationMode? { functionRelocations ? .all : dataRelocations ? .data : nil }
 
     public func run() throws {
+        if files.isEmpty { throw ValidationError("give at least one FILE") }
         let environment: LoaderEnvironment
         if let root {
             var info = stat()
@@ -95,7 +130,8 @@ public struct DepsCommand: ParsableCommand {
         let resolver = DependencyResolver(environment: environment)
         let results = DepsRun.resolveAll(files, resolver: resolver,
                                          options: DepsRun.Options(unused: unused, relocations: relocationMode,
-                                                                  followScript: followScript, requirements: requires || json))
+                                                                  followScript: followScript, requirements: requires || json,
+                                                                  searches: verbose || json))
         let style = DepsStyle.forStandardOutput()
         var output = ""
         if json {
@@ -176,12 +212,15 @@ public enum DepsRun {
         public var followScript = false
         /// Compute `requirements` (reads the file's symbol table).
         public var requirements = false
+        /// Compute `searches` (what `-v` and JSON show of a failed search).
+        public var searches = true
         public init(unused: Bool = false, relocations: RelocationMode? = nil, followScript: Bool = false,
-                    requirements: Bool = false) {
+                    requirements: Bool = false, searches: Bool = true) {
             self.unused = unused
             self.relocations = relocations
             self.followScript = followScript
             self.requirements = requirements
+            self.searches = searches
         }
     }
 
@@ -227,7 +266,7 @@ public enum DepsRun {
                 }
                 var verdict = DepsVerdict(graph: graph, versionProblems: graph.versionProblems)
                 verdict.scripts = scripts
-                verdict.searches = graph.dependencies.map { resolver.searchSteps(for: $0, in: graph) }
+                if options.searches { verdict.searches = graph.dependencies.map { resolver.searchSteps(for: $0, in: graph) } }
                 if options.requirements, let main = graph.objects.first, !graph.isStatic {
                     verdict.requirements = Requirements.of(main.info, symbols: resolver.symbolTable(of: main.info))
                 }

@@ -29,7 +29,7 @@ public struct DepsTreeRenderer {
 
     public func render(_ verdict: DepsVerdict) -> String {
         let graph = verdict.graph
-        var lines = [style.bold(graph.file)]
+        var lines = [style.bold(Self.printable(graph.file))]
         if graph.isStatic {
             lines.append("    " + style.dim("statically linked: nothing is loaded"))
             return lines.joined(separator: "\n") + "\n"
@@ -37,60 +37,75 @@ public struct DepsTreeRenderer {
         // Each object's needs, in order, indexed once: the walk visits every object.
         var needsByNeeder: [Int: [Int]] = [:]
         for (position, need) in graph.dependencies.enumerated() { needsByNeeder[need.needer, default: []].append(position) }
+        // And the version problems by need (a filter of all problems per need was quadratic).
+        var problemsByNeed: [VersionKey: [VersionProblem]] = [:]
+        for problem in verdict.versionProblems {
+            problemsByNeed[VersionKey(needer: problem.needer, provider: problem.provider, file: problem.file), default: []].append(problem)
+        }
         var expanded: Set<Int> = [0]
         var reportedMissing: Set<String> = []
-        func walk(_ index: Int, prefix: String) {
-            let needs = needsByNeeder[index] ?? []
-            for (position, dependencyIndex) in needs.enumerated() {
-                let need = graph.dependencies[dependencyIndex]
-                let last = position == needs.count - 1
-                let branch = prefix + (last ? "└── " : "├── ")
-                let childPrefix = prefix + (last ? "    " : "│   ")
-                switch need.outcome {
-                case .found(let target, let rule):
-                    let object = graph.objects[target]
-                    let shownName = need.name == object.path ? object.path : "\(need.name) => \(object.path)"
-                    let sub = object.subdirectory.isEmpty ? "" : ", \(object.subdirectory)"
-                    // A subtree is drawn once, under the need that mapped the object (l_loader), or
-                    // at its first mention when nothing in this tree mapped it (preloads, interpreter).
-                    let owns = object.loader == index || (object.loader == nil && !expanded.contains(target))
-                    let seen = expanded.contains(target) || !owns
-                    let hasChildren = !(needsByNeeder[target] ?? []).isEmpty
-                    // "…": this object's own needs are drawn once, under the need that loaded it.
-                    let mark = seen && hasChildren ? style.dim(" …") : ""
-                    // What the loader's version check says of this need (dl-version.c).
-                    let versionNotes = versionNotes(verdict.versionProblems
-                        .filter { $0.needer == index && $0.provider == target && $0.file == need.name }, provider: object)
-                    if case .alreadyLoaded = rule {
-                        lines.append(branch + need.name + " " + style.dim("[already loaded]") + mark + versionNotes)
-                    } else {
-                        lines.append(branch + shownName + " " + style.dim("[\(rule)\(sub)]") + mark + versionNotes)
-                    }
-                    for candidate in need.refused {
-                        lines.append(childPrefix + style.dim("skipped \(candidate.path): \(candidate.rejection)"))
-                    }
-                    if !seen {
-                        expanded.insert(target)
-                        walk(target, prefix: childPrefix)
-                    }
-                case .notFound(let candidates, let error):
-                    lines.append(branch + style.missing("\(need.name) not found"))
-                    guard reportedMissing.insert(need.name).inserted else { continue }
-                    for candidate in candidates where candidate.rejection != .missing {
-                        lines.append(childPrefix + style.dim("rejected \(candidate.path): \(candidate.rejection) [\(candidate.rule)]"))
-                    }
-                    if let error, !candidates.contains(where: { error.hasSuffix(": \($0.rejection)") && $0.rejection != .missing }) {
-                        lines.append(childPrefix + style.dim(error))
-                    }
-                    if showsSearches, verdict.searches.indices.contains(dependencyIndex) {
-                        for step in verdict.searches[dependencyIndex] {
-                            lines.append(childPrefix + style.dim(Self.describe(step)))
-                        }
+        // Depth first with a stack of our own, not recursion: a chain of 20,000 libraries is 20,000 levels.
+        // Past `maximumDrawnDepth` the prefix stops growing and the line says its depth, so the text stays
+        // linear in the number of needs (a full prefix at every level is quadratic).
+        var stack = [(index: 0, prefix: "", position: 0, depth: 1)]
+        while let frame = stack.last {
+            let needs = needsByNeeder[frame.index] ?? []
+            guard frame.position < needs.count else {
+                stack.removeLast()
+                continue
+            }
+            stack[stack.count - 1].position += 1
+            let (index, prefix, position, depth) = frame
+            let dependencyIndex = needs[position]
+            let need = graph.dependencies[dependencyIndex]
+            let last = position == needs.count - 1
+            let deep = depth > Self.maximumDrawnDepth ? style.dim("[depth \(depth)] ") : ""
+            let branch = prefix + (last ? "└── " : "├── ") + deep
+            let childPrefix = depth >= Self.maximumDrawnDepth ? prefix : prefix + (last ? "    " : "│   ")
+            let detailPrefix = prefix + (last ? "    " : "│   ")
+            switch need.outcome {
+            case .found(let target, let rule):
+                let object = graph.objects[target]
+                let shownName = need.name == object.path ? object.path : "\(need.name) => \(object.path)"
+                let sub = object.subdirectory.isEmpty ? "" : ", \(object.subdirectory)"
+                // A subtree is drawn once, under the need that mapped the object (l_loader), or
+                // at its first mention when nothing in this tree mapped it (preloads, interpreter).
+                let owns = object.loader == index || (object.loader == nil && !expanded.contains(target))
+                let seen = expanded.contains(target) || !owns
+                let hasChildren = !(needsByNeeder[target] ?? []).isEmpty
+                // "…": this object's own needs are drawn once, under the need that loaded it.
+                let mark = seen && hasChildren ? style.dim(" …") : ""
+                // What the loader's version check says of this need (dl-version.c).
+                let versionNotes = versionNotes(problemsByNeed[VersionKey(needer: index, provider: target, file: need.name)] ?? [],
+                                                provider: object)
+                if case .alreadyLoaded = rule {
+                    lines.append(branch + Self.printable(need.name) + " " + style.dim("[already loaded]") + mark + versionNotes)
+                } else {
+                    lines.append(branch + Self.printable(shownName) + " " + style.dim("[\(Self.printable(rule.description))\(sub)]") + mark + versionNotes)
+                }
+                for candidate in need.refused {
+                    lines.append(detailPrefix + style.dim("skipped \(Self.printable(candidate.path)): \(candidate.rejection)"))
+                }
+                if !seen {
+                    expanded.insert(target)
+                    stack.append((index: target, prefix: childPrefix, position: 0, depth: depth + 1))
+                }
+            case .notFound(let candidates, let error):
+                lines.append(branch + style.missing("\(Self.printable(need.name)) not found"))
+                guard reportedMissing.insert(need.name).inserted else { continue }
+                for candidate in candidates.refused {
+                    lines.append(detailPrefix + style.dim("rejected \(Self.printable(candidate.path)): \(candidate.rejection) [\(Self.printable(candidate.rule.description))]"))
+                }
+                if let error, !candidates.refused.contains(where: { error.hasSuffix(": \($0.rejection)") }) {
+                    lines.append(detailPrefix + style.dim(Self.printable(error)))
+                }
+                if showsSearches, verdict.searches.indices.contains(dependencyIndex) {
+                    for step in verdict.searches[dependencyIndex] {
+                        lines.append(detailPrefix + style.dim(Self.printable(Self.describe(step))))
                     }
                 }
             }
         }
-        walk(0, prefix: "")
         // Version needs naming a file that is no direct need of the needer (find_needed found it elsewhere).
         for problem in verdict.versionProblems
         where !graph.dependencies(of: problem.needer).contains(where: { $0.name == problem.file && $0.target == problem.provider }) {
@@ -100,6 +115,20 @@ public struct DepsTreeRenderer {
         }
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// Levels drawn with a full prefix; deeper lines keep the prefix of this level and name their depth.
+    static let maximumDrawnDepth = 64
+
+    private struct VersionKey: Hashable {
+        var needer: Int
+        var provider: Int
+        var file: String
+    }
+
+    /// A name from a file or the command line as it may reach a terminal: control characters (ESC, newline,
+    /// DEL, C1) as `\xHH`, a backslash doubled, so a file named `\e[31m` or holding a newline cannot
+    /// colour or forge lines.
+    static func printable(_ text: String) -> String { TerminalText.escaped(text) }
 
     /// `searched DIR (+N subdirectories) [rule]`, as LD_DEBUG=libs lists the search.
     static func describe(_ step: SearchStep) -> String {
@@ -206,10 +235,11 @@ public enum DepsLddRenderer {
     /// (its `find_needed`), and a version it does not define (`match_version`, by name) is `not found`.
     public static func versionInformation(_ graph: DependencyGraph) -> String {
         var out = "\n\tVersion information:\n"
+        let needsByNeeder = graph.dependenciesByNeeder
         for (index, object) in graph.objects.enumerated() {
             guard !object.info.versionNeeds.isEmpty else { continue }
             out += "\t\(index == 0 ? graph.file : object.path):\n"
-            let needs = graph.dependencies(of: index)
+            let needs = needsByNeeder[index]
             for need in object.info.versionNeeds {
                 let provider = graph.objects.indices.last { graph.names.indices.contains($0) && LoaderNames.matches(need.file, graph.names[$0]) }
                     ?? needs.first { $0.name == need.file }?.target
@@ -258,7 +288,7 @@ public enum DepsJSONRenderer {
                                    ("rule", string(rule.kind)), ("reason", string(rule.description)),
                                    ("rejected", "[" + skipped.joined(separator: ",") + "]")]
                     case .notFound(let candidates, let error):
-                        let rejected = candidates.filter { $0.rejection != .missing }.map {
+                        let rejected = candidates.refused.map {
                             object([("path", string($0.path)), ("rule", string($0.rule.kind)), ("reason", string($0.rejection.description))])
                         }
                         let tried = candidates.map {

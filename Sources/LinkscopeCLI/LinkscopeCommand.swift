@@ -1,5 +1,8 @@
 import ArgumentParser
+import ELF
 import Foundation
+import TraceModel
+import Tracer
 
 /// The `linkscope` command and its subcommands. `main.swift` only calls `runMain()`; tests import this.
 public struct LinkscopeCommand: ParsableCommand {
@@ -18,10 +21,24 @@ public struct LinkscopeCommand: ParsableCommand {
     /// Parses the command line and runs the chosen command. Bad usage exits 2, as the command-line contract
     /// says (ArgumentParser's own default would be 64); a command's own exit status passes through.
     public static func runMain(_ arguments: [String]? = nil) -> Never {
+        // The signal state a launched program inherits is the one linkscope was started with: taken before
+        // anything here changes a mask or a disposition.
+        _ = InheritedSignals.atStartup
         do {
-            let given = arguments
-                ?? invokedAs(CommandLine.arguments.first ?? "") + Array(CommandLine.arguments.dropFirst())
-            var command = try parseAsRoot(normalised(given))
+            let argv = commandLineBytes()
+            let given = arguments ?? invokedAs(argv.first ?? "") + Array(argv.dropFirst())
+            let (arguments, operands) = DepsCommand.splitOperands(normalised(given))
+            var command = try parseAsRoot(arguments)
+            if var deps = command as? DepsCommand, let operands {
+                guard !operands.isEmpty else {
+                    let usage = "Error: give at least one FILE\nUsage: \(DepsCommand.configuration.usage ?? "")\n"
+                        + "  See 'linkscope deps --help' for more information.\n"
+                    FileHandle.standardError.write(Data(usage.utf8))
+                    Foundation.exit(ExitStatus.cannotAnalyse)
+                }
+                deps.files = operands
+                command = deps
+            }
             try command.run()
             Foundation.exit(0)
         } catch {
@@ -31,6 +48,14 @@ public struct LinkscopeCommand: ParsableCommand {
                 Foundation.exit(ExitStatus.cannotAnalyse)
             }
             exit(withError: error)
+        }
+    }
+
+    /// argv as `RawBytes` strings: `CommandLine.arguments` repairs bytes that are not UTF-8 (`pie\xff`
+    /// became `pie\u{FFFD}`, a file that does not exist), so FILE operands could not name such files.
+    static func commandLineBytes() -> [String] {
+        (0..<Int(CommandLine.argc)).map { index in
+            CommandLine.unsafeArgv[index].map { RawBytes.string(cString: $0) } ?? ""
         }
     }
 

@@ -161,12 +161,13 @@ public struct TraceCommand: ParsableCommand {
         let target: TraceConfiguration.Target
         var programName = ""
         if pids.isEmpty {
-            guard let executable = Self.resolve(command[0]) else {
-                return fail("cannot execute \(command[0]): No such file or directory", status: 127)
+            let launch: LaunchCommand
+            do { launch = try LaunchCommand.resolve(arguments: Self.bytes(ofCommand: command), environment: Self.environment(),
+                                                       signals: .atStartup) } catch {
+                return fail(error.description, status: Self.status(ofFailedStart: error))
             }
-            target = .launch(executable: executable, arguments: command,
-                             environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" })
-            programName = (executable as NSString).lastPathComponent
+            target = .launch(launch)
+            programName = (launch.displayPath as NSString).lastPathComponent
         } else {
             target = .attach(pids: pids)
         }
@@ -253,10 +254,7 @@ public struct TraceCommand: ParsableCommand {
         } catch {
             renderer.finish()
             output.close()
-            switch error {
-            case .cannotExecute(_, let errno) where errno.rawValue == ENOENT: return fail(error.description, status: 127)
-            default: return fail(error.description, status: 126)
-            }
+            return fail(error.description, status: Self.status(ofFailedStart: error))
         }
         renderer.finish()
         output.close()
@@ -293,15 +291,36 @@ public struct TraceCommand: ParsableCommand {
     /// which is padding to N-2 columns (measured against ltrace 0.7.3 for N = 10, 24, 25, 30, 40 and 50).
     static func renderColumn(align: Int) -> Int { max(0, align - 2) }
 
-    /// COMMAND as a shell finds it: a name with a slash is a path, others are looked up in PATH.
-    static func resolve(_ name: String) -> String? {
-        if name.contains("/") { return FileManager.default.fileExists(atPath: name) ? name : nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
-            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name
-            if access(candidate, X_OK) == 0 { return candidate }
+    /// A shell's status for a command it could not start: 127 when it was not found, 126 otherwise.
+    static func status(ofFailedStart error: TraceError) -> Int32 {
+        if case .cannotExecute(_, let errno) = error, errno.rawValue == ENOENT { return 127 }
+        return 126
+    }
+
+    /// COMMAND's words as the bytes linkscope was given. ArgumentParser hands them over as Strings, in which
+    /// bytes that are not UTF-8 have been replaced; options end at COMMAND, so the process's own argv ends
+    /// with the same words, and those are taken (a test calling `runMain` with its own words gets those).
+    static func bytes(ofCommand words: [String]) -> [[UInt8]] {
+        let argv = (0..<Int(CommandLine.argc)).map { index in
+            CommandLine.unsafeArgv[index].map { Array(UnsafeBufferPointer(start: $0, count: strlen($0))).map(UInt8.init(bitPattern:)) } ?? []
         }
-        return nil
+        let tail = argv.suffix(words.count)
+        if tail.count == words.count, zip(tail, words).allSatisfy({ String(decoding: $0, as: UTF8.self) == $1 }) {
+            return Array(tail)
+        }
+        return words.map { Array($0.utf8) }
+    }
+
+    /// linkscope's environment as its bytes, in order (not ProcessInfo's dictionary: order, duplicate names
+    /// and entries without `=` would be lost, and bytes that are not UTF-8 replaced).
+    static func environment() -> [[UInt8]] {
+        var entries: [[UInt8]] = []
+        var entry = environ
+        while let pointer = entry.pointee {
+            entries.append(Array(UnsafeBufferPointer(start: pointer, count: strlen(pointer))).map(UInt8.init(bitPattern:)))
+            entry += 1
+        }
+        return entries
     }
 }
 

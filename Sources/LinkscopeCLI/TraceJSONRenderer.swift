@@ -9,8 +9,10 @@ import Tracer
 /// - `{"type":"call", "id", "function", "caller" (null: main program), "call_site", "depth",
 ///    "args": ["rendered", …], "arg_values": [typed value, …], "prototype": bool}`
 /// - `{"type":"return", "id", "function", "caller", "depth", "return": "rendered", "return_value": typed,
-///    "out": […], "out_values": […], "duration_ns", "unwound": false}` — or, for a frame unwound past
-///    (longjmp, exceptions), `"unwound": true` and no return fields.
+///    "out": […], "out_values": […], "duration_ns", "unwound": false, "unfinished": false}` — or, for a frame
+///    unwound past (longjmp, exceptions), `"unwound": true` and no return fields; for a call its process
+///    ended in (exit, exec or a fatal signal while a thread was in it), `"unfinished": true` and no return
+///    fields, on every thread, before the process's `exited`/`killed`. Every call has a return object.
 ///   A fork child (`-f`) returns from the calls open at the fork with their ids: `fork` has one call and two
 ///   returns, told apart by `pid`.
 /// - `{"type":"signal", "signal": "SIGUSR1", "number": 10}`: `tid` the thread it was delivered to, `pid` its
@@ -64,6 +66,7 @@ public final class JSONLinesRenderer: TraceRenderer {
             key("depth"); text.append(decimal: Int64(r.depth))
             key("duration_ns"); text.append(decimal: r.time.monotonicNanoseconds &- r.entryTime.monotonicNanoseconds)
             key("unwound"); boolean(r.unwound)
+            key("unfinished"); boolean(r.processEnded)
             if let d = r.decoded {
                 key("return"); rendered(d.value)
                 key("return_value"); d.value.appendJSON(to: text)

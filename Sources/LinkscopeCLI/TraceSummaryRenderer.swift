@@ -4,7 +4,8 @@ import Tracer
 
 /// ltrace's `-c`: per function, time spent inside it (entry stop to return stop, so callbacks it made are
 /// included, as ltrace counts), calls, and the share of the total; sorted by time, longest first, then by
-/// name. Printed once, by `finish`. A call still open when the program ended counts up to the last event.
+/// name. Printed once, by `finish`. A call still open when the program ended counts up to the last event;
+/// one shown at entry only (`NoReturnFunctions`) counts no time.
 public final class SummaryRenderer: TraceRenderer {
     private struct Totals { var nanoseconds: UInt64 = 0; var calls = 0 }
     private let output: TraceTextWriter
@@ -18,7 +19,11 @@ public final class SummaryRenderer: TraceRenderer {
         switch event {
         case .call(let call):
             totals[call.function, default: Totals()].calls += 1
-            open[call.callID] = (call.function, call.time.monotonicNanoseconds)
+            // A function shown at entry only (exit, longjmp, setjmp, vfork...: no engine waits for its return)
+            // has no time of its own to claim, not the time until whatever stop comes next or the end.
+            if !NoReturnFunctions.contains(call.function) {
+                open[call.callID] = (call.function, call.time.monotonicNanoseconds)
+            }
             lastTime = max(lastTime, call.time.monotonicNanoseconds)
         case .callReturn(let ret):
             lastTime = max(lastTime, ret.time.monotonicNanoseconds)

@@ -11,8 +11,9 @@ import Glibc
 // - Several `-e` accumulate: a call is traced when any expression marks it.
 // - A missing pattern is `*`: `malloc` is `malloc@*`, `@libc.so*` is `*@libc.so*`.
 // - The library pattern names the CALLING object (whose PLT the call goes through). It matches the SONAME, or
-//   the file's base name when it has none. `MAIN` always means the main program. A library pattern starting
-//   with `/` is matched against the object's path instead.
+//   the file's base name when it has none; the main program also answers to the name it was launched by and
+//   to its real file's (`python3` and `python3.11`). `MAIN` always means the main program. A library pattern
+//   starting with `/` is matched against the object's path (or those paths) instead.
 // - Patterns are globs (fnmatch(3): `*`, `?`, `[...]`), matching the whole name; a leading `^` and a trailing
 //   `$` are accepted and ignored, as ltrace does.
 // - `/re/` is a regular expression: POSIX EXTENDED (regcomp(3) with REG_EXTENDED), UNANCHORED (it matches when
@@ -31,18 +32,31 @@ public struct TracedObject: Hashable, Sendable {
     /// The path the object was loaded from.
     public var path: String
     public var soname: String?
+    /// Other paths the object is known by: for the main program, the command as launched when that is a
+    /// symlink (`python3` for `python3.11`) and the real file otherwise. A filter's library pattern matches
+    /// any of them, as ltrace's does.
+    public var otherPaths: [String]
 
-    public init(isMainProgram: Bool, path: String, soname: String?) {
+    public init(isMainProgram: Bool, path: String, soname: String?, otherPaths: [String] = []) {
         self.isMainProgram = isMainProgram
         self.path = path
         self.soname = soname
+        self.otherPaths = otherPaths.filter { $0 != path }
     }
 
     /// What ltrace calls the object's SONAME: its DT_SONAME, or its file's base name when it has none.
     public var displayName: String {
         if let soname, !soname.isEmpty { return soname }
-        return path.split(separator: "/").last.map(String.init) ?? path
+        return Self.baseName(path)
     }
+
+    /// The names a library pattern is matched against: the display name, and the base names of the other
+    /// paths (`paths`: the paths themselves, for a pattern starting with `/`).
+    func names(paths: Bool) -> [String] {
+        paths ? [path] + otherPaths : [displayName] + otherPaths.map(Self.baseName)
+    }
+
+    private static func baseName(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
 }
 
 public struct CallFilterError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -314,7 +328,7 @@ public struct NamePattern: Sendable {
         switch kind {
         case .mainProgram: return object.isMainProgram
         case .any: return true
-        default: return matches(matchesPath ? object.path : object.displayName)
+        default: return object.names(paths: matchesPath).contains(where: matches)
         }
     }
 }

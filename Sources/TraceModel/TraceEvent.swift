@@ -85,15 +85,20 @@ public struct CallReturnEvent: Hashable, Sendable {
     public var function: String
     public var caller: String?
     public var depth: Int
-    /// nil when the frame was unwound past (longjmp, an exception) rather than returned from.
+    /// nil when the call did not return: its frame was unwound past (longjmp, an exception), or its process
+    /// ended (exit, exec, a fatal signal) while it was still in it (`processEnded`).
     public var decoded: DecodedReturn?
     public var entryTime: Timestamp
     public var time: Timestamp
+    /// The call was still open when its process ended: every thread's open calls are closed so, innermost
+    /// first, before the process's end is reported.
+    public var processEnded: Bool
 
-    public var unwound: Bool { decoded == nil }
+    public var unwound: Bool { decoded == nil && !processEnded }
 
     public init(thread: ThreadID, process: ThreadID, callID: UInt64, function: String, caller: String?,
-                depth: Int, decoded: DecodedReturn?, entryTime: Timestamp, time: Timestamp) {
+                depth: Int, decoded: DecodedReturn?, entryTime: Timestamp, time: Timestamp, processEnded: Bool = false) {
+        self.processEnded = processEnded
         self.thread = thread
         self.process = process
         self.callID = callID

@@ -22,9 +22,8 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringCo
 /// What to trace and how to decode it.
 public struct TraceConfiguration: Sendable {
     public enum Target: Hashable, Sendable {
-        /// Start a program: the file to execute (already resolved through PATH), argv including argv[0], and
-        /// the environment as `NAME=value` strings.
-        case launch(executable: String, arguments: [String], environment: [String])
+        /// Start a program, exactly as the shell gave it to linkscope.
+        case launch(LaunchCommand)
         /// Attach to running processes (any thread id names its whole process), every thread of each.
         case attach(pids: [Int32])
     }
@@ -46,11 +45,6 @@ public struct TraceConfiguration: Sendable {
         self.decoder = decoder
     }
 
-    public init(executable: String, arguments: [String], environment: [String], filter: CallFilter,
-                decoder: CallDecoder = CallDecoder()) {
-        self.init(target: .launch(executable: executable, arguments: arguments, environment: environment),
-                  filter: filter, decoder: decoder)
-    }
 }
 
 /// How the traced program ended: a result, not an error.

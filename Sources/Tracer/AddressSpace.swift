@@ -27,6 +27,8 @@ final class AddressSpace {
     var entryPoint: UInt64 = 0
     /// The program's file (its /proc/PID/exe).
     var mainPath: String
+    /// The command as launched, when the trace started it (a symlink's own name, for filters).
+    var launchPath: String?
     /// What call events name the program: nil for the command the trace launched (the renderer knows its
     /// name as typed), the file's base name after an exec or for an attached process.
     var programName: String?
@@ -34,6 +36,8 @@ final class AddressSpace {
     var rDebug: UInt64 = 0
     /// Whether its objects have been armed (at the entry point, or at once for an attached process).
     var armed = false
+    /// Between an exec and the loader's first consistent r_brk notification, when the objects are armed.
+    var awaitingLoader = false
 
     init(mainPath: String, programName: String?) {
         self.mainPath = mainPath
@@ -49,7 +53,15 @@ final class AddressSpace {
         twin.entryPoint = entryPoint
         twin.rDebug = rDebug
         twin.armed = armed
+        twin.launchPath = launchPath
+        twin.awaitingLoader = awaitingLoader
         return twin
+    }
+
+    /// The slot breakpoint at `address`, if one is there.
+    func slot(at address: UInt64) -> SlotBreakpoint? {
+        guard let breakpoint = breakpoints[address], case .slot(let slot) = breakpoint.role else { return nil }
+        return slot
     }
 
     func isReturnSite(_ address: UInt64) -> Bool {

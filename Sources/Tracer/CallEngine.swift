@@ -56,11 +56,24 @@ struct CallEngine {
     /// an unwind starter puts back every hijacked return address before the unwinder walks them.
     ///
     /// Throws when the GOT word or the return address cannot be read.
+    ///
+    /// `slotAt` names the slot breakpoints of the address space: a GOT word may hold another armed slot's
+    /// address (a non-PIE program's PLT stub is the canonical address of a function it takes the address of,
+    /// and a library's GLOB_DAT word for that function holds it, as python3.11's free), and the call would
+    /// stop there again and show twice. The jump goes on through that slot's own GOT word instead.
     func slotStop(_ slot: SlotBreakpoint, registers: Registers, memory: some TraceeReader,
                   shadow: inout ShadowStack, thread: CallingThread, isReturnSite: (UInt64) -> Bool,
+                  slotAt: (UInt64) -> SlotBreakpoint? = { _ in nil },
                   vectors: () -> [UInt64]?, nextCallID: inout UInt64, time: Timestamp) throws(Errno) -> StopEffects {
         let slotAddress = registers.returnAddressSlot
-        let (target, returnAddress) = try memory.words(at: slot.gotAddress, slotAddress)
+        var (target, returnAddress) = try memory.words(at: slot.gotAddress, slotAddress)
+        if slot.reported && !thread.isForeign {
+            // Bounded: a chain of stubs is one or two long; a loop would be the program's own.
+            for _ in 0..<4 {
+                guard let next = slotAt(target) else { break }
+                target = try memory.word(at: next.gotAddress)
+            }
+        }
         var effects = StopEffects(kind: .passedThrough, registers: registers)
         // A tail call from inside a traced call (`jmp strlen@plt`; glibc's strcoll does it to strcmp): the
         // return address is already one of our return sites and the frame owning this slot is still open.
@@ -132,6 +145,15 @@ struct CallEngine {
     }
 
     /// A frame left without returning: reported as unwound (no result) when it was reported at all.
+    /// The calls still open on a thread whose process ended (or exec'd): each closed, innermost first.
+    static func unfinished(_ shadow: inout ShadowStack, thread: ThreadID, process: ThreadID, time: Timestamp) -> [TraceEvent] {
+        shadow.removeAll().filter(\.reported).map { frame in
+            .callReturn(CallReturnEvent(thread: thread, process: process, callID: frame.callID, function: frame.function,
+                                        caller: frame.caller, depth: 0, decoded: nil, entryTime: frame.entryTime,
+                                        time: time, processEnded: true))
+        }
+    }
+
     private func unwound(_ frame: ShadowFrame, thread: CallingThread, time: Timestamp, into effects: inout StopEffects) {
         guard frame.reported else { return }
         effects.events.append(.callReturn(CallReturnEvent(

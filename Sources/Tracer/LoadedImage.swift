@@ -24,6 +24,7 @@ struct ImageFactsCache {
     /// Whether to collect the functions each object defines (`-l` needs them).
     let wantDefinitions: Bool
     private var byPath: [String: ImageFacts] = [:]
+    private var loaders: [String: (debugState: UInt64, rDebug: UInt64)?] = [:]
 
     init(wantDefinitions: Bool) { self.wantDefinitions = wantDefinitions }
 
@@ -34,6 +35,20 @@ struct ImageFactsCache {
         let facts = try ImageFacts(file: try ELFFile(path: path), wantSlots: wantSlots, wantDefinitions: wantDefinitions)
         byPath[path] = facts
         return facts
+    }
+
+    /// The file addresses of `_dl_debug_state` (r_brk) and `_r_debug` in the loader at `path`; nil when it
+    /// lacks either (not glibc's) or cannot be read. Read once per path.
+    mutating func loaderSymbols(path: String) -> (debugState: UInt64, rDebug: UInt64)? {
+        if let known = loaders[path] { return known }
+        var found: (debugState: UInt64, rDebug: UInt64)?
+        if let symbols = try? ELFFile(path: path).dynamicSymbols(),
+           let debugState = symbols.first(where: { $0.name == "_dl_debug_state" && $0.isDefined })?.value,
+           let rDebug = symbols.first(where: { $0.name == "_r_debug" && $0.isDefined })?.value {
+            found = (debugState, rDebug)
+        }
+        loaders[path] = found
+        return found
     }
 }
 
@@ -50,6 +65,8 @@ struct ImageFacts {
     var entry: UInt64
     var dynamicSegment: (address: UInt64, size: UInt64)?
     var isStatic: Bool
+    /// PT_INTERP: the loader the kernel maps for it.
+    var interpreter: String?
 
     init(file: ELFFile, wantSlots: Bool, wantDefinitions: Bool) throws(ELFError) {
         let dynamic = try file.dynamicInfo()
@@ -64,6 +81,7 @@ struct ImageFacts {
             }
         }
         isStatic = !file.programHeaders.contains { $0.type == .interpreter || $0.type == .dynamic }
+        interpreter = try file.interpreter()
         if let segment = file.programHeaders.first(where: { $0.type == .dynamic }) {
             dynamicSegment = (segment.virtualAddress, segment.memorySize)
         }

@@ -46,7 +46,18 @@ enum ProcFS {
     }
 
     /// The program file of /proc/PID/exe.
-    static func executable(of pid: pid_t) -> String? { try? readSymlink("/proc/\(pid)/exe") }
+    /// The program file of `pid` as a path that opens it: the file's own path when it is UTF-8, else
+    /// /proc/PID/exe (a Swift string cannot hold the bytes; valid while the process lives).
+    static func executable(of pid: pid_t) -> String? {
+        guard let bytes = try? readSymlinkBytes("/proc/\(pid)/exe") else { return nil }
+        return String(validating: bytes, as: UTF8.self) ?? "/proc/\(pid)/exe"
+    }
+
+    /// The base name of `pid`'s program file, for display (bytes that are not UTF-8 replaced).
+    static func executableName(of pid: pid_t) -> String? {
+        guard let bytes = try? readSymlinkBytes("/proc/\(pid)/exe") else { return nil }
+        return String(decoding: bytes.split(separator: UInt8(ascii: "/")).last ?? [], as: UTF8.self)
+    }
 
     /// /proc/PID/comm without its newline.
     static func commandName(of pid: pid_t) -> String? {
@@ -76,11 +87,11 @@ enum ProcFS {
     }
 
     /// The target of a symbolic link (a /proc magic link: at most PATH_MAX bytes).
-    static func readSymlink(_ path: String) throws(Errno) -> String {
+    static func readSymlinkBytes(_ path: String) throws(Errno) -> [UInt8] {
         var buffer = [CChar](repeating: 0, count: 4097)
         let n = readlink(path, &buffer, 4096)
         guard n > 0 else { throw .current }
-        return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return buffer[..<n].map { UInt8(bitPattern: $0) }
     }
 }
 
@@ -103,6 +114,8 @@ enum AuxiliaryVector {
         var rawValue: UInt64
         /// AT_NULL: the end of the vector.
         static let null = EntryType(rawValue: 0)
+        /// AT_BASE: where the program's interpreter (the loader) is mapped.
+        static let interpreterBase = EntryType(rawValue: 7)
         /// AT_ENTRY: the program's entry point.
         static let entry = EntryType(rawValue: 9)
     }

@@ -111,9 +111,11 @@ struct ThreadTable {
         return state
     }
 
-    /// An exec: the process's other threads are gone.
-    mutating func removeOtherThreads(of process: pid_t, than tid: pid_t) {
-        for (other, state) in byID where state.process == process && other != tid { byID[other] = nil }
+    /// An exec: the process's other threads are gone. Returns them.
+    mutating func removeOtherThreads(of process: pid_t, than tid: pid_t) -> [(pid_t, ThreadState)] {
+        let gone = byID.filter { $0.value.process == process && $0.key != tid }.sorted { $0.key < $1.key }
+        for (other, _) in gone { byID[other] = nil }
+        return gone.map { ($0.key, $0.value) }
     }
 
     /// Whether a stop of `tid` may be held now: a child sharing its parent's memory is held only once every

@@ -26,7 +26,8 @@ extension TraceSession {
         }
         if space.rDebug == 0 {
             // No link map to read (an odd loader): trace the program alone.
-            let object = TracedObject(isMainProgram: true, path: space.mainPath, soname: facts.soname)
+            let object = TracedObject(isMainProgram: true, path: space.mainPath, soname: facts.soname,
+                                      otherPaths: space.launchPath.map { [$0] } ?? [])
             arm(LoadedImage(object: object, base: base, linkMapNode: 0), in: space, memory: memory)
         } else {
             syncLinkMap(space, thread: tid)
@@ -52,7 +53,8 @@ extension TraceSession {
             guard let path = LinkMap.path(of: entry, position: position, programPath: space.mainPath,
                                           workingDirectory: "/proc/\(tid)/cwd"),
                   let facts = try? imageFacts.facts(path: path, wantSlots: false) else { continue }
-            let object = TracedObject(isMainProgram: position == 0, path: path, soname: facts.soname)
+            let object = TracedObject(isMainProgram: position == 0, path: path, soname: facts.soname,
+                                      otherPaths: position == 0 ? space.launchPath.map { [$0] } ?? [] : [])
             fresh.append(LoadedImage(object: object, base: entry.base, linkMapNode: entry.node))
         }
         // Every object is known before any is armed, so `-l` can find which library defines a symbol the

@@ -9,32 +9,13 @@ import Glibc
 extension TraceSession {
     // MARK: Launch
 
-    func launch(executable path: String, arguments: [String], environment: [String]) throws(TraceError) {
-        var stage: Int32 = 0, childErrno: Int32 = 0
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+    func launch(_ command: LaunchCommand) throws(TraceError) {
         // Seized, not PTRACE_TRACEME: job-control stops can then be kept (PTRACE_LISTEN) and threads interrupted.
-        let options = Self.traceOptions.union(.exitKill).rawValue
-        let child: pid_t
-        if let runAs {
-            child = runAs.groups.withUnsafeBufferPointer { groups in
-                var credentials = cptrace_credentials(uid: runAs.uid, gid: runAs.gid, groups: groups.baseAddress,
-                                                      group_count: groups.count)
-                return cptrace_spawn_seized(path, argv, envp, options, &credentials, &stage, &childErrno)
-            }
-        } else {
-            child = cptrace_spawn_seized(path, argv, envp, options, nil, &stage, &childErrno)
-        }
-        if child < 0 {
-            switch Int(stage) {
-            case Int(CPTRACE_SPAWN_EXEC): throw .cannotExecute(path: path, errno: Errno(rawValue: childErrno))
-            case Int(CPTRACE_SPAWN_SEIZE): throw .cannotTrace(path: path, errno: Errno(rawValue: childErrno))
-            default: throw .cannotTrace(path: path, errno: .current)
-            }
-        }
+        let child = try Spawn.start(command, seize: Self.traceOptions.union(.exitKill).rawValue, credentials: runAs)
+        let path = command.readablePath
         firstProcess = child
         let space = AddressSpace(mainPath: path, programName: nil)
+        space.launchPath = command.displayPath
         threads[child] = ThreadState(space: space, process: child)
         // The exec stop; a signal that arrives before it is passed on.
         while true {
@@ -57,18 +38,38 @@ extension TraceSession {
     /// Events every traced thread reports; children inherit them.
     static let traceOptions: PtraceOptions = [.traceSysGood, .traceClone, .traceFork, .traceVfork, .traceExec]
 
-    /// At an exec stop: the new image has only its program and the loader mapped. Plant a breakpoint at the
-    /// program's entry point (AT_ENTRY); by then the loader has mapped every DT_NEEDED object and filled
-    /// r_debug.
+    /// At an exec stop: the new image has only its program and the loader mapped. Plant a breakpoint where
+    /// the objects will be armed: the loader's `_dl_debug_state` (r_brk), which it calls once every DT_NEEDED
+    /// object is mapped and relocated and before it runs their initialisers, so library constructors' calls
+    /// are traced too (ltrace arms at the entry point and misses them). Without a loader symbol to find, the
+    /// program's entry point (AT_ENTRY), when the initialisers have run.
     func prepareImage(_ space: AddressSpace, process: pid_t) {
         guard let entry = findEntryPoint(space, process: process) else { return }
+        let memory = TraceeMemory(pid: process)
+        if let loader = loaderSymbols(of: space, process: process),
+           let original = try? memory.replaceByte(at: loader.debugState, with: Registers.breakpointInstruction) {
+            space.breakpoints[loader.debugState] = AddressSpace.Breakpoint(original: original, role: .loaderHook)
+            space.rDebug = loader.rDebug
+            space.awaitingLoader = true
+            space.armed = true  // the rest at the loader's first consistent notification
+            return
+        }
         do {
-            let original = try TraceeMemory(pid: process).replaceByte(at: entry, with: Registers.breakpointInstruction)
+            let original = try memory.replaceByte(at: entry, with: Registers.breakpointInstruction)
             space.breakpoints[entry] = AddressSpace.Breakpoint(original: original, role: .entryPoint)
         } catch {
             diagnose("cannot plant a breakpoint at the entry point of \(space.mainPath) (\(error)): no library calls will be traced")
         }
         space.armed = true  // the rest at the entry point
+    }
+
+    /// Where the program's loader (its PT_INTERP, mapped at AT_BASE) has `_dl_debug_state` and `_r_debug`;
+    /// nil when it has no loader or not glibc's symbols.
+    private func loaderSymbols(of space: AddressSpace, process: pid_t) -> (debugState: UInt64, rDebug: UInt64)? {
+        guard let interpreter = imageFacts[space.mainPath]?.interpreter,
+              let base = ProcFS.auxiliaryValue(.interpreterBase, of: process), base != 0,
+              let symbols = imageFacts.loaderSymbols(path: interpreter) else { return nil }
+        return (base &+ symbols.debugState, base &+ symbols.rDebug)
     }
 
     /// Reads the program's path and entry point (AT_ENTRY) into `space`; nil, with a warning, for a static
@@ -169,12 +170,18 @@ extension TraceSession {
             try? Ptrace.detach(tid)
             return
         }
-        // A new image: the process's other threads are gone, and so is every open call.
-        threads.removeOtherThreads(of: old.process, than: tid)
+        // A new image: the process's other threads are gone, and so is every open call (closed: none returns).
+        let time = Timestamp.now()
+        for (thread, var state) in threads.removeOtherThreads(of: old.process, than: tid) + [(tid, old)] {
+            for event in CallEngine.unfinished(&state.shadow, thread: ThreadID(rawValue: thread),
+                                               process: ThreadID(rawValue: state.process), time: time) {
+                emit(event)
+            }
+        }
         let state = ThreadState(space: AddressSpace(mainPath: "", programName: nil), process: old.process)
         threads[tid] = state
         prepareImage(state.space, process: tid)
-        let name = state.space.mainPath.split(separator: "/").last.map(String.init) ?? state.space.mainPath
+        let name = ProcFS.executableName(of: tid) ?? state.space.mainPath.split(separator: "/").last.map(String.init) ?? ""
         state.space.programName = name
         emit(.exec(process: ThreadID(rawValue: tid), program: name, time: .now()))
         try proceed(tid)

@@ -114,22 +114,21 @@ public final class TraceSession: TraceEngine {
         emit = events
         diagnose = diagnostics
         switch configuration.target {
-        case .launch(let executable, let arguments, let environment):
+        case .launch(let command):
             // ^C at a terminal reaches the program too: let it decide (and report how it ended) instead of
             // dying first and leaving the trace cut short. Ignored until the relay has them blocked; the
-            // child's path resets both before exec.
+            // program starts with the dispositions linkscope was started with (Spawn).
             let previousInterrupt = signal(SIGINT, SIG_IGN)
             let previousQuit = signal(SIGQUIT, SIG_IGN)
-            var ignoredBefore = Set([SIGTERM, SIGHUP].filter(SignalRelay.isIgnored))
-            if Self.isIgnored(previousInterrupt) { ignoredBefore.insert(SIGINT) }
-            if Self.isIgnored(previousQuit) { ignoredBefore.insert(SIGQUIT) }
+            // A signal the program was started ignoring is not passed on to it (nohup's SIGHUP).
+            let ignoredBefore = Set(SignalRelay.relayed.filter(command.signals.ignored.contains))
             let relay: SignalRelayThread
             do {
                 defer {
                     signal(SIGINT, previousInterrupt)
                     signal(SIGQUIT, previousQuit)
                 }
-                try launch(executable: executable, arguments: arguments, environment: environment)
+                try launch(command)
                 // SIGINT, SIGQUIT, SIGTERM and SIGHUP from now on are the program's (SignalRelay): linkscope
                 // does not die of them, the program gets each once, and the trace shows what it did.
                 relay = SignalRelayThread(program: firstProcess, leaving: ignoredBefore)
@@ -155,11 +154,6 @@ public final class TraceSession: TraceEngine {
             diagnose("filter rule '\(rule)' matched no PLT slot")
         }
         return outcome ?? .detached
-    }
-
-    /// Whether a disposition `signal(2)` returned is SIG_IGN.
-    static func isIgnored(_ handler: __sighandler_t?) -> Bool {
-        handler.map { unsafeBitCast($0, to: Int.self) == 1 } ?? false
     }
 
     // MARK: The event loop
@@ -216,9 +210,16 @@ public final class TraceSession: TraceEngine {
     }
 
     func threadEnded(_ tid: pid_t, outcome ending: ProgramOutcome) {
-        guard let state = threads.end(tid) else { return }
-        guard tid == state.process, !state.isForeign else { return }
+        guard var state = threads.end(tid) else { return }
         let time = Timestamp.now()
+        // Its calls still open never return: closed, on every thread alike, before the process's end.
+        if !state.isForeign, ending != .detached {
+            for event in CallEngine.unfinished(&state.shadow, thread: ThreadID(rawValue: tid),
+                                               process: ThreadID(rawValue: state.process), time: time) {
+                emit(event)
+            }
+        }
+        guard tid == state.process, !state.isForeign else { return }
         switch ending {
         case .exited(let code): emit(.exited(process: ThreadID(rawValue: tid), status: code, time: time))
         case .killed(let signal, let core):
@@ -337,7 +338,15 @@ public final class TraceSession: TraceEngine {
                 throw .lostTracee(pid: tid, operation: "read r_brk return address", errno: Errno(rawValue: EFAULT))
             }
             regs.emulateReturn(to: returnAddress)
-            if LinkMap.isConsistent(rDebug: space.rDebug, memory: memory) { syncLinkMap(space, thread: tid) }
+            if LinkMap.isConsistent(rDebug: space.rDebug, memory: memory) {
+                if space.awaitingLoader {
+                    // The start-up objects are mapped and relocated; no initialiser has run yet.
+                    space.awaitingLoader = false
+                    armImages(of: space, thread: tid)
+                } else {
+                    syncLinkMap(space, thread: tid)
+                }
+            }
         }
         do { try regs.write(to: tid) } catch {
             if error == .noSuchProcess { return }
@@ -363,7 +372,7 @@ public final class TraceSession: TraceEngine {
         do {
             effects = try callEngine.slotStop(
                 slot, registers: regs, memory: memory, shadow: &state.shadow, thread: Self.calling(tid, state),
-                isReturnSite: space.isReturnSite, vectors: { Registers.vectorLow(of: tid) },
+                isReturnSite: space.isReturnSite, slotAt: space.slot(at:), vectors: { Registers.vectorLow(of: tid) },
                 nextCallID: &nextCallID, time: .now())
         } catch {
             throw .lostTracee(pid: tid, operation: "read GOT word of \(slot.symbol)", errno: error)

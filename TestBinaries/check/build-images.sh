@@ -31,7 +31,8 @@ exec 8>"$cache/.lock"
 flock 8
 if [ ! -f "$cache/minbase.tar" ]; then
     mode=root; [ "$(id -u)" -eq 0 ] || mode=unshare
-    mmdebstrap --quiet --variant=minbase --mode=$mode bookworm "$cache/minbase.tar.part" http://deb.debian.org/debian
+    # --format: the name ends in .part, from which mmdebstrap would guess a directory.
+    mmdebstrap --quiet --variant=minbase --mode=$mode --format=tar bookworm "$cache/minbase.tar.part" http://deb.debian.org/debian
     mv "$cache/minbase.tar.part" "$cache/minbase.tar"
 fi
 rm -rf "$out/oci" "$out/multi" "$out/bundle" "$out/build" "$out/docker.tar" "$out/oci.tar" "$out/flat.tar" "$stamp"

@@ -60,3 +60,9 @@ build libcounter.so counter.c -- -shared -fPIC -ldl
 build ticker ticker.c
 build cleanmask cleanmask.c
 build threadsignal threadsignal.c -- -pthread
+build launchstate launchstate.c
+build libctorlib.so ctorlib.c -- -shared -fPIC
+build ctormain ctormain.c -- -L"$out" -Wl,--no-as-needed -lctorlib -Wl,-rpath,"$out"
+build libcanonlib.so canonlib.c -- -shared -fPIC
+build canonical canonical.c -- -fno-pie -no-pie -L"$out" -Wl,--no-as-needed -lcanonlib -Wl,-rpath,"$out"
+build openthreads openthreads.c -- -pthread

@@ -25,7 +25,7 @@ import TestSupport
         target.arguments = ["120", "1"]
         let out = Pipe()
         target.standardOutput = out
-        try target.run()
+        try TestSupport.start(target)
         var seen = Data()
         while !seen.contains(UInt8(ascii: "\n")) {
             let chunk = out.fileHandleForReading.availableData
@@ -51,7 +51,7 @@ import TestSupport
         let err = Pipe()
         tracer.standardError = err
         tracer.standardOutput = FileHandle.nullDevice
-        try tracer.run()
+        try TestSupport.start(tracer)
         defer { tracer.interrupt(); tracer.waitUntilExit() }
         var latencies: [Double] = []
         var pending = Data()
@@ -119,7 +119,7 @@ import TestSupport
         tracer.arguments = ["trace", "-ttt", "-o", file, "-e", "strlen@MAIN", program("ticker"), "2"]
         let out = Pipe()
         tracer.standardOutput = out
-        try tracer.run()
+        try TestSupport.start(tracer)
         // It ends by itself (2 s): a killed linkscope would leave an in-process-traced ticker running.
         defer { _ = out.fileHandleForReading.readDataToEndOfFile(); tracer.waitUntilExit() }
         // Wait for the program's tenth tick, then see how far behind the file is.
@@ -170,7 +170,7 @@ import TestSupport
         let out = Pipe()
         tracer.standardOutput = out
         tracer.standardError = FileHandle(fileDescriptor: fds[1], closeOnDealloc: false)
-        try tracer.run()
+        try TestSupport.start(tracer)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         tracer.waitUntilExit()
         #expect(tracer.terminationReason == .exit, "killed by signal \(tracer.terminationStatus)")

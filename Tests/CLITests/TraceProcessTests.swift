@@ -259,7 +259,7 @@ import TestSupport
         shell.standardOutput = FileHandle.nullDevice
         shell.standardError = FileHandle.nullDevice
         let started = Date()
-        try shell.run()
+        try TestSupport.start(shell)
         shell.waitUntilExit()
         #expect(shell.terminationReason == .exit && shell.terminationStatus == 0, "status \(shell.terminationStatus)")
         #expect(Date().timeIntervalSince(started) < 4, "linkscope waited for its detached child")
@@ -324,7 +324,7 @@ final class Background {
         process.standardOutput = try FileHandle(forWritingTo: directory.appendingPathComponent("out"))
         process.standardError = try FileHandle(forWritingTo: directory.appendingPathComponent("err"))
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try TestSupport.start(process)
     }
 
     /// `linkscope trace --engine-stats -o FILE ARGS` in the background.

@@ -240,9 +240,10 @@ import Tracer
         script.events.forEach(renderer.render)
         renderer.finish()
         let lines = sink.text.split(separator: "\n")
-        #expect(lines[2] == " 85.71    0.000006           3         2 strlen")
-        #expect(lines[3] == " 14.29    0.000001           1         1 exit")
-        #expect(lines.last == "100.00    0.000007                     3 total")
+        #expect(lines[2] == "100.00    0.000006           3         2 strlen")
+        // Shown at entry only: no time of its own (not the time until the program's end).
+        #expect(lines[3] == "  0.00    0.000000           0         1 exit")
+        #expect(lines.last == "100.00    0.000006                     3 total")
     }
 
     @Test func jsonLinesHaveTheDocumentedSchema() throws {

@@ -51,7 +51,7 @@ import TestSupport
         tracer.arguments = Array(command.dropFirst())
         let out = Pipe()
         tracer.standardOutput = out
-        try tracer.run()
+        try TestSupport.start(tracer)
         var seen = Data()
         while seen.filter({ $0 == UInt8(ascii: "\n") }).count < 10 {
             let chunk = out.fileHandleForReading.availableData

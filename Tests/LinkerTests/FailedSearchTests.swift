@@ -9,30 +9,8 @@ import Testing
     /// An ET_DYN with `count` missing DT_NEEDED (`libmissing-N.so`) and, if `rpath` > 0, a DT_RPATH of that
     /// many nonexistent directories; the default search applies (no DF_1_NODEFLIB).
     static func missingNeeds(_ count: Int, rpath: Int = 0) -> [UInt8] {
-        func u16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
-        func u32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
-        func u64(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
-        var strings: [UInt8] = [0]
-        var dynamic: [(UInt64, UInt64)] = []
-        for index in 0..<count {
-            dynamic.append((1, UInt64(strings.count)))
-            strings += Array("libmissing-\(index).so".utf8) + [0]
-        }
-        if rpath > 0 {
-            dynamic.append((15, UInt64(strings.count)))
-            strings += Array((0..<rpath).map { "/nonexistent/rpath-dir-\($0)" }.joined(separator: ":").utf8) + [0]
-        }
-        let dynamicAt: UInt64 = 64 + 2 * 56
-        let dynamicSize = UInt64(dynamic.count + 3) * 16
-        let stringsAt = dynamicAt + dynamicSize
-        dynamic += [(5, stringsAt), (10, UInt64(strings.count)), (0, 0)]
-        let total = stringsAt + UInt64(strings.count)
-        var bytes: [UInt8] = [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 8)
-        bytes += u16(3) + u16(62) + u32(1) + u64(0) + u64(64) + u64(0) + u32(0) + u16(64) + u16(56) + u16(2) + u16(64) + u16(0) + u16(0)
-        bytes += u32(1) + u32(4) + u64(0) + u64(0) + u64(0) + u64(total) + u64(total) + u64(0x1000)  // PT_LOAD
-        bytes += u32(2) + u32(6) + u64(dynamicAt) + u64(dynamicAt) + u64(dynamicAt) + u64(dynamicSize) + u64(dynamicSize) + u64(8)
-        for (tag, value) in dynamic { bytes += u64(tag) + u64(value) }
-        return bytes + strings
+        TinyELF.sharedObject(needed: (0..<count).map { "libmissing-\($0).so" },
+                             rpath: rpath > 0 ? (0..<rpath).map { "/nonexistent/rpath-dir-\($0)" }.joined(separator: ":") : nil)
     }
 
     /// 2,000 missing names searched through 20 RPATH and 4 default directories, each under 11 subdirectories,

@@ -57,26 +57,7 @@ import Testing
 
     /// A hand-built ELF with 10,000 distinct DT_NEEDED names and DF_1_NODEFLIB (so each fails fast).
     static func manyNeeded(_ count: Int) -> [UInt8] {
-        func u16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
-        func u32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
-        func u64(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
-        var strings: [UInt8] = [0]
-        var offsets: [UInt64] = []
-        for index in 0..<count {
-            offsets.append(UInt64(strings.count))
-            strings += Array("libmissing-\(index).so".utf8) + [0]
-        }
-        let dynamicAt: UInt64 = 64 + 2 * 56
-        let dynamicSize = UInt64(count + 4) * 16
-        let stringsAt = dynamicAt + dynamicSize
-        let total = stringsAt + UInt64(strings.count)
-        var bytes: [UInt8] = [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 8)
-        bytes += u16(3) + u16(62) + u32(1) + u64(0) + u64(64) + u64(0) + u32(0) + u16(64) + u16(56) + u16(2) + u16(64) + u16(0) + u16(0)
-        bytes += u32(1) + u32(4) + u64(0) + u64(0) + u64(0) + u64(total) + u64(total) + u64(0x1000)  // PT_LOAD
-        bytes += u32(2) + u32(6) + u64(dynamicAt) + u64(dynamicAt) + u64(dynamicAt) + u64(dynamicSize) + u64(dynamicSize) + u64(8)
-        for offset in offsets { bytes += u64(1) + u64(offset) }
-        bytes += u64(5) + u64(stringsAt) + u64(10) + u64(UInt64(strings.count)) + u64(0x6fff_fffb) + u64(0x800) + u64(0) + u64(0)
-        return bytes + strings
+        TinyELF.sharedObject(needed: (0..<count).map { "libmissing-\($0).so" }, flags1: TinyELF.noDefaultLibraries)
     }
 
     @Test func tenThousandNeededEntries() throws {

@@ -63,7 +63,7 @@ public enum TestSupport {
         process.standardOutput = outPipe
         process.standardError = errPipe
         process.standardInput = inPipe
-        do { try process.run() } catch {
+        do { try start(process) } catch {
             return Output(status: 127, stdout: "", stderr: "cannot run \(arguments[0]): \(error)", killedBySignal: false)
         }
         // A hang (a tracer bug, a stopped tracee) must fail the test, not stall CI: SIGKILL after `timeout`.
@@ -91,6 +91,18 @@ public enum TestSupport {
                       stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self),
                       killedBySignal: process.terminationReason == .uncaughtSignal)
+    }
+
+    /// Starts `process` as a shell starts a command: with no signal blocked. A test runs on a worker thread
+    /// that blocks signals, the spawn inherits the calling thread's mask, and a mask survives fork and exec
+    /// (linkscope passes the one it was started with on to the program it traces, as a shell would). Every
+    /// test that starts a process starts it here.
+    public static func start(_ process: Process) throws {
+        var none = sigset_t(), previous = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        try process.run()
     }
 
     /// Runs the built `linkscope` with `arguments`.

@@ -26,4 +26,15 @@ import TraceModel
         let seen = [FilterCandidate(symbol: "puts", caller: Self.main), FilterCandidate(symbol: "strlen", caller: Self.libc)]
         #expect(filter.unmatchedRules(afterSeeing: seen) == ["puts"])
     }
+
+    /// The main program answers to each of its paths' base names (its launch name, its real file's), and
+    /// a `/` pattern to each path; a library to its soname only.
+    @Test func theProgramAnswersToEveryNameItHas() throws {
+        let program = TracedObject(isMainProgram: true, path: "/usr/bin/python3.11", soname: nil, otherPaths: ["/usr/bin/python3"])
+        for expression in ["getenv@python3", "getenv@python3.11", "getenv@/usr/bin/python3", "getenv@python3*"] {
+            #expect(try CallFilter(expressions: [expression]).selects(symbol: "getenv", caller: program, definingLibrary: Self.libc), "\(expression)")
+        }
+        #expect(!(try CallFilter(expressions: ["getenv@python"]).selects(symbol: "getenv", caller: program, definingLibrary: Self.libc)))
+        #expect(!(try CallFilter(expressions: ["getenv@python3"]).selects(symbol: "getenv", caller: Self.libc, definingLibrary: Self.libc)))
+    }
 }

@@ -68,7 +68,7 @@ import Testing
         var threads = table()
         _ = threads.meet(101, threadGroup: 100)
         _ = threads.meet(102, threadGroup: 100)
-        threads.removeOtherThreads(of: 100, than: 102)
+        _ = threads.removeOtherThreads(of: 100, than: 102)
         #expect(Array(threads.byID.keys) == [102])
     }
 

@@ -9,11 +9,14 @@
 long cptrace_request(int request, pid_t pid, void *addr, void *data);
 
 // The child's path from fork to exec cannot be Swift: between fork and exec only async-signal-safe calls are
-// allowed, and Swift code may allocate or take locks. The child waits on a pipe until the parent has attached
-// to it with PTRACE_SEIZE and `options` (so group-stops can be kept with PTRACE_LISTEN, and PTRACE_INTERRUPT
-// works), then execs `path`; if exec fails it writes its errno to a close-on-exec pipe and _exits 127. The
-// parent reads EOF (exec happened: the child stops at PTRACE_EVENT_EXEC, the first stop the tracer sees,
-// unless a signal came first) or an errno.
+// allowed, and Swift code may allocate or take locks. `cptrace_spawn` starts `launch->path` with `argv` and
+// `envp` as given, the signal mask `blocked` and the signals of `ignored` ignored (every other at its
+// default, whatever the caller does with its own), and the close-on-exec flag of the `inherited`
+// descriptors cleared. With `seize`, the child waits on a pipe until the parent has attached to it with
+// PTRACE_SEIZE and `seize_options` (so group-stops can be kept with PTRACE_LISTEN, and PTRACE_INTERRUPT
+// works); it stops at PTRACE_EVENT_EXEC, the first stop the caller sees (a signal that reaches it before exec
+// is passed on here). If exec fails the child writes its errno to a close-on-exec pipe and _exits 127; the
+// parent reads EOF (exec happened) or an errno.
 // Returns the child's pid, or -1 with `*stage` saying what failed: CPTRACE_SPAWN_SYSTEM (pipe or fork; errno
 // is set), CPTRACE_SPAWN_SEIZE or CPTRACE_SPAWN_EXEC (the errno is in `*child_errno`; the child has been
 // reaped).
@@ -26,8 +29,19 @@ struct cptrace_credentials {
     const gid_t *groups;
     size_t group_count;
 };
-pid_t cptrace_spawn_seized(const char *path, char *const argv[], char *const envp[], unsigned long options,
-                           const struct cptrace_credentials *credentials, int *stage, int *child_errno);
+struct cptrace_launch {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    unsigned long blocked;  // bit N-1: signal N, as the kernel's masks (glibc's sigset_t calls refuse 32 and 33)
+    unsigned long ignored;
+    const int *inherited;
+    size_t inherited_count;
+    const struct cptrace_credentials *credentials;
+    int seize;
+    unsigned long seize_options;
+};
+pid_t cptrace_spawn(const struct cptrace_launch *launch, int *stage, int *child_errno);
 
 // glibc declares process_vm_readv only under _GNU_SOURCE, which Swift's Glibc module is not built with.
 ssize_t cptrace_process_vm_readv(pid_t pid, const struct iovec *local, unsigned long local_count,
