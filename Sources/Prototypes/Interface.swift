@@ -62,23 +62,25 @@ public struct RegisterFile: Hashable, Sendable {
 
     /// rdi, rsi, rdx, rcx, r8, r9 (at entry), as an array.
     public var integerArguments: [UInt64] {
-        get { withUnsafeBytes(of: integerWords) { Array($0.bindMemory(to: UInt64.self)) } }
-        set {
-            precondition(newValue.count == Self.integerCount, "x86_64 passes 6 integer arguments in registers")
-            withUnsafeMutableBytes(of: &integerWords) { raw in
-                for (i, word) in newValue.enumerated() { raw.storeBytes(of: word, toByteOffset: i * 8, as: UInt64.self) }
-            }
-        }
+        get { Self.array(of: integerWords) }
+        set { Self.store(newValue, into: &integerWords, what: "6 integer arguments") }
     }
 
     /// The low 64 bits of xmm0 … xmm7, as an array.
     public var vectorLow: [UInt64] {
-        get { withUnsafeBytes(of: vectorWords) { Array($0.bindMemory(to: UInt64.self)) } }
-        set {
-            precondition(newValue.count == Self.vectorCount, "x86_64 passes 8 vector arguments in registers")
-            withUnsafeMutableBytes(of: &vectorWords) { raw in
-                for (i, word) in newValue.enumerated() { raw.storeBytes(of: word, toByteOffset: i * 8, as: UInt64.self) }
-            }
+        get { Self.array(of: vectorWords) }
+        set { Self.store(newValue, into: &vectorWords, what: "8 vector arguments") }
+    }
+
+    /// The words of a tuple of UInt64s.
+    private static func array<Words>(of words: Words) -> [UInt64] {
+        withUnsafeBytes(of: words) { Array($0.bindMemory(to: UInt64.self)) }
+    }
+
+    private static func store<Words>(_ array: [UInt64], into words: inout Words, what: String) {
+        precondition(array.count * 8 == MemoryLayout<Words>.size, "x86_64 passes \(what) in registers")
+        withUnsafeMutableBytes(of: &words) { raw in
+            for (i, word) in array.enumerated() { raw.storeBytes(of: word, toByteOffset: i * 8, as: UInt64.self) }
         }
     }
 
