@@ -51,6 +51,7 @@ let package = Package(
         .testTarget(name: "PrototypesTests", dependencies: ["Prototypes", "TestSupport"]),
         .testTarget(name: "TraceModelTests", dependencies: ["TraceModel", "Prototypes", "TestSupport"]),
         .testTarget(name: "TracerTests", dependencies: ["Tracer", "TraceModel", "Prototypes", "ELF", "TestSupport"]),
+        .testTarget(name: "InProcessTests", dependencies: ["InProcess"]),
         .testTarget(name: "CheckTests", dependencies: ["Check", "ELF", "Linker", "Image", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LinkscopeCLI", "TraceModel", "TestSupport"]),
         .testTarget(name: "ImageTests", dependencies: ["Image", "Linker", "TestSupport"]),

@@ -98,6 +98,8 @@ typedef struct {
     int32_t tid;
     int32_t quiet;        // this thread records nothing (a fork child without -f, no ring left, linkscope gone)
     int32_t vforked;      // it called vfork: the child borrows this thread (and this state) until it execs or exits
+    int32_t vfork_child;  // -f: the vfork child recording into a ring of its own (0: none)
+    ls_ring_header *parent_ring;  // the ring the parent gets back when it runs again
 } thread_state;
 
 // Initial-exec TLS: the static TLS block glibc reserves for audit modules, read at a fixed %fs offset.
@@ -112,6 +114,9 @@ static int process_quiet;  // the whole process records nothing (fork child with
 static int32_t process_pid;
 static int objects_seen;
 static uint64_t heartbeat_seen, heartbeat_checked_at;
+static int started;               // la_preinit has run: objects opened from now on are dlopen'd
+static uint32_t pending_patches;  // dlopen'd objects whose .plt.got words wait for their relocation
+static void patch_relocated(int now);
 
 HIDDEN extern char ls_entry_common[];
 HIDDEN extern char ls_return_common[];
@@ -148,34 +153,50 @@ static int parse_hex(const char **p, uint64_t *out) {
     return any;
 }
 
+// Calls `each` with every mapping of /proc/self/maps (start, end, its permissions "rwxp"), read through
+// `buffer`, until `each` returns nonzero.
+typedef int (*maps_line)(uint64_t start, uint64_t end, const char *permissions, void *context);
+static void scan_maps(char *buffer, size_t size, maps_line each, void *context) {
+    long fd = sys3(__NR_open, "/proc/self/maps", 0 /* O_RDONLY */, 0);
+    if (fd < 0) return;
+    char line[512];
+    size_t used = 0;
+    long n;
+    int stop = 0;
+    while (!stop && (n = sys3(__NR_read, fd, buffer, size)) > 0) {
+        for (long i = 0; i < n && !stop; i++) {
+            char c = buffer[i];
+            if (c != '\n') { if (used < sizeof line - 1) line[used++] = c; continue; }
+            line[used] = 0;
+            used = 0;
+            const char *p = line;
+            uint64_t start, end;
+            if (!parse_hex(&p, &start) || *p++ != '-' || !parse_hex(&p, &end) || *p++ != ' ') continue;
+            stop = each(start, end, p, context);
+        }
+    }
+    sys3(__NR_close, fd, 0, 0);
+}
+
+typedef struct { uint32_t table, count; } range_fill;
+
+static int add_readable(uint64_t start, uint64_t end, const char *permissions, void *context) {
+    range_fill *fill = context;
+    uint32_t count = fill->count;
+    if (*permissions != 'r' || count >= MAX_RANGES) return 0;
+    if (count > 0 && ranges[fill->table][count - 1].end == start) ranges[fill->table][count - 1].end = end;
+    else { ranges[fill->table][count].start = start; ranges[fill->table][count].end = end; fill->count = count + 1; }
+    return 0;
+}
+
 static void refresh_ranges(void) {
     if (__atomic_exchange_n(&refresh_lock, 1, __ATOMIC_ACQUIRE)) return;  // another thread refreshes
-    uint32_t next = range_active ^ 1, count = 0;
-    long fd = sys3(__NR_open, "/proc/self/maps", 0 /* O_RDONLY */, 0);
-    if (fd >= 0) {
-        static char buffer[8192];
-        char line[512];
-        size_t used = 0;
-        long n;
-        while ((n = sys3(__NR_read, fd, buffer, sizeof buffer)) > 0) {
-            for (long i = 0; i < n; i++) {
-                char c = buffer[i];
-                if (c != '\n') { if (used < sizeof line - 1) line[used++] = c; continue; }
-                line[used] = 0;
-                used = 0;
-                const char *p = line;
-                uint64_t start, end;
-                if (!parse_hex(&p, &start) || *p++ != '-' || !parse_hex(&p, &end) || *p++ != ' ') continue;
-                if (*p != 'r' || count >= MAX_RANGES) continue;
-                if (count > 0 && ranges[next][count - 1].end == start) ranges[next][count - 1].end = end;
-                else { ranges[next][count].start = start; ranges[next][count].end = end; count++; }
-            }
-        }
-        sys3(__NR_close, fd, 0, 0);
-    }
+    static char buffer[8192];
+    range_fill fill = { range_active ^ 1, 0 };
+    scan_maps(buffer, sizeof buffer, add_readable, &fill);
     __atomic_add_fetch(&range_generation, 1, __ATOMIC_RELEASE);
-    range_count[next] = count;
-    __atomic_store_n(&range_active, next, __ATOMIC_RELEASE);
+    range_count[fill.table] = fill.count;
+    __atomic_store_n(&range_active, fill.table, __ATOMIC_RELEASE);
     __atomic_add_fetch(&range_generation, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&refresh_lock, 0, __ATOMIC_RELEASE);
 }
@@ -314,6 +335,42 @@ static void set_request_path(const char *path) {
 
 // ---- rings ----
 
+// A ring of its own for thread `tid` of process `pid`; 0 when every ring is taken (counted by linkscope).
+static ls_ring_header *new_ring(int32_t tid, int32_t pid) {
+    ls_ring_header *ring = 0;
+    uint32_t index = __atomic_load_n(&control->rings_claimed, __ATOMIC_ACQUIRE);
+    if (index < control->ring_count) index = __atomic_fetch_add(&control->rings_claimed, 1, __ATOMIC_ACQ_REL);
+    if (index < control->ring_count) {
+        ring = (ls_ring_header *)(rings_base + (uint64_t)index * LS_RING_BYTES);
+    } else {
+        // Every ring has been used once: take one whose thread has ended and been drained. linkscope frees
+        // a ring when it sees its thread end, which may be a moment after a new thread starts: wake it and
+        // give it up to ~100 ms.
+        for (int attempt = 0; attempt < 20 && !ring; attempt++) {
+            uint32_t freed = __atomic_load_n(&control->rings_freed, __ATOMIC_ACQUIRE);
+            for (uint32_t i = 0; i < control->ring_count && !ring; i++) {
+                ls_ring_header *candidate = (ls_ring_header *)(rings_base + (uint64_t)i * LS_RING_BYTES);
+                uint32_t expected = LS_RING_FREE;
+                if (__atomic_compare_exchange_n(&candidate->state, &expected, LS_RING_TAKING, 0, __ATOMIC_ACQ_REL,
+                                                __ATOMIC_RELAXED))
+                    ring = candidate;
+            }
+            if (ring || !tracer_alive()) break;
+            futex_wake(&control->request_seq);  // linkscope sleeps on it when idle
+            futex_wait(&control->rings_freed, freed, 5000000);
+        }
+        if (!ring) {
+            __atomic_add_fetch(&control->rings_refused, 1, __ATOMIC_ACQ_REL);
+            return 0;
+        }
+    }
+    ring->tid = tid;
+    ring->pid = pid;
+    __atomic_add_fetch(&ring->generation, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&ring->state, LS_RING_IN_USE, __ATOMIC_RELEASE);
+    return ring;
+}
+
 static void claim_ring(void) {
     self.quiet = 1;
     self.ring = 0;
@@ -328,12 +385,8 @@ static void claim_ring(void) {
         if (!control->follow_forks) process_quiet = 1;
     }
     if (process_quiet) return;
-    uint32_t index = __atomic_fetch_add(&control->rings_claimed, 1, __ATOMIC_ACQ_REL);
-    if (index >= control->ring_count) return;  // counted by linkscope as rings exhausted
-    ls_ring_header *ring = (ls_ring_header *)(rings_base + (uint64_t)index * LS_RING_BYTES);
-    ring->tid = tid;
-    ring->pid = process_pid;
-    __atomic_store_n(&ring->state, 1, __ATOMIC_RELEASE);
+    ls_ring_header *ring = new_ring(tid, process_pid);
+    if (!ring) return;
     self.ring = ring;
     self.data = (uint8_t *)ring + LS_RING_HEADER_BYTES;
     if (!self.frames) {
@@ -497,7 +550,7 @@ typedef struct {
 } entry_registers;
 
 static void emit_unwound(const frame *f) {
-    if (self.quiet) return;
+    if (self.quiet || !(f->bound->plan.flags & LS_BIND_REPORTED)) return;
     ls_record *r = (ls_record *)reserve(sizeof *r);
     if (!r) return;
     r->size = sizeof *r;
@@ -516,16 +569,52 @@ static inline void check_thread(void) {
 }
 
 // After vfork, the child runs on the parent's thread (same thread block, same id there): its calls are told
-// from the parent's by the process id, asked only while a vfork is outstanding.
-static inline int in_vfork_child(void) {
+// from the parent's by the process id, asked only while a vfork is outstanding. Without -f they are not
+// reported (1); with -f the child records into a ring of its own while the parent, suspended until the
+// child execs or exits, lends it the rest of its state; the parent takes its ring back when it runs again.
+static int in_vfork_child(void) {
     if (LIKELY(!self.vforked)) return 0;
-    if ((int32_t)sys3(__NR_getpid, 0, 0, 0) != process_pid) return 1;
+    int32_t pid = (int32_t)sys3(__NR_getpid, 0, 0, 0);
+    if (pid != process_pid) {
+        if (!control->follow_forks) return 1;
+        if (self.vfork_child != pid) {
+            ls_ring_header *ring = new_ring(pid, pid);
+            if (!ring) return 1;
+            if (!self.vfork_child) self.parent_ring = self.ring;
+            self.vfork_child = pid;
+            self.ring = ring;
+            self.data = (uint8_t *)ring + LS_RING_HEADER_BYTES;
+        }
+        return 0;
+    }
+    if (self.vfork_child) {
+        self.ring = self.parent_ring;
+        self.data = (uint8_t *)self.ring + LS_RING_HEADER_BYTES;
+        self.vfork_child = 0;
+    }
     self.vforked = 0;
     return 0;
 }
 
+// The call returns through our return site: its frame on the shadow stack (a tail call shares the frame it
+// came from's slot and real return address).
+static void push_frame(binding *b, uint64_t slot, uint64_t real_return, int tail_call, uint64_t call,
+                       const uint64_t *args, uint64_t *return_slot) {
+    if (UNLIKELY(self.depth == self.capacity) && !grow_frames()) return;
+    frame *f = &self.frames[self.depth++];
+    f->slot = slot;
+    f->real_return = tail_call ? self.frames[self.depth - 2].real_return : real_return;
+    f->site = b->return_site;
+    if (tail_call) f->site = self.frames[self.depth - 2].site;
+    f->call = call;
+    f->bound = b;
+    for (int i = 0; i < 6; i++) f->args[i] = args[i];
+    if (!tail_call) *return_slot = b->return_site;
+}
+
 HIDDEN uint64_t ls_enter(entry_registers *regs, binding *b, uint64_t *return_slot) {
     check_thread();
+    if (UNLIKELY(__atomic_load_n(&pending_patches, __ATOMIC_RELAXED))) patch_relocated(0);
     if (UNLIKELY(self.quiet) || UNLIKELY(in_vfork_child())) return b->target;
     uint64_t slot = (uint64_t)return_slot;
     uint64_t real_return = *return_slot;
@@ -547,6 +636,11 @@ HIDDEN uint64_t ls_enter(entry_registers *regs, binding *b, uint64_t *return_slo
         }
     }
     if (UNLIKELY(flags & LS_BIND_VFORK)) self.vforked = 1;
+    if (UNLIKELY(flags & LS_BIND_DLOPEN) && !(flags & LS_BIND_REPORTED) && !self.quiet) {
+        // Not reported, but its return is where what it loaded is relocated: watched like a call.
+        push_frame(b, slot, real_return, tail_call, 0, &regs->rdi, return_slot);
+        return b->target;
+    }
     if (!(flags & LS_BIND_REPORTED) || self.quiet) return b->target;
     uint64_t call = ++self.calls;
     uint32_t words = b->plan.stack_words;
@@ -593,16 +687,7 @@ HIDDEN uint64_t ls_enter(entry_registers *regs, binding *b, uint64_t *return_slo
     r->header.size = size;
     commit(size);
     if (flags & LS_BIND_NO_RETURN) return b->target;
-    if (UNLIKELY(self.depth == self.capacity) && !grow_frames()) return b->target;
-    frame *f = &self.frames[self.depth++];
-    f->slot = slot;
-    f->real_return = tail_call ? self.frames[self.depth - 2].real_return : real_return;
-    f->site = b->return_site;
-    if (tail_call) f->site = self.frames[self.depth - 2].site;
-    f->call = call;
-    f->bound = b;
-    for (int i = 0; i < 6; i++) f->args[i] = r->args[i];
-    if (!tail_call) *return_slot = b->return_site;
+    push_frame(b, slot, real_return, tail_call, call, r->args, return_slot);
     return b->target;
 }
 
@@ -612,6 +697,8 @@ typedef struct {
 
 HIDDEN uint64_t ls_exit(return_registers *regs, uint64_t stack_pointer) {
     check_thread();
+    int borrowed = UNLIKELY(self.vforked) && in_vfork_child();  // a vfork child's return, not reported
+    int opened = 0;
     uint64_t slot = stack_pointer - 8;
     uint64_t real_return = 0;
     // The frame returning through this slot, with the frames that tail-called into it; frames inside it
@@ -620,8 +707,9 @@ HIDDEN uint64_t ls_exit(return_registers *regs, uint64_t stack_pointer) {
     while (self.depth > 0 && self.frames[self.depth - 1].slot == slot) {
         frame *f = &self.frames[--self.depth];
         real_return = f->real_return;
-        if (self.quiet) continue;
         binding *b = f->bound;
+        if (UNLIKELY(b->plan.flags & LS_BIND_DLOPEN)) opened = 1;
+        if (self.quiet || borrowed || !(b->plan.flags & LS_BIND_REPORTED)) continue;
         uint32_t bound = b->return_bound;
         uint8_t *out = reserve(bound);
         if (!out) continue;
@@ -654,6 +742,7 @@ HIDDEN uint64_t ls_exit(return_registers *regs, uint64_t stack_pointer) {
         r->header.size = size;
         commit(size);
     }
+    if (UNLIKELY(opened) && __atomic_load_n(&pending_patches, __ATOMIC_RELAXED)) patch_relocated(1);
     if (UNLIKELY(real_return == 0)) {
         // No frame owns this return: nothing sane to return to. Stop the program loudly rather than jump
         // anywhere (never seen; it would be an agent bug).
@@ -711,6 +800,8 @@ typedef struct {
     uint32_t traced;       // calls from it may be reported (else only unwind starters are bound)
     uint32_t pltgot;       // .plt.got slots to patch once it is relocated
     uint32_t patched;
+    uint64_t relro_start, relro_end;  // file addresses of its PT_GNU_RELRO (end 0: none)
+    uint32_t awaiting_relocation;     // dlopen'd: patched once the loader has made its RELRO read-only
 } object;
 
 static object objects[4096];
@@ -756,13 +847,21 @@ EXPORT unsigned int la_objopen(struct link_map *map, Lmid_t lmid, uintptr_t *coo
         o->traced = control->response_count > 0;
         o->padding = control->response_padding;
         o->pltgot = control->response_pltgot;
+        o->relro_start = control->response_relro_start;
+        o->relro_end = control->response_relro_end;
     }
     unlock_requests();
+    if (started && o->pltgot && o->relro_end > o->relro_start) {
+        __atomic_store_n(&o->awaiting_relocation, 1, __ATOMIC_RELEASE);
+        __atomic_add_fetch(&pending_patches, 1, __ATOMIC_ACQ_REL);
+    }
     return LA_FLG_BINDTO | LA_FLG_BINDFROM;
 }
 
 EXPORT unsigned int la_objclose(uintptr_t *cookie) {
     object *o = (object *)*cookie;
+    if (o && __atomic_exchange_n(&o->awaiting_relocation, 0, __ATOMIC_ACQ_REL))
+        __atomic_sub_fetch(&pending_patches, 1, __ATOMIC_ACQ_REL);
     if (!agent_ready || !o || process_is_quiet()) return 0;
     lock_requests();
     control->request_kind = LS_REQ_OBJCLOSE;
@@ -779,6 +878,7 @@ EXPORT uintptr_t la_symbind64(Elf64_Sym *sym, unsigned int index, uintptr_t *fro
     (void)index;
     *flags |= LA_SYMB_NOPLTENTER | LA_SYMB_NOPLTEXIT;
     if (!agent_ready || (*flags & LA_SYMB_DLSYM) || process_is_quiet()) return sym->st_value;
+    if (UNLIKELY(__atomic_load_n(&pending_patches, __ATOMIC_RELAXED))) patch_relocated(0);
     object *from = (object *)*from_cookie, *to = (object *)*to_cookie;
     if (!from || (!from->traced && !has_prefix(name, "_Unwind_"))) return sym->st_value;
     lock_requests();
@@ -844,27 +944,113 @@ EXPORT void la_preinit(uintptr_t *cookie) {
     (void)cookie;
     if (!agent_ready) return;
     for (uint32_t i = 0; i < object_count; i++) patch_pltgot(&objects[i]);
+    started = 1;
+}
+
+// A dlopen'd object is reported (la_objopen) before the loader relocates it, and no audit call comes after
+// that: its .plt.got and IRELATIVE words are patched at the first traced call or binding, in any thread,
+// once its RELRO range is read-only (the loader protects it as the last step of relocating the object):
+// when a dlopen called through a PLT returns (`now`), else looked at no more often than every ~0.3 ms while
+// an object waits.
+static int writable_at(uint64_t start, uint64_t end, const char *permissions, void *context) {
+    uint64_t *address = context;
+    if (*address < start || *address >= end) return 0;
+    *address = permissions[1] == 'w' ? 1 : 0;
+    return 1;
+}
+
+static void patch_relocated(int now) {
+    static uint32_t lock;
+    static uint64_t checked_at;
+    uint64_t time = ls_rdtsc();
+    if ((!now && time - checked_at < 1000000ull) || __atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE)) return;
+    checked_at = time;
+    char buffer[1024];
+    uint32_t count = __atomic_load_n(&object_count, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < count; i++) {
+        object *o = &objects[i];
+        if (!__atomic_load_n(&o->awaiting_relocation, __ATOMIC_ACQUIRE)) continue;
+        uint64_t probe = o->map->l_addr + o->relro_start;
+        uint64_t found = probe;
+        scan_maps(buffer, sizeof buffer, writable_at, &found);
+        if (found != 0) continue;  // still writable (or not mapped yet): not relocated
+        if (!__atomic_exchange_n(&o->awaiting_relocation, 0, __ATOMIC_ACQ_REL)) continue;
+        __atomic_sub_fetch(&pending_patches, 1, __ATOMIC_ACQ_REL);
+        patch_pltgot(o);
+    }
+    __atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
 }
 
 // ---- start-up ----
 
+// Our LD_AUDIT entry: "LD_AUDIT=/proc/self/fd/N" at launch (N and N + 1 are descriptors the program was
+// given: the agent and the shared memory), or "LD_AUDIT=/proc/PID/fd/N" after an exec (linkscope, PID, added
+// it to the new image's stack: the descriptors are linkscope's own). Returns N, and PID (0 for self).
+static long parse_entry(const char *entry, long *pid) {
+    const char *p = entry;
+    if (!has_prefix(p, "LD_AUDIT=/proc/")) return -1;
+    p += 15;
+    *pid = 0;
+    if (has_prefix(p, "self/")) {
+        p += 5;
+    } else {
+        if (*p < '0' || *p > '9') return -1;
+        while (*p >= '0' && *p <= '9') *pid = *pid * 10 + (*p++ - '0');
+        if (*p++ != '/') return -1;
+    }
+    if (!has_prefix(p, "fd/")) return -1;
+    p += 3;
+    if (*p < '0' || *p > '9') return -1;
+    long fd = 0;
+    while (*p >= '0' && *p <= '9') fd = fd * 10 + (*p++ - '0');
+    return *p == 0 ? fd : -1;
+}
+
+// "/proc/PID/fd/N" into `path` (at least 48 bytes).
+static void proc_fd_path(char *path, long pid, long fd) {
+    const char *head = "/proc/";
+    int at = 0;
+    while (*head) path[at++] = *head++;
+    long values[2] = { pid, fd };
+    for (int k = 0; k < 2; k++) {
+        char digits[20];
+        int n = 0;
+        long v = values[k];
+        do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v > 0 && n < 19);
+        while (n > 0) path[at++] = digits[--n];
+        if (k == 0) { const char *mid = "/fd/"; while (*mid) path[at++] = *mid++; }
+    }
+    path[at] = 0;
+}
+
 // Runs when the loader maps us (before the program's libraries): finds the shared memory linkscope left at
-// the descriptor after ours, closes both descriptors, and removes our LD_AUDIT entry from the environment so
-// the program sees its own.
+// the descriptor after ours (our own, or linkscope's after an exec), closes what was ours, and removes our
+// LD_AUDIT entry from the environment so the program sees its own.
 __attribute__((constructor)) static void agent_start(int argc, char **argv, char **envp) {
     (void)argc; (void)argv;
     if (!envp) return;
     char **ours = 0;
-    for (char **e = envp; *e; e++) if (has_prefix(*e, "LD_AUDIT=/proc/self/fd/")) ours = e;
+    long fd = -1, pid = 0;
+    for (char **e = envp; *e; e++) {
+        long p, n = parse_entry(*e, &p);
+        if (n >= 0) { ours = e; fd = n; pid = p; }
+    }
     if (!ours) return;
-    long fd = 0;
-    for (const char *p = *ours + 23; *p >= '0' && *p <= '9'; p++) fd = fd * 10 + (*p - '0');
-    long shared = fd + 1;
-    void *map = (void *)sys6(__NR_mmap, 0, LS_CONTROL_BYTES + (long)LS_MAX_RINGS * LS_RING_BYTES,
-                             3, 0x01 /* MAP_SHARED */, shared, 0);
-    sys3(__NR_close, fd, 0, 0);
-    sys3(__NR_close, shared, 0, 0);
-    // Our entry is the last: drop it and blank its bytes.
+    long shared;
+    if (pid == 0) {
+        shared = fd + 1;
+    } else {
+        char path[48];
+        proc_fd_path(path, pid, fd + 1);
+        shared = sys3(__NR_open, path, 02000002 /* O_RDWR | O_CLOEXEC */, 0);
+    }
+    void *map = shared < 0 ? (void *)-9L
+                           : (void *)sys6(__NR_mmap, 0, LS_CONTROL_BYTES + (long)LS_MAX_RINGS * LS_RING_BYTES,
+                                          3, 0x01 /* MAP_SHARED */, shared, 0);
+    if (pid == 0) sys3(__NR_close, fd, 0, 0);
+    if (shared >= 0) sys3(__NR_close, shared, 0, 0);
+    // Drop our entry (the last of ours: after an exec, one the program passed on may come before it) and
+    // blank its bytes.
     char *text = *ours;
     size_t length = string_length(text);
     char **e = ours;

@@ -62,6 +62,10 @@ struct AgentLaunch {
         }
     }
 
+    /// What gives an exec'd image the agent again (InitialStack): the same two memfds, reached through
+    /// linkscope's own descriptors (the program's were closed by the agent), the shared one at N + 1.
+    var environmentEntryForExec: [UInt8] { Array("LD_AUDIT=/proc/\(getpid())/fd/\(agentDescriptor)".utf8) }
+
     func unmap() {
         munmap(control, mappedBytes)
         close(agentDescriptor)

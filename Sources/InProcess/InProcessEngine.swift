@@ -17,6 +17,8 @@ public final class InProcessEngine: TraceEngine {
 
     public struct Counters: Hashable, Sendable {
         public var calls = 0
+        /// Signal-delivery stops (the supervisor's), passed on to the program.
+        public var signals = 0
         public var records = 0
         public var bindings = 0
         public var requests = 0
@@ -29,7 +31,7 @@ public final class InProcessEngine: TraceEngine {
 
     public var statistics: String {
         let c = counters
-        return "\(c.calls) calls, 0 call stops, 0.00 stops/call, \(c.records) records, \(c.bindings) bindings, \(c.requests) agent requests, "
+        return "\(c.calls) calls, 0 call stops, 0.00 stops/call, \(c.signals) signal stops, \(c.records) records, \(c.bindings) bindings, \(c.requests) agent requests, "
             + "\(c.rings) rings, \(c.fullWaits) full-ring waits, \(c.threadsWithoutRing) threads without a ring"
     }
 
@@ -39,27 +41,33 @@ public final class InProcessEngine: TraceEngine {
     }
 
     /// Why this engine cannot trace `configuration`, or nil when it can: it launches dynamically linked glibc
-    /// programs that the loader lets LD_AUDIT into, and does not follow children yet.
+    /// programs that the loader lets LD_AUDIT into.
     public static func unsupportedReason(_ configuration: TraceConfiguration) -> String? {
         guard case .launch(let command) = configuration.target else {
             return "attaching to a running process needs the ptrace engine"
         }
-        let executable = command.readablePath
-        if configuration.followForks { return "-f needs the ptrace engine (children are not followed in-process yet)" }
+        if configuration.traceSystemCalls { return "-S (system calls) needs the ptrace engine" }
+        return loaderRefusal(command.readablePath, named: command.displayPath)
+    }
+
+    /// Why the loader of `executable` would not take the agent (nil: it would): a set-id file (secure
+    /// execution ignores LD_AUDIT), a static program (no loader), another libc's loader (musl's has no
+    /// rtld-audit).
+    static func loaderRefusal(_ executable: String, named name: String) -> String? {
         // A set-id file whose owner (group) is not who we are starts in secure-execution mode (AT_SECURE),
         // where the loader ignores LD_AUDIT.
         var info = stat()
         if stat(executable, &info) == 0,
            (info.st_mode & S_ISUID != 0 && info.st_uid != geteuid()) || (info.st_mode & S_ISGID != 0 && info.st_gid != getegid()) {
-            return "\(command.displayPath) is setuid or setgid: the loader ignores LD_AUDIT for it"
+            return "\(name) is setuid or setgid: the loader ignores LD_AUDIT for it"
         }
-        guard let file = try? ELFFile(path: executable) else { return "\(command.displayPath) is not an ELF file it can read" }
+        guard let file = try? ELFFile(path: executable) else { return "\(name) is not an ELF file it can read" }
         guard file.programHeaders.contains(where: { $0.type == .interpreter }) else {
-            return "\(command.displayPath) is statically linked: there is no loader to bind calls through"
+            return "\(name) is statically linked: there is no loader to bind calls through"
         }
         // glibc's loader implements rtld-audit; another libc's (musl's ld-musl) does not.
         if let interpreter = try? file.interpreter(), !interpreter.hasSuffix("ld-linux-x86-64.so.2") {
-            return "\(command.displayPath) is loaded by \(interpreter), not glibc's loader"
+            return "\(name) is loaded by \(interpreter), not glibc's loader"
         }
         return nil
     }
@@ -74,6 +82,10 @@ public final class InProcessEngine: TraceEngine {
         /// The thread's calls still open, innermost last: a return is almost always the last one's, so this is
         /// a stack searched from its top, not a table.
         var open: [OpenCall] = []
+        /// Which taking of the ring `tid` and `pid` are of (the header's count: a new thread took it).
+        var generation: UInt32 = 0
+        /// Its thread has ended: free it for another once every record is read.
+        var retiring = false
 
         /// Removes and returns the open call with the agent's call number `call`.
         mutating func close(_ call: UInt64) -> OpenCall? {
@@ -92,9 +104,21 @@ public final class InProcessEngine: TraceEngine {
     private var definitions: [String: Set<String>] = [:]
     /// Moved out for each drain (`drainRings`), so it is nil only while one runs.
     private var recordDecoder: RecordDecoder?
+    /// Per process: the functions whose canonical address is the main program's PLT stub.
+    private var canonicalStubs: [Int32: Set<String>] = [:]
     private var candidates: [FilterCandidate] = []
     private var emit: (TraceEvent) -> Void = { _ in }
+    private var diagnose: (String) -> Void = { _ in }
+    /// The launched program, and each process's program once it exec'd (the agent reports the main
+    /// program with an empty path).
     private var mainPath = ""
+    private var mainPaths: [Int32: String] = [:]
+    /// What call events name a process's program by once it exec'd (nil: the launched command).
+    private var programNames: [Int32: String] = [:]
+    /// The environment entry that gives an exec'd image the agent (`AgentLaunch.environmentEntryForExec`).
+    private var agentEntry: [UInt8] = []
+    /// -f: a fork child's first ring starts with the calls its forking thread had open.
+    private var inheritedCalls: [Int32: [OpenCall]] = [:]
     /// The command's path as launched (readable or not: for filters' names only).
     private var launchName: String?
 
@@ -107,35 +131,59 @@ public final class InProcessEngine: TraceEngine {
         }
         let executable = command.readablePath
         emit = events
+        diagnose = diagnostics
         mainPath = executable
         launchName = command.displayPath
         let launch = try AgentLaunch(executable: command.displayPath)
         control = launch.control
+        control.pointee.follow_forks = configuration.followForks ? 1 : 0
+        agentEntry = launch.environmentEntryForExec
         defer { launch.unmap() }
-        // ^C at a terminal reaches the program too: let it decide, and keep draining until it ends. The
-        // program starts with the dispositions linkscope was started with (Spawn).
+        // ^C at a terminal reaches the program too: let it decide, and keep draining until it ends. Ignored
+        // until the relay has SIGINT, SIGQUIT, SIGTERM and SIGHUP blocked (as the ptrace engine does).
         let previousInterrupt = signal(SIGINT, SIG_IGN)
         let previousQuit = signal(SIGQUIT, SIG_IGN)
-        defer {
-            signal(SIGINT, previousInterrupt)
-            signal(SIGQUIT, previousQuit)
+        func ignored(_ handler: __sighandler_t?) -> Bool { handler.map { unsafeBitCast($0, to: Int.self) == 1 } ?? false }
+        var ignoredBefore = Set([SIGTERM, SIGHUP].filter(SignalRelay.isIgnored))
+        if ignored(previousInterrupt) { ignoredBefore.insert(SIGINT) }
+        if ignored(previousQuit) { ignoredBefore.insert(SIGQUIT) }
+        let child: pid_t
+        let relay: SignalRelayThread
+        do {
+            defer {
+                signal(SIGINT, previousInterrupt)
+                signal(SIGQUIT, previousQuit)
+            }
+            // The program starts with the dispositions linkscope was started with (Spawn).
+            child = try launch.spawn(command)
+            // From now on those signals are the program's (SignalRelay): linkscope does not die of them, the
+            // program gets each once, and the trace shows what it did.
+            relay = SignalRelayThread(program: child, leaving: ignoredBefore)
         }
-        let child = try launch.spawn(command)
+        defer { relay.stop() }
+        var supervisor = Supervisor(program: child, followForks: configuration.followForks)
+        if let refusal = supervisor.refusal {
+            diagnostics("cannot supervise \(executable) (PTRACE_SEIZE: \(refusal)): its signals and execs are not traced")
+        }
         var outcome: ProgramOutcome?
         var idle = 0
-        while outcome == nil {
-            let served = serveRequest()
-            let drained = drainRings()
-            let worked = served || drained
+        var lastLook: UInt64 = 0
+        while !supervisor.isEmpty {
+            var worked = serveRequest()
+            if drainRings() { worked = true }
             control.pointee.heartbeat &+= 1
+            // A thread stopped at a signal waits for us however busy the rings are: one waitpid on every idle
+            // pass, and while busy at most every `lookInterval` (the system call stays off most passes).
+            let now = ls_rdtsc()
+            if !worked || now &- lastLook >= Self.lookInterval {
+                lastLook = now
+                while let stop = try next(&supervisor, program: child) {
+                    worked = true
+                    if let ending = try handle(stop, &supervisor, relay: relay, program: child) { outcome = ending }
+                }
+            }
             if worked { idle = 0; continue }
             idle += 1
-            var status: Int32 = 0
-            let reaped = waitpid(child, &status, WNOHANG)
-            if reaped == child {
-                outcome = Self.outcome(status)
-                break
-            }
             // Sleep until the agent asks something (it wakes the request word) or a little time passes.
             let seq = ls_load_acquire32(&control.pointee.request_seq)
             if seq == control.pointee.response_seq {
@@ -146,14 +194,6 @@ public final class InProcessEngine: TraceEngine {
         control.pointee.disabled = 1
         while drainRings() {}
         counters.fullWaits = rings.reduce(0) { $0 + $1.header.pointee.full_waits }
-        let time = Timestamp.now()
-        closeUnfinishedCalls(of: child, at: time)
-        switch outcome! {
-        case .exited(let status): emit(.exited(process: ThreadID(rawValue: child), status: status, time: time))
-        case .killed(let signal, let core):
-            emit(.killed(process: ThreadID(rawValue: child), signal: signal, coreDumped: core, time: time))
-        case .detached: break
-        }
         if counters.requests == 0 {
             // The agent never spoke: the loader did not load it (a secure-execution start ignores LD_AUDIT).
             diagnostics("the in-process agent was not loaded into \(command.displayPath): nothing was traced (try --engine ptrace)")
@@ -161,13 +201,111 @@ public final class InProcessEngine: TraceEngine {
         for rule in configuration.filter.unmatchedRules(afterSeeing: candidates) {
             diagnostics("filter rule '\(rule)' matched no PLT slot")
         }
-        return outcome!
+        return outcome ?? .detached
     }
 
-    /// The calls `process`'s threads were still in when it ended: closed, innermost first, on every thread
-    /// alike (the ptrace engine closes them so too).
-    private func closeUnfinishedCalls(of process: pid_t, at time: Timestamp) {
-        for index in rings.indices where rings[index].pid == process {
+    /// What a supervisor stop means for the trace; the program's outcome when it is the program's end.
+    private func handle(_ stop: Supervisor.Stop, _ supervisor: inout Supervisor, relay: SignalRelayThread,
+                        program: pid_t) throws(TraceError) -> ProgramOutcome? {
+        switch stop {
+        case .signal(let thread, let process, let signal):
+            drainRings()
+            counters.signals += 1
+            emit(.signal(thread: ThreadID(rawValue: thread), signal: signal, time: .now()))
+            if process == program { relay.programReceived(signal) }
+            try resume(&supervisor, thread, signal: signal)
+        case .exec(let process) where process == program && counters.requests == 0:
+            // The spawn's own exec, when the seize came before the kernel had finished it (posix_spawn returns
+            // once the new image replaces the old, before the exec event): the agent is already on its way
+            // in, and nothing was traced yet.
+            try resume(&supervisor, process)
+        case .exec(let process):
+            execed(process)
+            try resume(&supervisor, process)
+        case .fork(let thread, let parent, let forked):
+            self.forked(forked, by: thread, of: parent)
+            try resume(&supervisor, thread)
+        case .threadEnded(let thread, let process):
+            drainRings()  // its ring is known, and its records read with the tid they were written under
+            closeUnfinishedCalls(of: process, thread: thread, at: .now())
+            retireRings(of: process, thread: thread)
+        case .ended(let process, let ending):
+            drainRings()
+            let time = Timestamp.now()
+            closeUnfinishedCalls(of: process, at: time)
+            if let event = ending.event(process: ThreadID(rawValue: process), time: time) { emit(event) }
+            retireRings(of: process)
+            if process == program { return ending }
+        }
+        return nil
+    }
+
+    /// TSC ticks between two looks for stopped threads while the rings keep linkscope busy (~30-50 µs).
+    static let lookInterval: UInt64 = 100_000
+
+    private func next(_ supervisor: inout Supervisor, program: pid_t) throws(TraceError) -> Supervisor.Stop? {
+        do { return try supervisor.next() } catch {
+            throw .lostTracee(pid: program, operation: "waitpid", errno: error)
+        }
+    }
+
+    private func resume(_ supervisor: inout Supervisor, _ tid: pid_t, signal: Int32 = 0) throws(TraceError) {
+        do { try supervisor.resume(tid, signal: signal) } catch {
+            throw .lostTracee(pid: tid, operation: "PTRACE_CONT", errno: error)
+        }
+    }
+
+    // MARK: Processes
+
+    /// `process` exec'd (stopped before its loader runs): what linkscope knew of its objects and open calls
+    /// is gone with the old image; the new one gets the agent again, unless its loader would not take it.
+    private func execed(_ process: pid_t) {
+        drainRings()
+        // A thread of the old image may have died in a request (exec ends every other thread): answer it, and
+        // free the request lock it held, which its process (same pid, alive) would otherwise hold forever.
+        _ = serveRequest()
+        if ls_load_acquire32(&control.pointee.request_lock) != 0, control.pointee.request_owner == process {
+            control.pointee.request_owner = 0
+            ls_store_release32(&control.pointee.request_lock, 0)
+            futexWake(&control.pointee.request_lock)
+        }
+        let path = ProcFS.executable(of: process) ?? ""
+        objects[process] = [:]
+        mainPaths[process] = path
+        closeUnfinishedCalls(of: process, at: .now())  // none of them returns
+        retireRings(of: process)  // the old image's threads are gone; the new one takes rings of its own
+        let name = ProcFS.executableName(of: process) ?? path.split(separator: "/").last.map(String.init) ?? path
+        programNames[process] = name
+        emit(.exec(process: ThreadID(rawValue: process), program: name, time: .now()))
+        if let reason = Self.loaderRefusal(path, named: path) {
+            diagnose("the exec'd \(reason): its calls are not traced")
+            return
+        }
+        guard let stack = InitialStack.read(pid: process) else {
+            diagnose("cannot read the initial stack of \(path) after its exec: its calls are not traced")
+            return
+        }
+        if stack.isSecure { return }  // set-id: the loader ignores LD_AUDIT (and removes it)
+        do { try stack.install(entry: agentEntry, pid: process) } catch {
+            diagnose("cannot give the agent to \(path) after its exec (\(error)): its calls are not traced")
+        }
+    }
+
+    /// -f: `child` is a copy of `parent` (fork) or runs in its memory (vfork): it knows the same objects, and
+    /// the forking thread's open calls return in it too (their return addresses are in its copy of the
+    /// stack), with the ids of the parent's calls, as the ptrace engine reports them.
+    private func forked(_ child: pid_t, by thread: pid_t, of parent: pid_t) {
+        drainRings()
+        objects[child] = objects[parent]
+        mainPaths[child] = mainPaths[parent] ?? mainPath
+        programNames[child] = programNames[parent]
+        if let ring = rings.last(where: { $0.tid == thread && $0.pid == parent }) { inheritedCalls[child] = ring.open }
+    }
+
+    /// The calls `process`'s threads (or one thread of it) were still in when it ended: closed, innermost
+    /// first, on every thread alike (the ptrace engine closes them so too).
+    private func closeUnfinishedCalls(of process: pid_t, thread: pid_t? = nil, at time: Timestamp) {
+        for index in rings.indices where rings[index].pid == process && (thread == nil || rings[index].tid == thread) {
             let ring = rings[index]
             for open in ring.open.reversed() {
                 let binding = open.binding
@@ -186,12 +324,6 @@ public final class InProcessEngine: TraceEngine {
         return String(cString: resolved)
     }
 
-    private static func outcome(_ status: Int32) -> ProgramOutcome {
-        let signal = status & 0x7f
-        if signal == 0 { return .exited(status: (status >> 8) & 0xff) }
-        return .killed(signal: signal, coreDumped: status & 0x80 != 0)
-    }
-
     // MARK: The agent's questions
 
     private func serveRequest() -> Bool {
@@ -206,6 +338,8 @@ public final class InProcessEngine: TraceEngine {
         control.pointee.response_count = 0
         control.pointee.response_padding = 0
         control.pointee.response_pltgot = 0
+        control.pointee.response_relro_start = 0
+        control.pointee.response_relro_end = 0
         switch request.request_kind {
         case UInt32(LS_REQ_OBJOPEN): objectOpened(pid: request.request_pid, index: UInt32(request.request_map), path: path)
         case UInt32(LS_REQ_OBJCLOSE): objects[request.request_pid]?[UInt32(request.request_map)] = nil
@@ -222,13 +356,20 @@ public final class InProcessEngine: TraceEngine {
 
     private func objectOpened(pid: Int32, index: UInt32, path reported: String) {
         let isMain = reported.isEmpty && objects[pid]?.isEmpty != false
-        let path = isMain ? mainPath : reported
+        let path = isMain ? mainPaths[pid] ?? mainPath : reported
         guard !path.isEmpty, let file = try? ELFFile(path: path) else { return }
         let soname = (try? file.dynamicInfo())?.soname
         // The main program answers filters by its launch name and by its real file's (a symlink's target).
         let object = TracedObject(isMainProgram: isMain, path: path, soname: soname,
                                   otherPaths: isMain ? [Self.realPath(path), launchName].compactMap { $0 } : [])
         objects[pid, default: [:]][index] = object
+        if isMain {
+            // A non-PIE program's undefined function symbols with a value: its PLT stub is their canonical
+            // address, which the loader gives every GLOB_DAT word for them (patchPLTGot).
+            canonicalStubs[pid] = Set(((try? file.dynamicSymbols()) ?? []).filter {
+                !$0.isDefined && $0.value != 0 && $0.type == .function
+            }.map(\.name))
+        }
         if configuration.filter.mayTraceCalls(from: object) {
             control.pointee.response_count = 1
             control.pointee.response_padding = ReturnSitePadding.of(file) ?? 0
@@ -246,6 +387,10 @@ public final class InProcessEngine: TraceEngine {
             relroRanges[path] = file.programHeaders.filter { $0.type == .gnuRelro }
                 .map { $0.virtualAddress..<($0.virtualAddress &+ $0.memorySize) }
             control.pointee.response_pltgot = UInt32(gotSlots.count)
+            if let relro = relroRanges[path]?.first {
+                control.pointee.response_relro_start = relro.lowerBound
+                control.pointee.response_relro_end = relro.upperBound
+            }
         }
     }
 
@@ -260,7 +405,16 @@ public final class InProcessEngine: TraceEngine {
         let relro = relroRanges[object.path] ?? []
         var written = 0
         let capacity = Int(LS_RESPONSE_BYTES) / MemoryLayout<ls_got_hook>.stride
+        // A word holding the program's canonical stub leads through the program's own binding, hooked when the
+        // filter selects it there: hooking the word too would record the call twice and change the address
+        // the library sees for the function (its pointer would no longer equal the program's).
+        let main = known.values.first(where: \.isMainProgram)
+        let viaProgram = canonicalStubs[pid] ?? []
         for chosen in plan.slots where written < capacity {
+            if !object.isMainProgram, viaProgram.contains(chosen.slot.symbol), let main,
+               configuration.filter.selects(symbol: chosen.slot.symbol, caller: main, definingLibrary: nil as TracedObject?) {
+                continue
+            }
             var hook = ls_got_hook()
             hook.got_offset = chosen.slot.gotAddress
             hook.relro = relro.contains { $0.contains(chosen.slot.gotAddress) } ? 1 : 0
@@ -283,7 +437,7 @@ public final class InProcessEngine: TraceEngine {
         }
         let unwinds = UnwindStarters.names.contains(symbol)
         let vforks = symbol == "vfork" || symbol == "__vfork"
-        guard reported || unwinds || vforks else { return }
+        guard reported || unwinds || vforks || Self.opensObjects(symbol) else { return }
         UnsafeMutableRawPointer(ls_response(control)).storeBytes(
             of: makeHook(symbol: symbol, caller: object, reported: reported), as: ls_hook.self)
         control.pointee.response_count = 1
@@ -298,6 +452,7 @@ public final class InProcessEngine: TraceEngine {
         if NoReturnFunctions.contains(symbol) { flags |= LS_BIND_NO_RETURN }
         if unwinds { flags |= LS_BIND_UNWINDS | LS_BIND_NO_RETURN }
         if vforks { flags |= LS_BIND_VFORK }
+        if Self.opensObjects(symbol) { flags |= LS_BIND_DLOPEN }
         let prototype = configuration.decoder.library.prototype(named: symbol)
         var hook = ls_hook()
         hook.binding = UInt32(recordDecoder!.bindings.count)
@@ -309,20 +464,26 @@ public final class InProcessEngine: TraceEngine {
         return hook
     }
 
+    /// Functions that load objects: their return is where the agent patches the new objects' .plt.got words.
+    static func opensObjects(_ symbol: String) -> Bool { symbol == "dlopen" || symbol == "dlmopen" }
+
     // MARK: Rings
 
+    @discardableResult
     private func drainRings() -> Bool {
         let claimed = Int(min(ls_load_acquire32(&control.pointee.rings_claimed), control.pointee.ring_count))
         while rings.count < claimed {
             let base = UnsafeMutableRawPointer(control).advanced(by: Int(LS_CONTROL_BYTES) + rings.count * Int(LS_RING_BYTES))
             let header = base.assumingMemoryBound(to: ls_ring_header.self)
             guard ls_load_acquire32(&header.pointee.state) != 0 else { break }  // claimed, not yet set up
+            let pid = header.pointee.pid
             rings.append(RingState(header: header,
                                    data: base.advanced(by: Int(LS_RING_HEADER_BYTES)).assumingMemoryBound(to: UInt8.self),
-                                   tid: header.pointee.tid, pid: header.pointee.pid))
+                                   tid: header.pointee.tid, pid: pid, open: inheritedCalls.removeValue(forKey: pid) ?? [],
+                                   generation: ls_load_acquire32(&header.pointee.generation)))
             counters.rings = rings.count
         }
-        counters.threadsWithoutRing = max(0, Int(ls_load_acquire32(&control.pointee.rings_claimed)) - Int(control.pointee.ring_count))
+        counters.threadsWithoutRing = Int(ls_load_acquire32(&control.pointee.rings_refused))
         var records = recordDecoder!
         recordDecoder = nil
         defer {
@@ -333,16 +494,48 @@ public final class InProcessEngine: TraceEngine {
         var worked = false
         for index in rings.indices {
             if drain(&rings[index], into: &records) { worked = true }
+            if rings[index].retiring { freeRing(&rings[index]) }
         }
         return worked
     }
 
-    private func drain(_ ring: inout RingState, into records: inout RecordDecoder) -> Bool {
-        let emit = self.emit
+    /// The threads of `process` (one thread, or all when nil) have ended: their rings are freed once read.
+    private func retireRings(of process: pid_t, thread: pid_t? = nil) {
+        for index in rings.indices {
+            let header = rings[index].header
+            guard ls_load_acquire32(&header.pointee.state) == LS_RING_IN_USE, header.pointee.pid == process,
+                  thread == nil || header.pointee.tid == thread else { continue }
+            rings[index].retiring = true
+        }
+    }
+
+    /// Gives a drained ring of an ended thread back for another thread to take (LS_RING_FREE).
+    private func freeRing(_ ring: inout RingState) {
         let header = ring.header
+        guard ls_load_acquire(&header.pointee.head) == header.pointee.tail,
+              ls_load_acquire32(&header.pointee.generation) == ring.generation else { return }
+        ring.retiring = false
+        ring.open.removeAll()
+        ls_store_release32(&header.pointee.state, LS_RING_FREE)
+        control.pointee.rings_freed &+= 1
+        futexWake(&control.pointee.rings_freed)
+    }
+
+    private func drain(_ ring: inout RingState, into records: inout RecordDecoder) -> Bool {
+        let header = ring.header
+        let emit = self.emit
         let head = ls_load_acquire(&header.pointee.head)
+        let generation = ls_load_acquire32(&header.pointee.generation)
+        if generation != ring.generation {
+            // Freed and taken again by a new thread: what is in it from now on is that thread's.
+            ring.generation = generation
+            ring.tid = header.pointee.tid
+            ring.pid = header.pointee.pid
+            ring.open = inheritedCalls.removeValue(forKey: ring.pid) ?? []
+        }
         var tail = header.pointee.tail
         guard head != tail else { return false }
+        let program = programNames[ring.pid]
         let length = UInt64(LS_RING_DATA_BYTES)
         while tail < head {
             let offset = Int(tail % length)
@@ -351,7 +544,7 @@ public final class InProcessEngine: TraceEngine {
             guard size >= UInt32(MemoryLayout<ls_record>.size), UInt64(offset) + UInt64(size) <= length else {
                 break  // a corrupt ring: stop reading it rather than trust it
             }
-            records.decode(record, size: Int(size), ring: &ring, emit: emit)
+            records.decode(record, size: Int(size), ring: &ring, program: program, emit: emit)
             tail += UInt64(size)
             // Make room as we go, so a thread waiting on a full ring runs on while we decode.
             if tail - header.pointee.tail > length / 4 { release(header, tail) }

@@ -62,8 +62,9 @@ struct RecordDecoder {
     }
 
     /// Decodes one record in place (its copies are read where they lie in the ring) and emits its event.
+    /// `program` names the ring's process's program once it exec'd (nil: the launched command).
     mutating func decode(_ record: UnsafeRawPointer, size: Int, ring: inout InProcessEngine.RingState,
-                         emit: (TraceEvent) -> Void) {
+                         program: String?, emit: (TraceEvent) -> Void) {
         let header = record.load(as: ls_record.self)
         records += 1
         let thread = ThreadID(rawValue: ring.tid), process = ThreadID(rawValue: ring.pid)
@@ -97,7 +98,8 @@ struct RecordDecoder {
                                           time: time, binding: binding))
             }
             emit(.call(CallEntryEvent(thread: thread, process: process, callID: callID, function: binding.symbol,
-                                      caller: binding.caller, callSite: entry.call_site, depth: Int(header.depth),
+                                      caller: binding.caller, program: program, callSite: entry.call_site,
+                                      depth: Int(header.depth),
                                       decoded: decoded, time: time)))
         case UInt32(LS_REC_RETURN):
             guard let open = ring.close(header.call) else { return }

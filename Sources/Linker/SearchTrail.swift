@@ -110,13 +110,19 @@ public struct SearchTrail: RandomAccessCollection, Hashable, Sendable {
 
     /// Position `position` of grid `grid` was tried and does not exist.
     mutating func appendMiss(grid: Int, at position: Int) {
-        if case .misses(let last, let range)? = pieces.last, last == grid, range.upperBound == position {
-            pieces[pieces.count - 1] = .misses(grid: grid, range: range.lowerBound..<(position + 1))
+        appendMisses(grid: grid, positions: position..<(position + 1))
+    }
+
+    /// Positions `positions` of grid `grid` were tried and none exists.
+    mutating func appendMisses(grid: Int, positions: Range<Int>) {
+        guard !positions.isEmpty else { return }
+        if case .misses(let last, let range)? = pieces.last, last == grid, range.upperBound == positions.lowerBound {
+            pieces[pieces.count - 1] = .misses(grid: grid, range: range.lowerBound..<positions.upperBound)
         } else {
             starts.append(endIndex)
-            pieces.append(.misses(grid: grid, range: position..<(position + 1)))
+            pieces.append(.misses(grid: grid, range: positions))
         }
-        endIndex += 1
+        endIndex += positions.count
     }
 
     /// Position `position` of grid `grid` existed and was refused for `rejection`.

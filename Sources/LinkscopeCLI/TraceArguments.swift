@@ -9,7 +9,7 @@ public enum TraceArguments {
     /// against the options `trace --help` lists, so a new option cannot be forgotten here.
     public static let shortOptionsWithValue: Set<Character> = ["e", "l", "x", "o", "s", "A", "n", "p", "F", "a", "u"]
     /// Short flags (no value).
-    public static let shortFlags: Set<Character> = ["c", "t", "r", "T", "i", "C", "f", "L", "b", "V", "h"]
+    public static let shortFlags: Set<Character> = ["c", "t", "r", "T", "i", "C", "f", "L", "b", "V", "h", "S"]
     /// Long options that take a value (as `--name VALUE` or `--name=VALUE`).
     public static let longOptionsWithValue: Set<String> = [
         "output", "library", "indent", "align", "config", "duration", "engine",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ELF
 import Foundation
 import Glibc
 import InProcess
@@ -70,6 +71,8 @@ public struct TraceCommand: ParsableCommand {
     var callSite = false
     @Flag(name: [.customShort("C"), .customLong("demangle")], help: "Demangle C++ names.")
     var demangle = false
+    @Flag(name: .customShort("S"), help: "Also show system calls (SYS_openat(...) = -1 ENOENT ...), ptrace engine.")
+    var systemCalls = false
     @Flag(name: [.customShort("b"), .customLong("no-signals")], help: "Do not print signals (--- SIGNAL --- lines).")
     var noSignals = false
     @Flag(name: .customShort("f"), help: "Also trace the processes the program forks, vforks and spawns (after exec too), lines prefixed [pid N].")
@@ -89,7 +92,7 @@ public struct TraceCommand: ParsableCommand {
     @Flag(name: .long, help: "One JSON object per event instead of ltrace text.")
     var json = false
     @Option(name: .customLong("engine"), parsing: .unconditional,
-            help: ArgumentHelp("auto, inproc (in-process: launched glibc programs) or ptrace.", valueName: "ENGINE"))
+            help: ArgumentHelp("auto (in-process where it can serve, else ptrace), inproc (launched glibc programs) or ptrace.", valueName: "ENGINE"))
     var engineChoice: EngineChoice = .auto
     @Flag(name: .customLong("engine-stats"), help: "At the end, print the engine's stop counters to stderr.")
     var engineStats = false
@@ -204,9 +207,10 @@ public struct TraceCommand: ParsableCommand {
         else if json { renderer = JSONLinesRenderer(output: output, showSignals: !noSignals) }
         else { renderer = LtraceTextRenderer(output: output, options: options) }
 
-        let configuration = TraceConfiguration(
+        var configuration = TraceConfiguration(
             target: target, followForks: follow, duration: duration, filter: filter,
             decoder: CallDecoder(stringLimit: stringLimit, arrayLimit: arrayLimit, library: library))
+        configuration.traceSystemCalls = systemCalls
         var runAs: Credentials?
         if let user {
             guard geteuid() == 0 else {
@@ -297,19 +301,9 @@ public struct TraceCommand: ParsableCommand {
         return 126
     }
 
-    /// COMMAND's words as the bytes linkscope was given. ArgumentParser hands them over as Strings, in which
-    /// bytes that are not UTF-8 have been replaced; options end at COMMAND, so the process's own argv ends
-    /// with the same words, and those are taken (a test calling `runMain` with its own words gets those).
-    static func bytes(ofCommand words: [String]) -> [[UInt8]] {
-        let argv = (0..<Int(CommandLine.argc)).map { index in
-            CommandLine.unsafeArgv[index].map { Array(UnsafeBufferPointer(start: $0, count: strlen($0))).map(UInt8.init(bitPattern:)) } ?? []
-        }
-        let tail = argv.suffix(words.count)
-        if tail.count == words.count, zip(tail, words).allSatisfy({ String(decoding: $0, as: UTF8.self) == $1 }) {
-            return Array(tail)
-        }
-        return words.map { Array($0.utf8) }
-    }
+    /// COMMAND's words as the bytes linkscope was given: `runMain` hands argv over as `RawBytes` strings,
+    /// which keep bytes that are not UTF-8.
+    static func bytes(ofCommand words: [String]) -> [[UInt8]] { words.map(RawBytes.bytes) }
 
     /// linkscope's environment as its bytes, in order (not ProcessInfo's dictionary: order, duplicate names
     /// and entries without `=` would be lost, and bytes that are not UTF-8 replaced).
@@ -328,8 +322,8 @@ public struct TraceCommand: ParsableCommand {
 enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
     case auto, inproc, ptrace
 
-    /// Whether `auto` takes the in-process engine where it can serve. Not yet by default: the in-process
-    /// engine does not see signals or follow an exec (README, limitations). `LINKSCOPE_TRACE_ENGINE=inproc`
-    /// makes it so (the test matrix runs every trace test once with each engine).
-    static var autoPrefersInProcess: Bool { ProcessInfo.processInfo.environment["LINKSCOPE_TRACE_ENGINE"] == "inproc" }
+    /// Whether `auto` takes the in-process engine where it can serve (a launched, dynamically linked glibc
+    /// program, `-f` or not): yes, unless `LINKSCOPE_TRACE_ENGINE=ptrace` says otherwise (the test matrix runs
+    /// every trace test once with each engine; README, "The in-process engine").
+    static var autoPrefersInProcess: Bool { ProcessInfo.processInfo.environment["LINKSCOPE_TRACE_ENGINE"] != "ptrace" }
 }

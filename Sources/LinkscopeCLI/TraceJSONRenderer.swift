@@ -17,6 +17,9 @@ import Tracer
 ///   returns, told apart by `pid`.
 /// - `{"type":"signal", "signal": "SIGUSR1", "number": 10}`: `tid` the thread it was delivered to, `pid` its
 ///   process.
+/// - `-S`: `{"type":"syscall", "name": "SYS_openat", "number": 257, "args": ["AT_FDCWD", "\"/etc/x\"", "O_RDONLY"],
+///    "arg_values": […], "duration_ns", "result": -1, "errno": "ENOENT"}` at the call's return (`result`
+///    null for exit_group, which does not return).
 /// - `{"type":"exited", "status": N}` and `{"type":"killed", "signal": "SIGTERM", "number": 15, "core_dumped": bool}`
 ///
 /// A typed value is `{"kind": K, …}` with K one of signed, unsigned, char, bool, pointer, null, string
@@ -93,6 +96,23 @@ public final class JSONLinesRenderer: TraceRenderer {
             key("program"); string(program)
         case .detached(let process, let time):
             common("detached", process, process, time)
+        case .systemCall(let call):
+            flush = false
+            common("syscall", call.thread, call.process, call.time)
+            key("name"); string(call.name)
+            key("number"); text.append(decimal: call.number)
+            key("args"); renderedList(call.arguments)
+            key("arg_values"); typedList(call.arguments)
+            key("duration_ns"); text.append(decimal: call.time.monotonicNanoseconds &- call.entryTime.monotonicNanoseconds)
+            key("result")
+            if let result = call.result {
+                text.append(decimal: call.failed ? -1 : result)
+                if call.failed {
+                    key("errno"); string(ErrnoNames.name(Int32(truncatingIfNeeded: -result)) ?? String(-result))
+                }
+            } else {
+                text.append(text: "null")
+            }
         }
         text.append(ascii: "}")
         text.append(ascii: "\n")

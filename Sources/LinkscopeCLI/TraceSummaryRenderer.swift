@@ -29,6 +29,11 @@ public final class SummaryRenderer: TraceRenderer {
             lastTime = max(lastTime, ret.time.monotonicNanoseconds)
             guard let entry = open.removeValue(forKey: ret.callID) else { return }
             add(entry.function, from: entry.start, to: ret.time.monotonicNanoseconds)
+        case .systemCall(let call):
+            // A row per system call (`-S`), by its SYS_ name.
+            totals[call.name, default: Totals()].calls += 1
+            add(call.name, from: call.entryTime.monotonicNanoseconds, to: call.time.monotonicNanoseconds)
+            lastTime = max(lastTime, call.time.monotonicNanoseconds)
         case .signal(_, _, let time), .exited(_, _, let time), .killed(_, _, _, let time), .detached(_, let time),
              .exec(_, _, let time):
             lastTime = max(lastTime, time.monotonicNanoseconds)

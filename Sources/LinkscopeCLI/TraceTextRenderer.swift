@@ -127,9 +127,39 @@ public final class LtraceTextRenderer: TraceRenderer {
             beginLine(thread: process, time: time, depth: 0, callSite: nil)
             text.append(text: "+++ detached +++\n")
             flush = true
+
+        case .systemCall(let call):
+            // One line at the return, as strace: `SYS_openat(AT_FDCWD, "/x", O_RDONLY) = -1 ENOENT (No such file
+            // or directory)`; `= ?` for a call that does not return.
+            closeOpenLine(" <unfinished ...>")
+            let start = text.count
+            beginLine(thread: call.thread, time: call.entryTime, depth: 0, callSite: nil)
+            text.append(text: call.name)
+            text.append(ascii: "(")
+            appendList(call.arguments)
+            text.append(ascii: ")")
+            text.append(spaces: options.alignColumn - (text.count - start))
+            text.append(text: " = ")
+            text.append(text: LtraceTextRenderer.systemCallResult(call))
+            if options.showCallDuration {
+                text.append(text: " <")
+                appendSeconds(nanoseconds: elapsed(from: call.entryTime, to: call.time))
+                text.append(ascii: ">")
+            }
+            text.append(ascii: "\n")
         }
         if !text.isEmpty { output.write(text) }
         if flush { output.flush() }
+    }
+
+    /// `0`, `0x7f…` for an address, `-1 ENOENT (No such file or directory)` for a failure, `?` without one.
+    static func systemCallResult(_ call: SystemCallEvent) -> String {
+        guard let result = call.result else { return "?" }
+        if call.failed {
+            let code = Int32(truncatingIfNeeded: -result)
+            return "-1 " + (ErrnoNames.name(code) ?? String(code)) + " (" + String(cString: strerror(code)) + ")"
+        }
+        return call.returnsAddress ? "0x" + String(UInt64(bitPattern: result), radix: 16) : String(result)
     }
 
     public func finish() {

@@ -17,6 +17,40 @@ public enum TraceEvent: Hashable, Sendable {
     case exec(process: ThreadID, program: String, time: Timestamp)
     /// The trace let go of a process it had attached to; the process runs on untraced (`+++ detached +++`).
     case detached(process: ThreadID, time: Timestamp)
+    /// `-S`: a system call, reported when it returned (or at entry for one that never does: exit_group).
+    case systemCall(SystemCallEvent)
+}
+
+public struct SystemCallEvent: Hashable, Sendable {
+    public var thread: ThreadID
+    public var process: ThreadID
+    public var number: UInt64
+    /// `SYS_openat`, as ltrace -S names it.
+    public var name: String
+    /// Decoded at entry (strings and buffers read then).
+    public var arguments: [Value]
+    /// The raw result (`-errno` on failure); nil for a call that does not return.
+    public var result: Int64?
+    /// Whether the kernel reported the result as an error (then `-result` is the errno).
+    public var failed: Bool
+    /// The result is an address (mmap, brk): shown in hex.
+    public var returnsAddress: Bool
+    public var entryTime: Timestamp
+    public var time: Timestamp
+
+    public init(thread: ThreadID, process: ThreadID, number: UInt64, name: String, arguments: [Value], result: Int64?,
+                failed: Bool, returnsAddress: Bool, entryTime: Timestamp, time: Timestamp) {
+        self.thread = thread
+        self.process = process
+        self.number = number
+        self.name = name
+        self.arguments = arguments
+        self.result = result
+        self.failed = failed
+        self.returnsAddress = returnsAddress
+        self.entryTime = entryTime
+        self.time = time
+    }
 }
 
 /// A kernel thread id (a pid for the main thread).

@@ -35,6 +35,8 @@ public struct TraceConfiguration: Sendable {
     public var duration: Double?
     public var filter: CallFilter
     public var decoder: CallDecoder
+    /// `-S`: also report the system calls (the ptrace engine only).
+    public var traceSystemCalls = false
 
     public init(target: Target, followForks: Bool = false, duration: Double? = nil, filter: CallFilter,
                 decoder: CallDecoder = CallDecoder()) {
@@ -53,6 +55,15 @@ public enum ProgramOutcome: Hashable, Sendable {
     case killed(signal: Int32, coreDumped: Bool)
     /// The trace let go of a process it had attached to (^C, SIGTERM, --duration); the process runs on.
     case detached
+
+    /// The event that says `process` ended so (nil for a detach, which each engine says itself).
+    public func event(process: ThreadID, time: Timestamp) -> TraceEvent? {
+        switch self {
+        case .exited(let status): return .exited(process: process, status: status, time: time)
+        case .killed(let signal, let core): return .killed(process: process, signal: signal, coreDumped: core, time: time)
+        case .detached: return nil
+        }
+    }
 
     /// What a shell would report: the exit status, or 128 + the signal number; 0 after a detach.
     public var shellStatus: Int32 {

@@ -4,7 +4,7 @@ import Glibc
 /// What the engine reads from /proc (proc(5)): one reader per file, each returning nil (or throwing) when the
 /// thread or process is gone, which is normal for a tracee that may end at any moment. Parsing is apart from
 /// reading (`ProcStatus`, `AuxiliaryVector`), so it is tested on bytes.
-enum ProcFS {
+public enum ProcFS {
     /// The value of one `Name:\tvalue` line of /proc/TID/status, nil when the thread is gone.
     static func statusField(_ name: String, of tid: pid_t) -> String? {
         guard let bytes = try? readWholeFile("/proc/\(tid)/status") else { return nil }
@@ -12,7 +12,7 @@ enum ProcFS {
     }
 
     /// Tgid: the process (thread group) `tid` belongs to.
-    static func threadGroup(of tid: pid_t) -> pid_t? { statusField("Tgid", of: tid).flatMap { pid_t($0) } }
+    public static func threadGroup(of tid: pid_t) -> pid_t? { statusField("Tgid", of: tid).flatMap { pid_t($0) } }
 
     /// TracerPid (0: not traced).
     static func tracer(of tid: pid_t) -> pid_t? { statusField("TracerPid", of: tid).flatMap { pid_t($0) } }
@@ -48,13 +48,13 @@ enum ProcFS {
     /// The program file of /proc/PID/exe.
     /// The program file of `pid` as a path that opens it: the file's own path when it is UTF-8, else
     /// /proc/PID/exe (a Swift string cannot hold the bytes; valid while the process lives).
-    static func executable(of pid: pid_t) -> String? {
+    public static func executable(of pid: pid_t) -> String? {
         guard let bytes = try? readSymlinkBytes("/proc/\(pid)/exe") else { return nil }
         return String(validating: bytes, as: UTF8.self) ?? "/proc/\(pid)/exe"
     }
 
     /// The base name of `pid`'s program file, for display (bytes that are not UTF-8 replaced).
-    static func executableName(of pid: pid_t) -> String? {
+    public static func executableName(of pid: pid_t) -> String? {
         guard let bytes = try? readSymlinkBytes("/proc/\(pid)/exe") else { return nil }
         return String(decoding: bytes.split(separator: UInt8(ascii: "/")).last ?? [], as: UTF8.self)
     }

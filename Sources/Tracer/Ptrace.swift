@@ -12,6 +12,10 @@ public struct PtraceRequest: RawRepresentable, Hashable, Sendable {
     public static let pokeData = PtraceRequest(rawValue: 5)
     /// PTRACE_CONT
     public static let cont = PtraceRequest(rawValue: 7)
+    /// PTRACE_SYSCALL
+    public static let syscall = PtraceRequest(rawValue: 24)
+    /// PTRACE_GET_SYSCALL_INFO (Linux 5.3)
+    public static let getSyscallInfo = PtraceRequest(rawValue: 0x420e)
     /// PTRACE_KILL
     public static let kill = PtraceRequest(rawValue: 8)
     /// PTRACE_DETACH
@@ -80,7 +84,7 @@ public enum WaitStatus: Hashable, Sendable {
     /// A signal-delivery-stop or group-stop (`signal` is the stop signal), or a ptrace event stop.
     case stopped(signal: Int32, event: PtraceEvent?)
 
-    init(raw: Int32) {
+    public init(raw: Int32) {
         if cptrace_wifexited(raw) != 0 {
             self = .exited(code: cptrace_wexitstatus(raw))
         } else if cptrace_wifsignaled(raw) != 0 {
@@ -93,8 +97,8 @@ public enum WaitStatus: Hashable, Sendable {
 }
 
 /// The raw calls, each retried on EINTR and turned into `throws(Errno)`. Nothing here knows about
-/// breakpoints; the engine is built on these.
-enum Ptrace {
+/// breakpoints; the engine is built on these, and so is the in-process engine's supervisor.
+public enum Ptrace {
     @inline(__always)
     private static func request(_ request: PtraceRequest, _ pid: pid_t, _ address: UInt64, _ data: UInt) throws(Errno) -> Int {
         while true {
@@ -116,37 +120,66 @@ enum Ptrace {
         }
     }
 
-    static func setOptions(_ pid: pid_t, _ options: PtraceOptions) throws(Errno) {
+    public static func setOptions(_ pid: pid_t, _ options: PtraceOptions) throws(Errno) {
         _ = try request(.setOptions, pid, 0, options.rawValue)
     }
 
     /// Resumes a stopped thread, delivering `signal` (0 for none).
-    static func cont(_ pid: pid_t, signal: Int32 = 0) throws(Errno) {
+    public static func cont(_ pid: pid_t, signal: Int32 = 0) throws(Errno) {
         _ = try request(.cont, pid, 0, UInt(signal))
     }
 
+    /// PTRACE_SYSCALL: resumes to the next system-call entry or exit stop (`-S`).
+    static func continueToSystemCall(_ pid: pid_t, signal: Int32 = 0) throws(Errno) {
+        _ = try request(.syscall, pid, 0, UInt(signal))
+    }
+
+    /// What a system-call stop is (struct ptrace_syscall_info of <linux/ptrace.h>): its entry with the
+    /// number and six arguments, or its exit with the result.
+    enum SystemCallStop {
+        case entry(number: UInt64, arguments: [UInt64])
+        case exit(result: Int64, failed: Bool)
+        case other
+    }
+
+    static func systemCallStop(_ pid: pid_t) throws(Errno) -> SystemCallStop {
+        // op (u8) at 0, then arch, instruction and stack pointers; the union at 24: entry {nr, args[6]},
+        // exit {s64 rval, u8 is_error}.
+        var info = [UInt64](repeating: 0, count: 12)
+        let result: Result<Int, Errno> = info.withUnsafeMutableBytes { raw in
+            Result { () throws(Errno) in try request(.getSyscallInfo, pid, UInt64(raw.count), UInt(bitPattern: raw.baseAddress)) }
+        }
+        let size = try result.get()
+        guard size >= 32 else { return .other }
+        switch info[0] & 0xff {
+        case 1: return .entry(number: info[3], arguments: Array(info[4..<10]))
+        case 2: return .exit(result: Int64(bitPattern: info[3]), failed: info[4] & 0xff != 0)
+        default: return .other
+        }
+    }
+
     /// Attaches to a running thread without stopping it, with `options` set at once.
-    static func seize(_ pid: pid_t, options: PtraceOptions) throws(Errno) {
+    public static func seize(_ pid: pid_t, options: PtraceOptions) throws(Errno) {
         _ = try request(.seize, pid, 0, options.rawValue)
     }
 
-    static func interrupt(_ pid: pid_t) throws(Errno) {
+    public static func interrupt(_ pid: pid_t) throws(Errno) {
         _ = try request(.interrupt, pid, 0, 0)
     }
 
-    static func listen(_ pid: pid_t) throws(Errno) {
+    public static func listen(_ pid: pid_t) throws(Errno) {
         _ = try request(.listen, pid, 0, 0)
     }
 
-    static func detach(_ pid: pid_t, signal: Int32 = 0) throws(Errno) {
+    public static func detach(_ pid: pid_t, signal: Int32 = 0) throws(Errno) {
         _ = try request(.detach, pid, 0, UInt(signal))
     }
 
-    static func kill(_ pid: pid_t) throws(Errno) {
+    public static func kill(_ pid: pid_t) throws(Errno) {
         _ = try request(.kill, pid, 0, 0)
     }
 
-    static func eventMessage(_ pid: pid_t) throws(Errno) -> UInt {
+    public static func eventMessage(_ pid: pid_t) throws(Errno) -> UInt {
         var message: UInt = 0
         try withUnsafeMutableBytes(of: &message) { (raw) throws(Errno) in
             try request(.getEventMessage, pid, pointer: raw.baseAddress!)
@@ -191,7 +224,7 @@ enum Ptrace {
     }
 
     /// waitpid(-1 or pid, __WALL), retried on EINTR.
-    static func wait(_ pid: pid_t = -1) throws(Errno) -> (pid_t, WaitStatus) {
+    public static func wait(_ pid: pid_t = -1) throws(Errno) -> (pid_t, WaitStatus) {
         var status: Int32 = 0
         while true {
             let result = waitpid(pid, &status, Int32(bitPattern: 0x4000_0000))  // __WALL
@@ -203,7 +236,7 @@ enum Ptrace {
     }
 
     /// waitpid(-1, __WALL | WNOHANG): nil when no traced thread has anything to report yet.
-    static func poll() throws(Errno) -> (pid_t, WaitStatus)? {
+    public static func poll() throws(Errno) -> (pid_t, WaitStatus)? {
         var status: Int32 = 0
         while true {
             let result = waitpid(-1, &status, Int32(bitPattern: 0x4000_0000) | WNOHANG)

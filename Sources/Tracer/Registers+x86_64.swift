@@ -108,3 +108,18 @@ extension Registers {
         return (entry, isVector(prototype.returnType))
     }
 }
+
+/// The one register the in-process engine's supervisor touches: at an exec stop it moves the new image's
+/// initial stack (argc, argv, the environment, auxv) down to add the agent's LD_AUDIT entry, and the stack
+/// pointer with it.
+public enum StackPointer {
+    /// PTRACE_GETREGS' rsp.
+    public static func read(of tid: pid_t) throws(Errno) -> UInt64 { try Registers.read(of: tid).stackPointer }
+
+    /// PTRACE_SETREGS with rsp changed.
+    public static func set(_ value: UInt64, of tid: pid_t) throws(Errno) {
+        var registers = try Registers.read(of: tid)
+        registers.stackPointer = value
+        try registers.write(to: tid)
+    }
+}

@@ -58,8 +58,9 @@ public struct SignalRelay: Sendable {
 
 /// Runs a `SignalRelay` for a launched program on a thread of its own, so the session's wait loop stays a
 /// blocking waitpid (no extra system call per stop): the relayed signals are blocked in every thread and
-/// taken here with sigtimedwait; the session reports the program's signal-delivery stops.
-final class SignalRelayThread: @unchecked Sendable {
+/// taken here with sigtimedwait; the engine (the ptrace session, the in-process supervisor) reports the
+/// program's signal-delivery stops.
+public final class SignalRelayThread: @unchecked Sendable {
     private let state = Mutex(State())
     private struct State {
         var relay = SignalRelay()
@@ -75,7 +76,7 @@ final class SignalRelayThread: @unchecked Sendable {
     /// Blocks the relayed signals but `ignored` in the calling thread (the session's, before any other
     /// thread of linkscope's may be started with them open) and starts the thread. `ignored`: the signals
     /// linkscope was started ignoring (nohup, a background job's SIGINT), which are not its to pass on.
-    init(program: pid_t, leaving ignored: Set<Int32>) {
+    public init(program: pid_t, leaving ignored: Set<Int32>) {
         self.program = program
         signals = SignalRelay.relayed.filter { !ignored.contains($0) }
         var blocked = sigset_t()
@@ -92,14 +93,14 @@ final class SignalRelayThread: @unchecked Sendable {
     }
 
     /// The session saw the program take `signal`.
-    func programReceived(_ signal: Int32) {
+    public func programReceived(_ signal: Int32) {
         guard signals.contains(signal) else { return }
         let now = Timestamp.now().monotonicNanoseconds
         state.withLock { $0.relay.programReceived(signal, at: now) }
     }
 
     /// Stops the thread and unblocks the signals (the program has ended).
-    func stop() {
+    public func stop() {
         state.withLock { $0.stopped = true }
         pthread_join(thread, nil)
         // A relayed signal that came after the thread's last look was meant for the program, which has ended.

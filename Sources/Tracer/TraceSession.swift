@@ -95,6 +95,10 @@ public final class TraceSession: TraceEngine {
     private var signalRelay: SignalRelayThread?
     private let callEngine: CallEngine
 
+    /// `-S`: each thread's system call between its entry and exit stops.
+    var pendingSystemCalls: [pid_t: PendingSystemCall] = [:]
+    let systemCallDecoder: SystemCallDecoder
+
     /// `-u USER`: the ids a launched program runs with (nil: linkscope's own).
     public let runAs: Credentials?
 
@@ -103,6 +107,8 @@ public final class TraceSession: TraceEngine {
         self.configuration = configuration
         self.runAs = runAs
         callEngine = CallEngine(decoder: configuration.decoder)
+        systemCallDecoder = SystemCallDecoder(stringLimit: configuration.decoder.stringLimit,
+                                              arrayLimit: configuration.decoder.arrayLimit)
         imageFacts = ImageFactsCache(wantDefinitions: configuration.filter.needsDefiningLibrary)
     }
 
@@ -220,12 +226,7 @@ public final class TraceSession: TraceEngine {
             }
         }
         guard tid == state.process, !state.isForeign else { return }
-        switch ending {
-        case .exited(let code): emit(.exited(process: ThreadID(rawValue: tid), status: code, time: time))
-        case .killed(let signal, let core):
-            emit(.killed(process: ThreadID(rawValue: tid), signal: signal, coreDumped: core, time: time))
-        case .detached: break
-        }
+        if let event = ending.event(process: ThreadID(rawValue: tid), time: time) { emit(event) }
         if tid == firstProcess { outcome = ending }
     }
 
@@ -247,7 +248,10 @@ public final class TraceSession: TraceEngine {
         if signal == SIGTRAP {
             return try breakpointStop(tid)
         }
-        if signal == PtraceOptions.systemCallStopSignal { return try proceed(tid) }  // not asked for
+        if signal == PtraceOptions.systemCallStopSignal {
+            if configuration.traceSystemCalls { systemCallStop(tid) }
+            return try proceed(tid)
+        }
         counters.signalStops += 1
         if threads[tid]?.isForeign != true {
             emit(.signal(thread: ThreadID(rawValue: tid), signal: signal, time: .now()))
@@ -294,7 +298,13 @@ public final class TraceSession: TraceEngine {
     }
 
     func resume(_ tid: pid_t, signal: Int32 = 0) throws(TraceError) {
-        do { try Ptrace.cont(tid, signal: signal) } catch {
+        do {
+            if configuration.traceSystemCalls && !phase.isDetaching {
+                try Ptrace.continueToSystemCall(tid, signal: signal)
+            } else {
+                try Ptrace.cont(tid, signal: signal)
+            }
+        } catch {
             // The thread died between its stop and our continue (another thread called exit_group): its exit
             // is reported by waitpid.
             if error == .noSuchProcess { return }
@@ -353,6 +363,29 @@ public final class TraceSession: TraceEngine {
             throw .lostTracee(pid: tid, operation: "PTRACE_SETREGS", errno: error)
         }
         try proceed(tid)
+    }
+
+    /// `-S`: a system-call entry or exit stop. The arguments are decoded at entry (a path is still there);
+    /// the event goes out at exit, with the result, or at once for a call that never returns (exit_group).
+    private func systemCallStop(_ tid: pid_t) {
+        guard let state = threads[tid], !state.isForeign, let stop = try? Ptrace.systemCallStop(tid) else { return }
+        counters.internalStops += 1
+        let time = Timestamp.now()
+        switch stop {
+        case .entry(let number, let arguments):
+            let decoded = systemCallDecoder.decodeArguments(number: number, registers: arguments, memory: TraceeMemory(pid: tid))
+            let pending = PendingSystemCall(number: number, arguments: decoded, time: time)
+            if SystemCallDecoder.neverReturns(number) {
+                emit(.systemCall(pending.event(thread: tid, process: state.process, result: nil, failed: false, time: time)))
+            } else {
+                pendingSystemCalls[tid] = pending
+            }
+        case .exit(let result, let failed):
+            guard let pending = pendingSystemCalls.removeValue(forKey: tid) else { return }
+            emit(.systemCall(pending.event(thread: tid, process: state.process, result: result, failed: failed, time: time)))
+        case .other:
+            break
+        }
     }
 
     /// A SIGTRAP that is not ours: the program gets it.
@@ -415,5 +448,18 @@ public final class TraceSession: TraceEngine {
                 throw .lostTracee(pid: tid, operation: "write return address", errno: error)
             }
         }
+    }
+}
+
+/// A system call between its entry stop and its exit stop.
+struct PendingSystemCall {
+    var number: UInt64
+    var arguments: [Value]
+    var time: Timestamp
+
+    func event(thread: pid_t, process: pid_t, result: Int64?, failed: Bool, time end: Timestamp) -> SystemCallEvent {
+        SystemCallEvent(thread: ThreadID(rawValue: thread), process: ThreadID(rawValue: process), number: number,
+                        name: SystemCallDecoder.name(of: number), arguments: arguments, result: result, failed: failed,
+                        returnsAddress: SystemCallDecoder.returnsAddress(number), entryTime: time, time: end)
     }
 }

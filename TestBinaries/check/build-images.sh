@@ -31,9 +31,15 @@ exec 8>"$cache/.lock"
 flock 8
 if [ ! -f "$cache/minbase.tar" ]; then
     mode=root; [ "$(id -u)" -eq 0 ] || mode=unshare
+    # A temporary directory of our own, the tar renamed out of it when complete: a run killed half-way leaves no
+    # minbase.tar that looks finished, and its stale part never meets a later run's (it is removed on exit).
     # --format: the name ends in .part, from which mmdebstrap would guess a directory.
-    mmdebstrap --quiet --variant=minbase --mode=$mode --format=tar bookworm "$cache/minbase.tar.part" http://deb.debian.org/debian
-    mv "$cache/minbase.tar.part" "$cache/minbase.tar"
+    part=$(mktemp -d "$cache/.minbase.XXXXXX")
+    trap 'rm -rf "$part"' EXIT
+    mmdebstrap --quiet --variant=minbase --mode=$mode --format=tar bookworm "$part/minbase.tar.part" http://deb.debian.org/debian
+    mv -f "$part/minbase.tar.part" "$cache/minbase.tar"
+    rm -rf "$part"
+    trap - EXIT
 fi
 rm -rf "$out/oci" "$out/multi" "$out/bundle" "$out/build" "$out/docker.tar" "$out/oci.tar" "$out/flat.tar" "$stamp"
 b="$out/build"

@@ -32,6 +32,7 @@ build nested nested.c
 build signals signals.c
 build loop loop.c
 build threads threads.c -- -pthread
+build manythreads manythreads.c -- -pthread
 build forks forks.c
 build jump jump.c
 build static static.c -- -static
@@ -42,6 +43,7 @@ if command -v "$cxx" >/dev/null; then  # g++ is a separate package: the C fixtur
     build exception exception.cpp -- -L"$out" -lthrower -Wl,-rpath,"$out"
 fi
 build libplugin.so plugin.c -- -shared -fPIC
+build libpltgotplugin.so pltgotplugin.c -- -shared -fPIC
 build dlmain dlmain.c -- -ldl
 build libnext2.so next2.c -- -shared -fPIC
 build libnext1.so next1.c -- -shared -fPIC -ldl
@@ -66,3 +68,4 @@ build ctormain ctormain.c -- -L"$out" -Wl,--no-as-needed -lctorlib -Wl,-rpath,"$
 build libcanonlib.so canonlib.c -- -shared -fPIC
 build canonical canonical.c -- -fno-pie -no-pie -L"$out" -Wl,--no-as-needed -lcanonlib -Wl,-rpath,"$out"
 build openthreads openthreads.c -- -pthread
+build syscalls syscalls.c

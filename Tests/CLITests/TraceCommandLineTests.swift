@@ -189,19 +189,18 @@ import TestSupport
         #expect(inproc.status == 126 && inproc.stderr.contains("-u needs the ptrace engine"), "\(inproc.stderr)")
     }
 
-    /// `-b`: no `--- SIGNAL ---` lines (text or JSON); how the program ended is still said. Signals are seen by
-    /// the ptrace engine only.
+    /// `-b`: no `--- SIGNAL ---` lines (text or JSON); how the program ended is still said.
     @Test func noSignalLines() throws {
-        let (shown, shownLines) = try trace(["--engine", "ptrace", program("signals"), "die"])
+        let (shown, shownLines) = try trace([program("signals"), "die"])
         #expect(shown.status == 128 + SIGTERM)
         #expect(shownLines.contains("--- SIGUSR1 (User defined signal 1) ---"), "\(shownLines)")
-        let (quiet, quietLines) = try trace(["--engine", "ptrace", "-b", program("signals"), "die"])
+        let (quiet, quietLines) = try trace(["-b", program("signals"), "die"])
         #expect(quiet.status == 128 + SIGTERM)
         #expect(quiet.stdout == "usr1=1 traps=2\n")
         #expect(!quietLines.contains { $0.hasPrefix("---") }, "\(quietLines)")
         #expect(quietLines.contains { $0.hasPrefix("raise(SIGUSR1) ") }, "\(quietLines)")
         #expect(quietLines.last == "+++ killed by SIGTERM +++")
-        let (json, jsonLines) = try trace(["--engine", "ptrace", "--no-signals", "--json", program("signals")])
+        let (json, jsonLines) = try trace(["--no-signals", "--json", program("signals")])
         #expect(json.status == 0)
         #expect(!jsonLines.contains { $0.contains("\"type\":\"signal\"") }, "\(jsonLines)")
         #expect(jsonLines.last?.contains("\"type\":\"exited\"") == true)

@@ -48,6 +48,17 @@ import TestSupport
         #expect(own.last?.hasPrefix("pltgot->free(0x") == true)
     }
 
+    /// A dlopen'd object's .plt.got calls (GLOB_DAT words filled when the loader relocates it, after the
+    /// agent heard of it) are traced, on each of two dlopens.
+    @Test func tracesCallsThroughADlopenedObjectsPLTGot() throws {
+        let result = try trace(["-e", "malloc+free"], [program("dlmain"), program("libpltgotplugin.so")])
+        #expect(result.status == 0 && result.stdout == "round 0: 5\nround 1: 6\n", "\(result.stderr)")
+        let plugin = result.lines.filter { $0.hasPrefix("libpltgotplugin.so->") }
+        #expect(plugin.count == 4, "\(result.lines)")
+        #expect(plugin.first?.hasPrefix("libpltgotplugin.so->malloc(6) ") == true, "\(result.lines)")
+        #expect(plugin.last?.hasPrefix("libpltgotplugin.so->free(0x") == true, "\(result.lines)")
+    }
+
     // MARK: Nesting, filters
 
     @Test func nestedCallbackCallsAreUnfinishedAndResumed() throws {
@@ -81,9 +92,9 @@ import TestSupport
 
     // MARK: Signals and exit
 
-    /// Signals are seen by the ptrace engine only (the in-process engine has no stop to see them at).
+    /// Both engines see a signal as the thread takes it (the in-process engine's supervisor stops there).
     @Test func signalsAreDeliveredIncludingTheProgramsOwnSIGTRAP() throws {
-        let result = try trace(["--engine", "ptrace"], [program("signals")])
+        let result = try trace([], [program("signals")])
         #expect(result.status == 0)
         #expect(result.stdout == "usr1=1 traps=2\n")
         #expect(result.lines.contains("--- SIGUSR1 (User defined signal 1) ---"))
@@ -159,14 +170,28 @@ import TestSupport
         #expect(none.stderr.contains("filter rule '-l libnext2.so' matched no PLT slot"))
     }
 
-    /// The ptrace engine only: the in-process agent does not follow an exec yet.
     @Test func execOfTheTracedProgramIsFollowed() throws {
-        let result = try trace(["--engine", "ptrace", "-e", "strlen"], ["/bin/sh", "-c", "exec \(program("loop")) 3"])
+        let result = try trace(["-e", "strlen"], ["/bin/sh", "-c", "exec \(program("loop")) 3"])
         #expect(result.status == 0)
         #expect(result.stdout == "\(3 * program("loop").utf8.count)\n")
         // After the exec the new image's three strlen calls are armed and traced.
         #expect(result.functions.suffix(3) == ["strlen", "strlen", "strlen"])
         #expect(result.lines.suffix(4).first?.hasSuffix(" = \(program("loop").utf8.count)") == true, "\(result.lines)")
+        // The new image's calls carry its own name, after ltrace's exec line.
+        #expect(result.lines.suffix(5).first == "--- Called exec() ---", "\(result.lines)")
+        #expect(result.lines.suffix(2).first?.hasPrefix("loop->strlen(") == true, "\(result.lines)")
+    }
+
+    /// An exec'd image sees the environment it was given: the agent's LD_AUDIT entry, added for the new
+    /// image, is gone again before its code runs (and a user's own is kept).
+    @Test func anExecdProgramSeesItsOwnEnvironment() throws {
+        let script = "LD_AUDIT=/no/such/audit.so; export LD_AUDIT; exec /usr/bin/env"
+        let result = try trace(["-e", "setlocale"], ["/bin/sh", "-c", script])
+        #expect(result.status == 0, "\(result.stderr)")
+        let audit = result.stdout.split(separator: "\n").filter { $0.hasPrefix("LD_AUDIT=") }
+        #expect(audit == ["LD_AUDIT=/no/such/audit.so"], "\(audit)")
+        #expect(result.lines.contains("--- Called exec() ---"))
+        #expect(result.lines.contains { $0.hasPrefix("env->setlocale(") }, "the new image is traced: \(result.lines)")
     }
 
     @Test func dlsymRTLDNextFromATracedLibraryCallSeesItsRealCaller() throws {
@@ -186,6 +211,15 @@ import TestSupport
         #expect(result.stdout == "14000\n")
         #expect(result.functions.filter { $0 == "strlen" }.count == 2000)
         #expect(result.calls == 2000 && result.callStops(ptrace: 4000))
+    }
+
+    /// More threads over the run than the in-process engine has rings: an ended thread's ring is taken
+    /// again, so every thread's call is traced.
+    @Test func threadsBeyondTheRingCountAreTraced() throws {
+        let result = try trace(["-e", "strlen"], [program("manythreads"), "1000"])
+        #expect(result.stdout == "threads 1000 total 6000\n")
+        #expect(result.functions.filter { $0 == "strlen" }.count == 1000, "\(result.stderr)")
+        if result.inProcess { #expect(result.stderr.contains(" 0 threads without a ring"), "\(result.stderr)") }
     }
 
     @Test func forkAndSystemChildrenRunUntraced() throws {
@@ -216,14 +250,24 @@ import TestSupport
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 
-    /// Under `strace -f` the child is already traced, so the ptrace engine's PTRACE_SEIZE is refused (the
-    /// in-process engine needs no ptrace).
+    /// Under `strace -f` the child is already traced, so the ptrace engine's PTRACE_SEIZE is refused. The
+    /// in-process engine needs ptrace only for its supervisor: it traces the calls and says what it cannot see.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/strace")))
     func ptraceRefusedIsOneLineAnd126() throws {
         let result = TestSupport.run(["/usr/bin/strace", "-f", "-o", "/dev/null", TestSupport.linkscopeExecutable,
                                       "trace", "--engine", "ptrace", "--", program("calls-lazy")])
         #expect(result.status == 126)
         #expect(result.stderr == "linkscope: cannot trace \(program("calls-lazy")): Operation not permitted\n")
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/strace")))
+    func anUnsupervisedInProcessTraceSaysWhatItCannotSee() throws {
+        let result = TestSupport.run(["/usr/bin/strace", "-f", "-o", "/dev/null", TestSupport.linkscopeExecutable,
+                                      "trace", "--engine", "inproc", "-e", "strlen", "--", program("loop"), "3"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("loop->strlen(") && result.stderr.contains("+++ exited (status 0) +++"), "\(result.stderr)")
+        #expect(result.stderr.contains("linkscope: cannot supervise \(program("loop")) (PTRACE_SEIZE: Operation not permitted): its signals and execs are not traced"),
+                "\(result.stderr)")
     }
 
     @Test func missingCommandIsUsageError() throws {

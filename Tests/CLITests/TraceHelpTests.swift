@@ -11,7 +11,7 @@ import TestSupport
         #expect(result.status == 0)
         for flag in ["-e <EXPR>", "-l, --library <LIB>", "-L ", "-o, --output <FILE>", "-c, --summary", "-s <N>",
                      "-A <N>", "-n, --indent <N>", "-a, --align <COLUMN>", "-t ", "-r ", "-T ", "-i ",
-                     "-C, --demangle", "-b, --no-signals", "-f ", "-p <PID>", "--duration <SECONDS>",
+                     "-C, --demangle", "-b, --no-signals", "-S ", "-f ", "-p <PID>", "--duration <SECONDS>",
                      "-F, --config <FILE>", "--json", "--engine <ENGINE>", "--engine-stats", "-x <SYM>", "-u <USER>", "-V ",
                      "--version"] {
             #expect(result.stdout.contains("  " + flag), "help lacks \(flag)")

@@ -3,8 +3,7 @@ import Testing
 import TestSupport
 
 /// `--json` fields that issue 10 found wrong: a fork child's return of `fork` carries the call's id, and a
-/// signal event's `pid` is the process, not the thread. Both need what only the ptrace engine sees (-f,
-/// signals), so it is named.
+/// signal event's `pid` is the process, not the thread. Run with each engine (scripts/test's two passes).
 @Suite struct TraceJSONTests {
     let fixtures: URL
 
@@ -16,7 +15,7 @@ import TestSupport
         let dir = try TestSupport.temporaryDirectory("trace-json")
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("trace.json").path
-        let result = TestSupport.linkscope(["trace", "--engine", "ptrace", "--json", "-o", file] + options + command)
+        let result = TestSupport.linkscope(["trace", "--json", "-o", file] + options + command)
         let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
         let parsed = text.split(separator: "\n").compactMap {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]

@@ -217,9 +217,9 @@ import TestSupport
     }
 
     /// A launched program is seized too, so SIGSTOP (^Z) stops it under trace until SIGCONT, as without.
-    /// The ptrace engine (it sees the stop and the continue as signals).
+    /// Both engines see the stop and the continue as signals (the in-process one through its supervisor).
     @Test func jobControlStopsHoldForALaunchedProgram() throws {
-        let trace = try Background.linkscopeTrace(["--engine", "ptrace", "-e", "strlen", "--", program("attachme"), "60", "1"])
+        let trace = try Background.linkscopeTrace(["-e", "strlen", "--", program("attachme"), "60", "1"])
         defer { trace.stop() }
         let pid = try trace.waitForReady()
         kill(pid, SIGSTOP)

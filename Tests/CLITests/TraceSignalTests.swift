@@ -4,8 +4,8 @@ import TestSupport
 
 /// SIGTERM or SIGHUP to `linkscope trace` loses nothing (issue 14): every event before the signal is in the
 /// trace, the program gets the signal once (whether it reached linkscope alone or the whole process group),
-/// and the exit status is the program's. Run with each engine: the ptrace engine relays the signals itself,
-/// the in-process one through the command's net (TraceSignalNet).
+/// and the exit status is the program's. Run with each engine: both relay the signals themselves
+/// (SignalRelayThread), and both see the program take them (ptrace stops, the in-process one's supervisor).
 @Suite struct TraceSignalTests {
     let fixtures: URL
 
@@ -86,9 +86,7 @@ import TestSupport
             let run = groupSignal("TERM", engine: engine, [ticker, "30"], file: file)
             #expect(run.status == 128 + SIGTERM && !run.killedBySignal, "status \(run.status)")
             expectNothingLost(run, ending: "+++ killed by SIGTERM +++")
-            if engine == "ptrace" {
-                #expect(run.lines.filter { $0 == "--- SIGTERM (Terminated) ---" }.count == 1, "\(run.lines.suffix(5))")
-            }
+            #expect(run.lines.filter { $0 == "--- SIGTERM (Terminated) ---" }.count == 1, "\(run.lines.suffix(5))")
         }
     }
 
@@ -111,9 +109,7 @@ import TestSupport
             #expect(group.status == 7, "status \(group.status)")
             #expect(group.stdout.hasSuffix("caught \(SIGTERM) after \(group.ticks)\n"), "\(group.stdout)")
             expectNothingLost(group, ending: "+++ exited (status 7) +++")
-            if engine == "ptrace" {
-                #expect(group.lines.filter { $0.hasPrefix("--- SIGTERM") }.count == 1, "\(group.lines.suffix(5))")
-            }
+            #expect(group.lines.filter { $0.hasPrefix("--- SIGTERM") }.count == 1, "\(group.lines.suffix(5))")
         }
         try withFile { file in
             let direct = try directSignal(SIGTERM, engine: engine, [ticker, "30", "catch"], file: file)

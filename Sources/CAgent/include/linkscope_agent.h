@@ -33,6 +33,7 @@
 #define LS_BIND_VECTORS_IN 8u   /* record xmm0-7 at entry */
 #define LS_BIND_VECTORS_OUT 16u /* record xmm0 at return */
 #define LS_BIND_VFORK 32u       /* vfork: until the parent runs again, calls are the child's (not reported) */
+#define LS_BIND_DLOPEN 64u      /* dlopen, dlmopen: once it returns, patch the .plt.got words of what it loaded */
 
 typedef struct {
     uint8_t kind;
@@ -79,7 +80,9 @@ typedef struct {
     int32_t tracer_pid;
     uint32_t follow_forks;
     uint32_t disabled;          /* set by linkscope: record nothing (e.g. it is going away) */
-    uint32_t rings_claimed;     /* atomic: the next free ring */
+    uint32_t rings_claimed;     /* atomic: the next never-used ring */
+    uint32_t rings_refused;     /* atomic: threads that found no ring (every one in use) */
+    uint32_t rings_freed;       /* futex word: linkscope increments it each time it frees a ring */
     uint64_t heartbeat;         /* linkscope increments it while it runs */
     // One request at a time across every process sharing this block (a fork child shares it): the lock word
     // is 0 when free, and its holder's pid is beside it, so a holder that died can be found.
@@ -96,6 +99,8 @@ typedef struct {
     uint64_t response_padding;  /* objopen: file address of the padding after the object's code, 0 = none */
     uint32_t response_pltgot;   /* objopen: how many .plt.got slots the object has (patched once relocated) */
     uint32_t reserved2;
+    uint64_t response_relro_start; /* objopen: file addresses of its PT_GNU_RELRO (end 0: none); a dlopen'd */
+    uint64_t response_relro_end;   /* object is relocated once the loader has made that range read-only */
     char request_path[LS_REQUEST_PATH_BYTES];
     uint8_t response[LS_RESPONSE_BYTES];
 } ls_control;
@@ -113,10 +118,20 @@ typedef struct {
     uint32_t waiting;  /* futex word: the producer sleeps on it when the ring is full */
     int32_t tid;
     int32_t pid;
-    uint32_t state;    /* 0 free, 1 in use (set once tid and pid are) */
+    uint32_t state;    /* LS_RING_* */
     uint64_t full_waits; /* times the producer waited for space */
     uint64_t dropped;    /* records not written (linkscope gone) */
+    uint32_t generation; /* incremented each time the ring is taken again, once tid and pid are set */
+    uint32_t reserved;
 } ls_ring_header;
+
+// Ring states. A ring whose thread has ended and whose records linkscope has all read is free again: a new
+// thread takes it (free -> taking -> in use), so a run is bounded by the threads alive at once, not by all
+// it ever had. Only linkscope frees a ring; only an agent takes one.
+#define LS_RING_UNUSED 0u
+#define LS_RING_IN_USE 1u
+#define LS_RING_FREE 2u
+#define LS_RING_TAKING 3u
 
 // Records: 8-byte aligned, `size` includes the header and any capture data.
 #define LS_REC_ENTRY 1u
