@@ -77,8 +77,7 @@ struct ArgumentDecoding<Memory: MemoryReader> {
     /// `returnValue` is known at the return stop only (for `string[retval]`).
     mutating func decode(through count: Int, returnValue: UInt64?) -> [Value] {
         // Every fixed parameter's word first, so lengths like `string[arg3]` can refer forward.
-        var words: [UInt64] = []
-        words.reserveCapacity(parameters.count)
+        var words = ArgumentWords()
         for parameter in parameters {
             words.append(parameter.type.isFloatingPoint ? locations.vector() : locations.integer())
         }

@@ -80,7 +80,7 @@ public struct CallDecoder: Sendable {
         case .float: value = .floating(Double(Float(bitPattern: UInt32(truncatingIfNeeded: registers.vector(0)))))
         case .double: value = .floating(Double(bitPattern: registers.vector(0)))
         case let type:
-            var reading = ValueReading(limits: ValueLimits(self), memory: memory, integerArguments: [], returnValue: registers.rax)
+            var reading = ValueReading(limits: ValueLimits(self), memory: memory, integerArguments: ArgumentWords(), returnValue: registers.rax)
             value = reading.fromWord(registers.rax, as: type)
         }
         return DecodedReturn(value: value, outArguments: out)

@@ -8,13 +8,37 @@ struct ValueLimits {
     }
 }
 
+/// The raw words of a call's fixed arguments, in order: eight inline (almost every prototype), more in an
+/// array. A call is decoded without allocating for them.
+struct ArgumentWords {
+    private var inline: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    private var more: [UInt64] = []
+    private(set) var count = 0
+    private static let inlineCount = 8
+
+    mutating func append(_ word: UInt64) {
+        if count < Self.inlineCount {
+            withUnsafeMutableBytes(of: &inline) { $0.storeBytes(of: word, toByteOffset: count * 8, as: UInt64.self) }
+        } else {
+            more.append(word)
+        }
+        count += 1
+    }
+
+    subscript(index: Int) -> UInt64 {
+        precondition(index >= 0 && index < count)
+        if index < Self.inlineCount { return withUnsafeBytes(of: inline) { $0.load(fromByteOffset: index * 8, as: UInt64.self) } }
+        return more[index - Self.inlineCount]
+    }
+}
+
 /// Turns a raw word (a register or stack slot) or tracee memory into a `Value` of a given type. Lengths
 /// from arguments or the return value are capped by the string and array limits before any read.
 struct ValueReading<Memory: MemoryReader> {
     let limits: ValueLimits
     let memory: Memory
     /// The raw words of the call's fixed arguments, for `argN` lengths.
-    let integerArguments: [UInt64]
+    let integerArguments: ArgumentWords
     let returnValue: UInt64?
 
     /// Array elements one call may still show. Arrays of arrays multiply (`-A 4` on eight nested levels
@@ -22,7 +46,7 @@ struct ValueReading<Memory: MemoryReader> {
     private var elementsLeft = ValueReading.maximumElements
     static var maximumElements: Int { 4096 }
 
-    init(limits: ValueLimits, memory: Memory, integerArguments: [UInt64], returnValue: UInt64?) {
+    init(limits: ValueLimits, memory: Memory, integerArguments: ArgumentWords, returnValue: UInt64?) {
         self.limits = limits
         self.memory = memory
         self.integerArguments = integerArguments
