@@ -29,12 +29,12 @@ public struct Checker: Sendable {
             return OpenedRoot(root: .host, image: nil)
         }
         var info = stat()
-        guard stat(given, &info) == 0 else {
+        guard RawBytes.withCString(given, { stat($0, &info) }) == 0 else {
             throw .rootMissing(path: given, reason: String(cString: strerror(errno)))
         }
         let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
         if isDirectory, !ImageReader.isLayoutDirectory(given) {
-            guard access(given, R_OK | X_OK) == 0 else {
+            guard RawBytes.withCString(given, { access($0, R_OK | X_OK) }) == 0 else {
                 throw .rootNotUsable(path: given, reason: String(cString: strerror(errno)))
             }
             guard options.additions.isEmpty else {

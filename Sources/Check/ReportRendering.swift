@@ -47,7 +47,7 @@ extension CheckReport {
                 line += failing.isEmpty ? ": loads" : ": refused, \(plural(failing.count, "problem"))"
             }
             out += line + "\n"
-            if entryPoint.checked { for problem in failing { out += "  \(problem.kind): \(problem.detail)\n" } }
+            if entryPoint.checked { for problem in failing { out += "  \(problem.kind): \(TerminalText.escaped(problem.detail))\n" } }
         }
         for (name, files) in provided.sorted(by: { $0.key < $1.key }) {
             out += "provided by the runtime: \(name) (needed by \(plural(files.count, "file")))\n"
@@ -63,12 +63,12 @@ extension CheckReport {
             out += "\n\(kind) (\(plural(files, "file"))):\n"
             for group in groups {
                 let mark = group.cause.severity == .warning ? "warning: " : ""
-                out += "  \(mark)\(group.cause.detail)\n"
+                out += "  \(mark)\(TerminalText.escaped(group.cause.detail))\n"
                 // A problem of the file itself names the file in its detail already.
                 if group.files == [group.cause.neededBy ?? ""] || (group.cause.neededBy == nil && group.files.count == 1) {
                     continue
                 }
-                for file in group.files.prefix(filesPerCause) { out += "      \(file)\n" }
+                for file in group.files.prefix(filesPerCause) { out += "      \(TerminalText.escaped(file))\n" }
                 if group.files.count > filesPerCause {
                     out += "      … and \(group.files.count - filesPerCause) more\n"
                 }

@@ -74,26 +74,3 @@ struct CapturePlan {
         }
     }
 }
-
-/// A memory reader over what the agent copied for one call: a read outside the copies fails, as a read of
-/// unmapped memory does.
-struct CapturedMemory: MemoryReader {
-    struct Region {
-        var address: UInt64
-        var bytes: [UInt8]
-    }
-    var regions: [Region] = []
-
-    func read(from address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        for region in regions where address >= region.address {
-            let offset = address - region.address
-            guard offset < UInt64(region.bytes.count) else { continue }
-            let count = min(buffer.count, region.bytes.count - Int(offset))
-            region.bytes.withUnsafeBytes { source in
-                buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[Int(offset)..<(Int(offset) + count)]))
-            }
-            return count
-        }
-        return 0
-    }
-}

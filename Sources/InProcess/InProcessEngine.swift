@@ -37,6 +37,7 @@ public final class InProcessEngine: TraceEngine {
 
     public init(configuration: TraceConfiguration) {
         self.configuration = configuration
+        self.recordDecoder = RecordDecoder(decoder: configuration.decoder)
     }
 
     /// Why this engine cannot trace `configuration`, or nil when it can: it launches dynamically linked glibc
@@ -52,7 +53,13 @@ public final class InProcessEngine: TraceEngine {
     /// Why the loader of `executable` would not take the agent (nil: it would): a set-id file (secure
     /// execution ignores LD_AUDIT), a static program (no loader), another libc's loader (musl's has no
     /// rtld-audit).
-    static func loaderRefusal(_ executable: String, named name: String) -> String? {
+    static func loaderRefusal(_ executable: String, named name: String, depth: Int = 0) -> String? {
+        // A script (`#!INTERPRETER`) is its interpreter's start: the kernel execs that, with the environment
+        // (the kernel follows at most 4 levels; set-id bits of a script are ignored).
+        if let interpreter = scriptInterpreter(executable) {
+            guard depth < 4 else { return "\(name) is a script whose interpreters nest too deep" }
+            return loaderRefusal(interpreter, named: interpreter, depth: depth + 1)
+        }
         // A set-id file whose owner (group) is not who we are starts in secure-execution mode (AT_SECURE),
         // where the loader ignores LD_AUDIT.
         var info = stat()
@@ -71,37 +78,40 @@ public final class InProcessEngine: TraceEngine {
         return nil
     }
 
+    /// The interpreter of a `#!` script (the first word after `#!`), nil for anything else.
+    static func scriptInterpreter(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 256)
+        let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, 256) }
+        guard n > 2, head[0] == UInt8(ascii: "#"), head[1] == UInt8(ascii: "!") else { return nil }
+        let line = head[2..<n].prefix { $0 != UInt8(ascii: "\n") }
+        let word = line.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+            .prefix { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
+        return word.isEmpty ? nil : String(decoding: word, as: UTF8.self)
+    }
+
     // MARK: State
-
-    struct Binding {
-        var symbol: String
-        var caller: String?
-        var prototype: Prototype?
-        /// The stack words the agent records at entry (its plan's), to rebuild the stack for the decoder.
-        var stackWords: Int
-        var noReturn: Bool
-    }
-
-    struct OpenCall {
-        var callID: UInt64
-        var entry: DecodedEntry
-        /// What the agent copied at entry: an argument decoded at the return (an output, or every argument
-        /// from the first output on) may read it, as the format string of snprintf.
-        var memory: CapturedMemory
-        var time: Timestamp
-        var binding: Int
-    }
 
     struct RingState {
         var header: UnsafeMutablePointer<ls_ring_header>
         var data: UnsafeMutablePointer<UInt8>
         var tid: Int32 = 0
         var pid: Int32 = 0
-        var open: [UInt64: OpenCall] = [:]
+        /// The thread's calls still open, innermost last: a return is almost always the last one's, so this is
+        /// a stack searched from its top, not a table.
+        var open: [OpenCall] = []
         /// Which taking of the ring `tid` and `pid` are of (the header's count: a new thread took it).
         var generation: UInt32 = 0
         /// Its thread has ended: free it for another once every record is read.
         var retiring = false
+
+        /// Removes and returns the open call with the agent's call number `call`.
+        mutating func close(_ call: UInt64) -> OpenCall? {
+            guard let index = open.lastIndex(where: { $0.call == call }) else { return nil }
+            return index == open.count - 1 ? open.removeLast() : open.remove(at: index)
+        }
     }
 
     private var control: UnsafeMutablePointer<ls_control>!
@@ -112,12 +122,11 @@ public final class InProcessEngine: TraceEngine {
     private var pltGotSlots: [String: [PLTSlot]] = [:]
     private var relroRanges: [String: [Range<UInt64>]] = [:]
     private var definitions: [String: Set<String>] = [:]
-    private var bindings: [Binding] = []
+    /// Moved out for each drain (`drainRings`), so it is nil only while one runs.
+    private var recordDecoder: RecordDecoder?
     /// Per process: the functions whose canonical address is the main program's PLT stub.
     private var canonicalStubs: [Int32: Set<String>] = [:]
     private var candidates: [FilterCandidate] = []
-    private var nextCallID: UInt64 = 1
-    private var clock = TimestampClock()
     private var emit: (TraceEvent) -> Void = { _ in }
     private var diagnose: (String) -> Void = { _ in }
     /// The launched program, and each process's program once it exec'd (the agent reports the main
@@ -129,7 +138,7 @@ public final class InProcessEngine: TraceEngine {
     /// The environment entry that gives an exec'd image the agent (`AgentLaunch.environmentEntryForExec`).
     private var agentEntry: [UInt8] = []
     /// -f: a fork child's first ring starts with the calls its forking thread had open.
-    private var inheritedCalls: [Int32: [UInt64: OpenCall]] = [:]
+    private var inheritedCalls: [Int32: [OpenCall]] = [:]
     /// The command's path as launched (readable or not: for filters' names only).
     private var launchName: String?
 
@@ -235,6 +244,9 @@ public final class InProcessEngine: TraceEngine {
             try resume(&supervisor, process)
         case .fork(let thread, let parent, let forked):
             self.forked(forked, by: thread, of: parent)
+            do { try supervisor.release(forked) } catch {
+                throw .lostTracee(pid: forked, operation: "PTRACE_CONT", errno: error)
+            }
             try resume(&supervisor, thread)
         case .threadEnded(let thread, let process):
             drainRings()  // its ring is known, and its records read with the tid they were written under
@@ -318,14 +330,14 @@ public final class InProcessEngine: TraceEngine {
     private func closeUnfinishedCalls(of process: pid_t, thread: pid_t? = nil, at time: Timestamp) {
         for index in rings.indices where rings[index].pid == process && (thread == nil || rings[index].tid == thread) {
             let ring = rings[index]
-            for open in ring.open.values.sorted(by: { $0.callID > $1.callID }) {
-                let binding = bindings[open.binding]
+            for open in ring.open.reversed() {
+                let binding = open.binding
                 emit(.callReturn(CallReturnEvent(thread: ThreadID(rawValue: ring.tid), process: ThreadID(rawValue: ring.pid),
                                                  callID: open.callID, function: binding.symbol, caller: binding.caller,
                                                  depth: 0, decoded: nil, entryTime: open.time, time: time,
                                                  processEnded: true)))
             }
-            rings[index].open = [:]
+            rings[index].open = []
         }
     }
 
@@ -466,9 +478,9 @@ public final class InProcessEngine: TraceEngine {
         if Self.opensObjects(symbol) { flags |= LS_BIND_DLOPEN }
         let prototype = configuration.decoder.library.prototype(named: symbol)
         var hook = ls_hook()
-        hook.binding = UInt32(bindings.count)
+        hook.binding = UInt32(recordDecoder!.bindings.count)
         hook.plan = CapturePlan(prototype: prototype, decoder: configuration.decoder, flags: flags).plan
-        bindings.append(Binding(symbol: symbol, caller: object.isMainProgram ? nil : object.displayName,
+        recordDecoder!.bindings.append(Binding(symbol: symbol, caller: object.isMainProgram ? nil : object.displayName,
                                 prototype: prototype, stackWords: Int(hook.plan.stack_words),
                                 noReturn: NoReturnFunctions.contains(symbol)))
         counters.bindings += 1
@@ -490,14 +502,21 @@ public final class InProcessEngine: TraceEngine {
             let pid = header.pointee.pid
             rings.append(RingState(header: header,
                                    data: base.advanced(by: Int(LS_RING_HEADER_BYTES)).assumingMemoryBound(to: UInt8.self),
-                                   tid: header.pointee.tid, pid: pid, open: inheritedCalls.removeValue(forKey: pid) ?? [:],
+                                   tid: header.pointee.tid, pid: pid, open: inheritedCalls.removeValue(forKey: pid) ?? [],
                                    generation: ls_load_acquire32(&header.pointee.generation)))
             counters.rings = rings.count
         }
         counters.threadsWithoutRing = Int(ls_load_acquire32(&control.pointee.rings_refused))
+        var records = recordDecoder!
+        recordDecoder = nil
+        defer {
+            counters.calls = records.calls
+            counters.records = records.records
+            recordDecoder = records
+        }
         var worked = false
         for index in rings.indices {
-            if drain(&rings[index]) { worked = true }
+            if drain(&rings[index], into: &records) { worked = true }
             if rings[index].retiring { freeRing(&rings[index]) }
         }
         return worked
@@ -525,8 +544,9 @@ public final class InProcessEngine: TraceEngine {
         futexWake(&control.pointee.rings_freed)
     }
 
-    private func drain(_ ring: inout RingState) -> Bool {
+    private func drain(_ ring: inout RingState, into records: inout RecordDecoder) -> Bool {
         let header = ring.header
+        let emit = self.emit
         let head = ls_load_acquire(&header.pointee.head)
         let generation = ls_load_acquire32(&header.pointee.generation)
         if generation != ring.generation {
@@ -534,10 +554,11 @@ public final class InProcessEngine: TraceEngine {
             ring.generation = generation
             ring.tid = header.pointee.tid
             ring.pid = header.pointee.pid
-            ring.open = inheritedCalls.removeValue(forKey: ring.pid) ?? [:]
+            ring.open = inheritedCalls.removeValue(forKey: ring.pid) ?? []
         }
         var tail = header.pointee.tail
         guard head != tail else { return false }
+        let program = programNames[ring.pid]
         let length = UInt64(LS_RING_DATA_BYTES)
         while tail < head {
             let offset = Int(tail % length)
@@ -546,7 +567,7 @@ public final class InProcessEngine: TraceEngine {
             guard size >= UInt32(MemoryLayout<ls_record>.size), UInt64(offset) + UInt64(size) <= length else {
                 break  // a corrupt ring: stop reading it rather than trust it
             }
-            decode(record, size: Int(size), ring: &ring)
+            records.decode(record, size: Int(size), ring: &ring, program: program, emit: emit)
             tail += UInt64(size)
             // Make room as we go, so a thread waiting on a full ring runs on while we decode.
             if tail - header.pointee.tail > length / 4 { release(header, tail) }
@@ -558,84 +579,6 @@ public final class InProcessEngine: TraceEngine {
     private func release(_ header: UnsafeMutablePointer<ls_ring_header>, _ tail: UInt64) {
         ls_store_release(&header.pointee.tail, tail)
         if ls_exchange32(&header.pointee.waiting, 0) != 0 { futexWake(&header.pointee.waiting) }
-    }
-
-    private func decode(_ record: UnsafeRawPointer, size: Int, ring: inout RingState) {
-        let header = record.load(as: ls_record.self)
-        counters.records += 1
-        let thread = ThreadID(rawValue: ring.tid), process = ThreadID(rawValue: ring.pid)
-        switch UInt32(header.type) {
-        case UInt32(LS_REC_ENTRY):
-            guard Int(header.binding) < bindings.count else { return }
-            let binding = bindings[Int(header.binding)]
-            let entry = record.load(as: ls_entry_record.self)
-            var memory = CapturedMemory()
-            var cursor = MemoryLayout<ls_entry_record>.size
-            let words = binding.stackWords
-            if words > 0, cursor + words * 8 <= size {
-                memory.regions.append(.init(address: entry.stack_pointer &+ 8,
-                                            bytes: Array(UnsafeRawBufferPointer(start: record + cursor, count: words * 8))))
-                cursor += words * 8
-            }
-            Self.readCaptures(record, from: cursor, size: size, count: Int(header.captures), into: &memory)
-            let registers = RegisterFile(
-                integerArguments: withUnsafeBytes(of: entry.args) { Array($0.bindMemory(to: UInt64.self)) },
-                vectorLow: withUnsafeBytes(of: entry.vectors) { Array($0.bindMemory(to: UInt64.self)) },
-                stackPointer: entry.stack_pointer, rax: entry.rax, rdx: 0)
-            let decoded = configuration.decoder.decodeEntry(function: binding.symbol, registers: registers, memory: memory)
-            let time = clock.timestamp(tsc: header.tsc)
-            let callID = nextCallID
-            nextCallID += 1
-            counters.calls += 1
-            emit(.call(CallEntryEvent(thread: thread, process: process, callID: callID, function: binding.symbol,
-                                      caller: binding.caller, program: programNames[ring.pid], callSite: entry.call_site, depth: Int(header.depth),
-                                      decoded: decoded, time: time)))
-            if !binding.noReturn {
-                ring.open[header.call] = OpenCall(callID: callID, entry: decoded, memory: memory, time: time,
-                                                  binding: Int(header.binding))
-            }
-        case UInt32(LS_REC_RETURN):
-            guard let open = ring.open.removeValue(forKey: header.call) else { return }
-            let binding = bindings[open.binding]
-            let result = record.load(as: ls_return_record.self)
-            var memory = CapturedMemory()
-            Self.readCaptures(record, from: MemoryLayout<ls_return_record>.size, size: size,
-                              count: Int(header.captures), into: &memory)
-            memory.regions += open.memory.regions  // the return's copies first: they are the newer
-            var vectors = Array(repeating: UInt64(0), count: 8)
-            vectors[0] = result.xmm0
-            let registers = RegisterFile(vectorLow: vectors, rax: result.rax, rdx: result.rdx)
-            // Deferred (output) arguments are re-read from the entry's registers over the return's copies.
-            let decoded = configuration.decoder.decodeReturn(open.entry, registers: registers, memory: memory)
-            emit(.callReturn(CallReturnEvent(thread: thread, process: process, callID: open.callID,
-                                             function: binding.symbol, caller: binding.caller, depth: Int(header.depth),
-                                             decoded: decoded, entryTime: open.time, time: clock.timestamp(tsc: header.tsc))))
-        case UInt32(LS_REC_UNWOUND):
-            guard let open = ring.open.removeValue(forKey: header.call) else { return }
-            let binding = bindings[open.binding]
-            emit(.callReturn(CallReturnEvent(thread: thread, process: process, callID: open.callID,
-                                             function: binding.symbol, caller: binding.caller, depth: 0, decoded: nil,
-                                             entryTime: open.time, time: clock.timestamp(tsc: header.tsc))))
-        default:
-            break  // a filler at the end of the buffer
-        }
-    }
-
-    private static func readCaptures(_ record: UnsafeRawPointer, from start: Int, size: Int, count: Int,
-                                     into memory: inout CapturedMemory) {
-        var cursor = start
-        for _ in 0..<count {
-            guard cursor + MemoryLayout<ls_capture_block>.size <= size else { return }
-            let block = (record + cursor).loadUnaligned(as: ls_capture_block.self)
-            cursor += MemoryLayout<ls_capture_block>.size
-            let length = Int(block.length)
-            guard cursor + length <= size else { return }
-            if block.readable != 0, length > 0 {
-                memory.regions.append(.init(address: block.address,
-                                            bytes: Array(UnsafeRawBufferPointer(start: record + cursor, count: length))))
-            }
-            cursor += (length + 7) & ~7
-        }
     }
 }
 

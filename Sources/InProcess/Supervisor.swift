@@ -20,7 +20,8 @@ struct Supervisor {
         case signal(thread: pid_t, process: pid_t, signal: Int32)
         /// `process` exec'd: its new image is stopped before the loader has run a single instruction.
         case exec(process: pid_t)
-        /// `thread` of `parent` forked (or vforked) `child`, which is traced (-f). The child may already run.
+        /// `thread` of `parent` forked (or vforked) `child`, which is traced (-f). The child does not run
+        /// before `release(child)`.
         case fork(thread: pid_t, parent: pid_t, child: pid_t)
         /// A traced process ended (nothing to resume).
         case ended(process: pid_t, ProgramOutcome)
@@ -148,7 +149,7 @@ struct Supervisor {
             let owner = isThread ? process : created
             if parked.remove(created) != nil {
                 processOf[created] = owner
-                try resume(created)
+                if isThread { try resume(created) } else { held.insert(created) }
             } else {
                 expected[created] = owner
             }
@@ -165,4 +166,11 @@ struct Supervisor {
 
     /// Children of an untraced clone, detached at their first stop.
     private var expectedDetach: Set<pid_t> = []
+    /// Fork children stopped at their first stop until the engine has taken note of them (`release`).
+    private var held: Set<pid_t> = []
+
+    /// Lets a child a `.fork` stop announced run (at once, or at its first stop when that is still to come).
+    mutating func release(_ child: pid_t) throws(Errno) {
+        if held.remove(child) != nil { try resume(child) }
+    }
 }

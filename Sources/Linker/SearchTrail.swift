@@ -41,7 +41,8 @@ public struct SearchTrail: RandomAccessCollection, Hashable, Sendable {
     /// Where each piece starts in the collection.
     private var starts: [Int] = []
     public private(set) var endIndex = 0
-    /// The candidates that existed and were refused (another class or machine, not ELF, unreadable).
+    /// The candidates that existed and were refused (another class or machine, not ELF, unreadable), each
+    /// path once.
     public private(set) var refused: [Candidate] = []
 
     public var startIndex: Int { 0 }
@@ -99,7 +100,9 @@ public struct SearchTrail: RandomAccessCollection, Hashable, Sendable {
         starts.append(endIndex)
         pieces.append(.candidate(candidate))
         endIndex += 1
-        if candidate.rejection != .missing { refused.append(candidate) }
+        // glibc tries `tls/x86_64` twice (legacy hwcap and platform are both `x86_64`): `tried` keeps both, as
+        // LD_DEBUG=libs shows them; a refused file is named once.
+        if candidate.rejection != .missing, refused.last?.path != candidate.path { refused.append(candidate) }
     }
 
     /// Starts a sweep of `directories` × `subdirectories` for `name`; returns its number for `appendMiss`.

@@ -25,7 +25,7 @@ public struct LinkscopeCommand: ParsableCommand {
         // anything here changes a mask or a disposition.
         _ = InheritedSignals.atStartup
         do {
-            let argv = commandLineBytes()
+            let argv = commandLineWords()
             let given = arguments ?? invokedAs(argv.first ?? "") + Array(argv.dropFirst())
             let (arguments, operands) = DepsCommand.splitOperands(normalised(given))
             var command = try parseAsRoot(arguments)
@@ -51,10 +51,14 @@ public struct LinkscopeCommand: ParsableCommand {
         }
     }
 
-    /// argv as `RawBytes` strings: `CommandLine.arguments` repairs bytes that are not UTF-8 (`pie\xff`
-    /// became `pie\u{FFFD}`, a file that does not exist), so FILE operands could not name such files.
-    static func commandLineBytes() -> [String] {
-        ProcessArguments.bytes.map { RawBytes.string($0) }
+    /// argv for `deps` and `check` as `RawBytes` strings: `CommandLine.arguments` repairs bytes that are not
+    /// UTF-8 (`pie\xff` became `pie\u{FFFD}`, a file that does not exist), so FILE operands could not name
+    /// such files. `trace` takes COMMAND's bytes from argv itself (TraceCommand.bytes(ofCommand:)) and
+    /// gets `CommandLine.arguments`.
+    static func commandLineWords() -> [String] {
+        let raw = ProcessArguments.bytes.map { RawBytes.string($0) }
+        let takesPaths = [DepsCommand.configuration.commandName, CheckCommand.configuration.commandName]
+        return raw.count > 1 && takesPaths.contains(raw[1]) ? raw : ProcessArguments.bytes.map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Installed (or linked) as `ltrace` or `linkscope-ltrace`, linkscope is `linkscope trace` with ltrace's

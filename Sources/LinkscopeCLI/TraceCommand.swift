@@ -226,6 +226,8 @@ public struct TraceCommand: ParsableCommand {
             engine = EngineChoice.autoPrefersInProcess && inProcessReason == nil
                 ? InProcessEngine(configuration: configuration) : TraceSession(configuration: configuration, runAs: runAs)
         }
+        // The in-process engine's events come in bursts drained from the program's rings: coalesce them.
+        output.coalesceStreams = engine is InProcessEngine
         TraceCommand.catchBrokenPipes()
         if case .launch = target { TraceSignalNet.install() }
         // A failed write is said once, when it happens (the trace goes on unwritten); the status says it too.

@@ -32,108 +32,150 @@ public final class JSONLinesRenderer: TraceRenderer {
     /// False with `-b`: signal events are left out.
     private let showSignals: Bool
 
+    /// The event's line, reused: one write of bytes per event. Only the rendering thread touches these, one
+    /// access at a time (no runtime exclusivity check per append: see `LtraceTextRenderer`).
+    private let text = TextBuffer()
+    /// One value's ltrace text, before it is escaped into `text`.
+    private let scratch = TextBuffer(capacity: 256)
+
     public init(output: TraceTextWriter, showSignals: Bool = true) {
         self.output = output
         self.showSignals = showSignals
     }
 
     public func render(_ event: TraceEvent) {
-        // One String per line, appended in place: this runs twice per traced call.
-        var line = ""
-        line.reserveCapacity(384)
-        func field(_ name: String, _ json: String) {
-            line += line.isEmpty ? "{\"" : ",\""
-            line += name
-            line += "\":"
-            line += json
-        }
-        func list(_ values: [Value], _ render: (Value) -> String) -> String {
-            var text = "["
-            for (i, value) in values.enumerated() {
-                if i > 0 { text += "," }
-                text += render(value)
-            }
-            return text + "]"
-        }
-        func common(_ type: String, _ thread: ThreadID, _ process: ThreadID, _ time: Timestamp) {
-            let nanos = String(max(0, time.wallNanoseconds))
-            field("type", "\"" + type + "\"")
-            field("tid", String(thread.rawValue))
-            field("pid", String(process.rawValue))
-            field("time", "{\"wall\":\"\(time.wallSeconds)." + String(repeating: "0", count: max(0, 9 - nanos.count)) + nanos
-                  + "\",\"monotonic_ns\":\(time.monotonicNanoseconds)}")
-        }
+        text.removeAll()
         var flush = true
         switch event {
         case .call(let c):
             flush = false
             if processOf[c.thread] == nil { processOf[c.thread] = c.process }
             common("call", c.thread, c.process, c.time)
-            field("id", String(c.callID))
-            field("function", str(c.function))
-            field("caller", c.caller.map(str) ?? "null")
-            if let program = c.program { field("program", str(program)) }
-            field("call_site", String(c.callSite))
-            field("depth", String(c.depth))
-            field("args", list(c.decoded.arguments) { self.str($0.ltraceText) })
-            field("arg_values", list(c.decoded.arguments) { $0.jsonText })
-            field("prototype", c.decoded.hasPrototype ? "true" : "false")
+            key("id"); text.append(decimal: c.callID)
+            key("function"); string(c.function)
+            key("caller"); optionalString(c.caller)
+            if let program = c.program { key("program"); string(program) }
+            key("call_site"); text.append(decimal: c.callSite)
+            key("depth"); text.append(decimal: Int64(c.depth))
+            key("args"); renderedList(c.decoded.arguments)
+            key("arg_values"); typedList(c.decoded.arguments)
+            key("prototype"); boolean(c.decoded.hasPrototype)
         case .callReturn(let r):
             flush = false
             common("return", r.thread, r.process, r.time)
-            field("id", String(r.callID))
-            field("function", str(r.function))
-            field("caller", r.caller.map(str) ?? "null")
-            field("depth", String(r.depth))
-            field("duration_ns", String(r.time.monotonicNanoseconds &- r.entryTime.monotonicNanoseconds))
-            field("unwound", r.unwound ? "true" : "false")
-            field("unfinished", r.processEnded ? "true" : "false")
+            key("id"); text.append(decimal: r.callID)
+            key("function"); string(r.function)
+            key("caller"); optionalString(r.caller)
+            key("depth"); text.append(decimal: Int64(r.depth))
+            key("duration_ns"); text.append(decimal: r.time.monotonicNanoseconds &- r.entryTime.monotonicNanoseconds)
+            key("unwound"); boolean(r.unwound)
+            key("unfinished"); boolean(r.processEnded)
             if let d = r.decoded {
-                field("return", str(d.value.ltraceText))
-                field("return_value", d.value.jsonText)
-                field("out", list(d.outArguments) { self.str($0.ltraceText) })
-                field("out_values", list(d.outArguments) { $0.jsonText })
+                key("return"); rendered(d.value)
+                key("return_value"); d.value.appendJSON(to: text)
+                key("out"); renderedList(d.outArguments)
+                key("out_values"); typedList(d.outArguments)
             }
         case .signal(let thread, let signal, let time):
             guard showSignals else { return }
             common("signal", thread, process(of: thread), time)
-            field("signal", str(SignalName.name(signal)))
-            field("number", String(signal))
+            key("signal"); string(SignalName.name(signal))
+            key("number"); text.append(decimal: Int64(signal))
         case .exited(let process, let status, let time):
             forget(process)
             common("exited", process, process, time)
-            field("status", String(status))
+            key("status"); text.append(decimal: Int64(status))
         case .killed(let process, let signal, let core, let time):
             forget(process)
             common("killed", process, process, time)
-            field("signal", str(SignalName.name(signal)))
-            field("number", String(signal))
-            field("core_dumped", core ? "true" : "false")
+            key("signal"); string(SignalName.name(signal))
+            key("number"); text.append(decimal: Int64(signal))
+            key("core_dumped"); boolean(core)
         case .exec(let process, let program, let time):
             common("exec", process, process, time)
-            field("program", str(program))
+            key("program"); string(program)
         case .detached(let process, let time):
             common("detached", process, process, time)
         case .systemCall(let call):
             flush = false
             common("syscall", call.thread, call.process, call.time)
-            field("name", str(call.name))
-            field("number", String(call.number))
-            field("args", list(call.arguments) { self.str($0.ltraceText) })
-            field("arg_values", list(call.arguments) { $0.jsonText })
-            field("duration_ns", String(call.time.monotonicNanoseconds &- call.entryTime.monotonicNanoseconds))
+            key("name"); string(call.name)
+            key("number"); text.append(decimal: call.number)
+            key("args"); renderedList(call.arguments)
+            key("arg_values"); typedList(call.arguments)
+            key("duration_ns"); text.append(decimal: call.time.monotonicNanoseconds &- call.entryTime.monotonicNanoseconds)
+            key("result")
             if let result = call.result {
-                field("result", String(call.failed ? -1 : result))
+                text.append(decimal: call.failed ? -1 : result)
                 if call.failed {
-                    field("errno", str(ErrnoNames.name(Int32(truncatingIfNeeded: -result)) ?? String(-result)))
+                    key("errno"); string(ErrnoNames.name(Int32(truncatingIfNeeded: -result)) ?? String(-result))
                 }
             } else {
-                field("result", "null")
+                text.append(text: "null")
             }
         }
-        line += "}\n"
-        output.write(line)
+        text.append(ascii: "}")
+        text.append(ascii: "\n")
+        output.write(text)
         if flush { output.flush() }
+    }
+
+    /// `{"type":…,"tid":…,"pid":…,"time":{…}`: what every line starts with.
+    private func common(_ type: StaticString, _ thread: ThreadID, _ process: ThreadID, _ time: Timestamp) {
+        text.append(text: "{\"type\":\"")
+        text.append(literal: type)
+        text.append(ascii: "\"")
+        key("tid"); text.append(decimal: Int64(thread.rawValue))
+        key("pid"); text.append(decimal: Int64(process.rawValue))
+        key("time"); text.append(text: "{\"wall\":\"")
+        text.append(decimal: time.wallSeconds)
+        text.append(ascii: ".")
+        text.append(decimal: UInt64(max(0, time.wallNanoseconds)), width: 9)
+        text.append(text: "\",\"monotonic_ns\":")
+        text.append(decimal: time.monotonicNanoseconds)
+        text.append(ascii: "}")
+    }
+
+    private func key(_ name: StaticString) {
+        text.append(text: ",\"")
+        text.append(literal: name)
+        text.append(text: "\":")
+    }
+
+    private func string(_ s: String) {
+        var s = s
+        s.withUTF8 { Value.appendJSONString($0, to: text) }
+    }
+
+    private func optionalString(_ s: String?) {
+        if let s { string(s) } else { text.append(text: "null") }
+    }
+
+    private func boolean(_ value: Bool) { text.append(text: value ? "true" : "false") }
+
+    /// A value's ltrace text as a JSON string.
+    private func rendered(_ value: Value) {
+        scratch.removeAll()
+        value.appendLtraceText(to: scratch)
+        Value.appendJSONString(scratch.bytes, to: text)
+    }
+
+    private func renderedList(_ values: [Value]) {
+        text.append(ascii: "[")
+        for (i, value) in values.enumerated() {
+            if i > 0 { text.append(ascii: ",") }
+            rendered(value)
+        }
+        text.append(ascii: "]")
+    }
+
+    private func typedList(_ values: [Value]) {
+        text.append(ascii: "[")
+        for (i, value) in values.enumerated() {
+            if i > 0 { text.append(ascii: ",") }
+            value.appendJSON(to: text)
+        }
+        text.append(ascii: "]")
     }
 
     public func finish() { output.flush() }
@@ -157,5 +199,4 @@ public final class JSONLinesRenderer: TraceRenderer {
         return process
     }
 
-    private func str(_ s: String) -> String { Value.jsonString(Array(s.utf8)) }
 }

@@ -1,4 +1,6 @@
 import Glibc
+import Prototypes
+import Synchronization
 
 public struct TraceOutputError: Error, CustomStringConvertible, Sendable {
     public var path: String
@@ -14,23 +16,48 @@ public struct TraceWriteError: Error, CustomStringConvertible, Sendable {
     public var description: String { "cannot write the trace to \(destination): \(String(cString: strerror(errno)))" }
 }
 
-/// What renderers write text to: a `TraceOutput` (a file descriptor) or a `TraceTextSink` (memory).
+/// What renderers write text to: a `TraceOutput` (a file descriptor) or a `TraceTextSink` (memory). Renderers
+/// write each event's text in one piece, as bytes.
 public protocol TraceTextWriter: AnyObject {
-    func write(_ text: String)
+    func write(_ bytes: UnsafeRawBufferPointer)
     func flush()
 }
 
-/// Where trace text goes: stderr by default, or `-o FILE`, as it happens (issue 10). To a terminal, a pipe
-/// or any other stream, every event's text is written when the event has been rendered (`endOfEvent`), the
-/// left half of a call that blocks included, as ltrace's unbuffered stderr shows it. To a regular file (or
-/// /dev/null) text is buffered, because a traced program can make millions of calls, and written at the
-/// latest `flushInterval` later by a thread of its own, and at every signal, exit, detach and the end.
+extension TraceTextWriter {
+    public func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { write($0) }
+    }
+
+    public func write(_ text: TextBuffer) {
+        write(UnsafeRawBufferPointer(text.bytes))
+    }
+
+    public func write(_ text: String) {
+        var text = text
+        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// Where trace text goes: stderr by default, or `-o FILE`, as it happens (issue 10). Text is collected in a
+/// buffer and written:
+///
+/// - to a terminal, a pipe or any other stream, at the end of every event (`endOfEvent`), the left half of a
+///   call that blocks included, as ltrace's unbuffered stderr shows it — or, when the engine delivers events
+///   in bursts from another process's recording (`coalesceStreams`, the in-process engine), within
+///   `streamInterval`, so a million events a second are not a million writes;
+/// - to a regular file (or /dev/null), within `flushInterval`, because a traced program can make millions of
+///   calls;
+///
+/// and always when the buffer fills, at every signal, exit and detach line, and at the end. A thread of its
+/// own writes what has waited long enough; it sleeps while nothing waits.
 ///
 /// A failed write (a full disk, a closed pipe, a file that takes no writes) stops all writing; `writeError`
 /// says what failed, and the command reports it.
 public final class TraceOutput: TraceTextWriter, @unchecked Sendable {
     /// How soon buffered text reaches a regular file.
     public static let flushInterval: UInt32 = 100_000  // microseconds
+    /// How soon coalesced text reaches a stream.
+    public static let streamInterval: UInt32 = 2_000  // microseconds
     private static let capacity = 64 * 1024
 
     public enum Delivery: Sendable, Equatable {
@@ -44,11 +71,16 @@ public final class TraceOutput: TraceTextWriter, @unchecked Sendable {
     private let ownsDescriptor: Bool
     public let destination: String
     public let delivery: Delivery
-    // Everything below is guarded by `lock`: the periodic flusher runs on its own thread.
-    private let lock = Lock()
-    private var buffer: [UInt8] = []
+    /// Set once: a write failed (read without the lock, on every event).
+    private let failed = Atomic<Bool>(false)
+    /// Everything below is guarded by `condition` (its lock); the flusher thread waits on it.
+    private let condition = Condition()
+    /// Only touched with the lock held (no runtime exclusivity check needed on top).
+    @exclusivity(unchecked) private var buffer: [UInt8] = []
     private var failure: TraceWriteError?
     private var closed = false
+    private var coalescing = false
+    private var flusherStarted = false
 
     /// Standard error, the default.
     public static func standardError() -> TraceOutput { TraceOutput(fd: 2, owns: false, destination: "stderr") }
@@ -85,38 +117,63 @@ public final class TraceOutput: TraceTextWriter, @unchecked Sendable {
         return .eachEvent
     }
 
+    /// For an engine whose events arrive in bursts, long after they happened in the program (the in-process
+    /// engine drains rings the program fills while it runs on): a stream gets its text within
+    /// `streamInterval` rather than at every event. The ptrace engine stops the program at every event, so
+    /// there a line written at once keeps its place among the program's own output.
+    public var coalesceStreams: Bool {
+        get { condition.lock(); defer { condition.unlock() }; return coalescing }
+        set {
+            condition.lock()
+            coalescing = newValue && delivery == .eachEvent
+            let start = coalescing && !flusherStarted
+            condition.unlock()
+            if start { startFlusher() }
+        }
+    }
+
     /// The first failed write, if any.
     public var writeError: TraceWriteError? {
-        lock.lock()
-        defer { lock.unlock() }
+        guard failed.load(ordering: .acquiring) else { return nil }
+        condition.lock()
+        defer { condition.unlock() }
         return failure
     }
 
-    public func write(_ text: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        buffer.append(contentsOf: text.utf8)
-        if buffer.count >= Self.capacity { flushLocked() }
+    public func write(_ bytes: UnsafeRawBufferPointer) {
+        condition.lock()
+        defer { condition.unlock() }
+        let wasEmpty = buffer.isEmpty
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.capacity {
+            flushLocked()
+        } else if wasEmpty && flusherStarted {
+            condition.signal()  // the flusher starts its countdown
+        }
     }
 
     public func flush() {
-        lock.lock()
-        defer { lock.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         flushLocked()
     }
 
-    /// An event has been rendered: a stream gets its text now.
+    /// An event has been rendered: a stream gets its text now, unless it is coalesced.
     public func endOfEvent() {
-        if delivery == .eachEvent { flush() }
+        guard delivery == .eachEvent else { return }
+        condition.lock()
+        defer { condition.unlock() }
+        if !coalescing { flushLocked() }
     }
 
     /// Writes what is left, stops the flusher and closes the file (the trace's end).
     public func close() {
-        lock.lock()
-        defer { lock.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         guard !closed else { return }
         flushLocked()
         closed = true
+        condition.signal()
         if ownsDescriptor { Glibc.close(fd) }
     }
 
@@ -132,29 +189,43 @@ public final class TraceOutput: TraceTextWriter, @unchecked Sendable {
                 if n < 0 && errno == EINTR { continue }
                 // A write that takes nothing without an error (some /proc files) is an I/O error too.
                 failure = TraceWriteError(destination: destination, errno: n < 0 ? errno : EIO)
+                failed.store(true, ordering: .releasing)
                 return
             }
         }
     }
 
-    /// The thread that writes buffered text at least every `flushInterval`. It is created with every signal
-    /// blocked: a process-directed signal (SIGTERM, SIGCHLD) must reach the thread that waits for it.
+    /// The thread that writes buffered text once it has waited `flushInterval` (`streamInterval` when
+    /// coalescing), and sleeps while the buffer is empty. It is created with every signal blocked: a
+    /// process-directed signal (SIGTERM, SIGCHLD) must reach the thread that waits for it. Called with the
+    /// lock not held.
     private func startFlusher() {
+        condition.lock()
+        guard !flusherStarted else { condition.unlock(); return }
+        flusherStarted = true
+        condition.unlock()
         var all = sigset_t(), previous = sigset_t()
         sigfillset(&all)
         pthread_sigmask(SIG_SETMASK, &all, &previous)
         defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         startThread { [weak self] in
-            while true {
-                usleep(TraceOutput.flushInterval)
-                guard let output = self else { return }
-                output.lock.lock()
-                let done = output.closed
-                output.flushLocked()
-                output.lock.unlock()
-                if done { return }
-            }
+            while let output = self, output.flushWhenDue() {}
         }
+    }
+
+    /// One round of the flusher: waits for text, lets it wait its interval, writes it. False once closed.
+    private func flushWhenDue() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        // Now and then without text, the loop lets go of the output, so one nobody closes can go away.
+        if buffer.isEmpty && !closed { condition.wait(microseconds: 500_000) }
+        if closed { return false }
+        if buffer.isEmpty { return true }
+        let interval = coalescing ? Self.streamInterval : Self.flushInterval
+        // Text written meanwhile joins this round; a flush by someone else empties it early.
+        condition.wait(microseconds: UInt64(interval))
+        flushLocked()
+        return !closed
     }
 
     deinit { close() }
@@ -164,6 +235,6 @@ public final class TraceOutput: TraceTextWriter, @unchecked Sendable {
 public final class TraceTextSink: TraceTextWriter {
     public private(set) var text = ""
     public init() {}
-    public func write(_ s: String) { text += s }
+    public func write(_ bytes: UnsafeRawBufferPointer) { text += String(decoding: bytes, as: UTF8.self) }
     public func flush() {}
 }

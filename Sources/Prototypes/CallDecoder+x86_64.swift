@@ -16,17 +16,17 @@ struct ArgumentLocations<Memory: MemoryReader> {
     }
 
     mutating func integer() -> UInt64 {
-        if nextInteger < registers.integerArguments.count {
+        if nextInteger < RegisterFile.integerCount {
             defer { nextInteger += 1 }
-            return registers.integerArguments[nextInteger]
+            return registers.integerArgument(nextInteger)
         }
         return stackWord()
     }
 
     mutating func vector() -> UInt64 {
-        if nextVector < registers.vectorLow.count {
+        if nextVector < RegisterFile.vectorCount {
             defer { nextVector += 1 }
-            return registers.vectorLow[nextVector]
+            return registers.vector(nextVector)
         }
         return stackWord()
     }
@@ -61,14 +61,14 @@ struct ArgumentLocations<Memory: MemoryReader> {
 
 /// Decodes a prototype's parameters, in order, from their locations.
 struct ArgumentDecoding<Memory: MemoryReader> {
-    let decoder: CallDecoder
-    let prototype: Prototype
+    let limits: ValueLimits
+    let parameters: [Parameter]
     var locations: ArgumentLocations<Memory>
     let memory: Memory
 
     init(decoder: CallDecoder, prototype: Prototype, registers: RegisterFile, memory: Memory) {
-        self.decoder = decoder
-        self.prototype = prototype
+        self.limits = ValueLimits(decoder)
+        self.parameters = prototype.parameters
         self.locations = ArgumentLocations(registers: registers, memory: memory)
         self.memory = memory
     }
@@ -77,13 +77,14 @@ struct ArgumentDecoding<Memory: MemoryReader> {
     /// `returnValue` is known at the return stop only (for `string[retval]`).
     mutating func decode(through count: Int, returnValue: UInt64?) -> [Value] {
         // Every fixed parameter's word first, so lengths like `string[arg3]` can refer forward.
-        var words: [UInt64] = []
-        for parameter in prototype.parameters {
+        var words = ArgumentWords()
+        for parameter in parameters {
             words.append(parameter.type.isFloatingPoint ? locations.vector() : locations.integer())
         }
-        var reading = ValueReading(decoder: decoder, memory: memory, integerArguments: words, returnValue: returnValue)
+        var reading = ValueReading(limits: limits, memory: memory, integerArguments: words, returnValue: returnValue)
         var values: [Value] = []
-        for (index, parameter) in prototype.parameters.enumerated() {
+        values.reserveCapacity(count)
+        for (index, parameter) in parameters.enumerated() {
             if index >= count { break }
             let word = words[index]
             switch parameter.type {

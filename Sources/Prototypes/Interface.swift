@@ -8,12 +8,18 @@ public protocol MemoryReader {
     func read(from address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int
 }
 
-/// The registers a System V x86_64 call passes values in, captured at a call's entry or return stop.
+/// The registers a System V x86_64 call passes values in, captured at a call's entry or return stop. Held
+/// inline (no arrays): the in-process engine builds two of these per traced call.
 public struct RegisterFile: Hashable, Sendable {
+    /// rdi, rsi, rdx, rcx, r8, r9.
+    public typealias IntegerWords = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+    /// The low 64 bits of xmm0 … xmm7.
+    public typealias VectorWords = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+
     /// rdi, rsi, rdx, rcx, r8, r9 (at entry).
-    public var integerArguments: [UInt64]
+    public var integerWords: IntegerWords
     /// The low 64 bits of xmm0 … xmm7 (at entry: float/double arguments; at return: xmm0 is the result).
-    public var vectorLow: [UInt64]
+    public var vectorWords: VectorWords
     /// rsp. At entry it points at the return address; stack arguments start at rsp + 8.
     public var stackPointer: UInt64
     /// rax (at return: the integer result; at entry of a variadic call: the count of vector registers used).
@@ -21,15 +27,75 @@ public struct RegisterFile: Hashable, Sendable {
     /// rdx at return: the high half of a 128-bit or two-word struct result.
     public var rdx: UInt64
 
+    public static let integerCount = 6
+    public static let vectorCount = 8
+
+    public init(integerWords: IntegerWords, vectorWords: VectorWords = (0, 0, 0, 0, 0, 0, 0, 0),
+                stackPointer: UInt64 = 0, rax: UInt64 = 0, rdx: UInt64 = 0) {
+        self.integerWords = integerWords
+        self.vectorWords = vectorWords
+        self.stackPointer = stackPointer
+        self.rax = rax
+        self.rdx = rdx
+    }
+
     public init(integerArguments: [UInt64] = Array(repeating: 0, count: 6),
                 vectorLow: [UInt64] = Array(repeating: 0, count: 8),
                 stackPointer: UInt64 = 0, rax: UInt64 = 0, rdx: UInt64 = 0) {
         precondition(integerArguments.count == 6 && vectorLow.count == 8, "x86_64 passes 6 integer and 8 vector arguments")
+        self.init(integerWords: (0, 0, 0, 0, 0, 0), stackPointer: stackPointer, rax: rax, rdx: rdx)
         self.integerArguments = integerArguments
         self.vectorLow = vectorLow
-        self.stackPointer = stackPointer
-        self.rax = rax
-        self.rdx = rdx
+    }
+
+    /// Integer argument register `index` (0: rdi).
+    public func integerArgument(_ index: Int) -> UInt64 {
+        precondition(index >= 0 && index < Self.integerCount)
+        return withUnsafeBytes(of: integerWords) { $0.load(fromByteOffset: index * 8, as: UInt64.self) }
+    }
+
+    /// The low 64 bits of xmm`index`.
+    public func vector(_ index: Int) -> UInt64 {
+        precondition(index >= 0 && index < Self.vectorCount)
+        return withUnsafeBytes(of: vectorWords) { $0.load(fromByteOffset: index * 8, as: UInt64.self) }
+    }
+
+    /// rdi, rsi, rdx, rcx, r8, r9 (at entry), as an array.
+    public var integerArguments: [UInt64] {
+        get { Self.array(of: integerWords) }
+        set { Self.store(newValue, into: &integerWords, what: "6 integer arguments") }
+    }
+
+    /// The low 64 bits of xmm0 … xmm7, as an array.
+    public var vectorLow: [UInt64] {
+        get { Self.array(of: vectorWords) }
+        set { Self.store(newValue, into: &vectorWords, what: "8 vector arguments") }
+    }
+
+    /// The words of a tuple of UInt64s.
+    private static func array<Words>(of words: Words) -> [UInt64] {
+        withUnsafeBytes(of: words) { Array($0.bindMemory(to: UInt64.self)) }
+    }
+
+    private static func store<Words>(_ array: [UInt64], into words: inout Words, what: String) {
+        precondition(array.count * 8 == MemoryLayout<Words>.size, "x86_64 passes \(what) in registers")
+        withUnsafeMutableBytes(of: &words) { raw in
+            for (i, word) in array.enumerated() { raw.storeBytes(of: word, toByteOffset: i * 8, as: UInt64.self) }
+        }
+    }
+
+    public static func == (a: RegisterFile, b: RegisterFile) -> Bool {
+        a.stackPointer == b.stackPointer && a.rax == b.rax && a.rdx == b.rdx
+            && withUnsafeBytes(of: a.integerWords) { x in withUnsafeBytes(of: b.integerWords) { y in x.elementsEqual(y) } }
+            && withUnsafeBytes(of: a.vectorWords) { x in withUnsafeBytes(of: b.vectorWords) { y in x.elementsEqual(y) } }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(stackPointer)
+        hasher.combine(rax)
+        hasher.combine(rdx)
+        withUnsafeBytes(of: integerWords) { hasher.combine(bytes: $0) }
+        withUnsafeBytes(of: vectorWords) { hasher.combine(bytes: $0) }
     }
 }
 
@@ -67,8 +133,11 @@ public indirect enum Value: Hashable, Sendable {
 public struct DecodedEntry: Hashable, Sendable {
     public var function: String
     public var arguments: [Value]
-    /// The entry registers, for decoding out-parameters and the return value later.
-    public var registers: RegisterFile
+    /// The entry registers, for decoding the deferred arguments at the return: kept only when
+    /// `defersArguments` (nil otherwise), and boxed, so an entry is small to copy — an event carries it, and the
+    /// in-process engine makes millions a second.
+    public var deferredRegisters: RegisterFile? { savedRegisters?.registers }
+    private var savedRegisters: RegisterBox?
     /// True when a prototype (built-in or from a config file) described the call; false for ltrace's default.
     public var hasPrototype: Bool
     /// True when the call has output parameters: `arguments` then stops before the first of them, and the
@@ -80,10 +149,18 @@ public struct DecodedEntry: Hashable, Sendable {
                 defersArguments: Bool = false) {
         self.function = function
         self.arguments = arguments
-        self.registers = registers
+        self.savedRegisters = defersArguments ? RegisterBox(registers) : nil
         self.hasPrototype = hasPrototype
         self.defersArguments = defersArguments
     }
+}
+
+/// A `RegisterFile` by reference: compared and hashed by value.
+final class RegisterBox: Hashable, Sendable {
+    let registers: RegisterFile
+    init(_ registers: RegisterFile) { self.registers = registers }
+    static func == (a: RegisterBox, b: RegisterBox) -> Bool { a.registers == b.registers }
+    func hash(into hasher: inout Hasher) { hasher.combine(registers) }
 }
 
 public struct DecodedReturn: Hashable, Sendable {

@@ -135,7 +135,12 @@ public indirect enum ValueType: Hashable, Sendable {
     }
 
     /// Passed in a vector register (xmm) rather than an integer register.
-    public var isFloatingPoint: Bool { self == .float || self == .double }
+    public var isFloatingPoint: Bool {
+        switch self {
+        case .float, .double: return true
+        default: return false
+        }
+    }
 }
 
 public struct Parameter: Hashable, Sendable {
@@ -157,4 +162,7 @@ public struct Prototype: Hashable, Sendable {
         self.returnType = returnType
         self.parameters = parameters
     }
+
+    /// The first output parameter (`+T`): the entry shows the arguments before it, the return the rest.
+    public var firstOutput: Int? { parameters.firstIndex { $0.isOutput } }
 }

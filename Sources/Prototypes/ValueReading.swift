@@ -1,10 +1,44 @@
+/// `-s` and `-A`: what a decode needs of its `CallDecoder` (copying the decoder would retain its library).
+struct ValueLimits {
+    var string: Int
+    var array: Int
+    init(_ decoder: CallDecoder) {
+        string = decoder.stringLimit
+        array = decoder.arrayLimit
+    }
+}
+
+/// The raw words of a call's fixed arguments, in order: eight inline (almost every prototype), more in an
+/// array. A call is decoded without allocating for them.
+struct ArgumentWords {
+    private var inline: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    private var more: [UInt64] = []
+    private(set) var count = 0
+    private static let inlineCount = 8
+
+    mutating func append(_ word: UInt64) {
+        if count < Self.inlineCount {
+            withUnsafeMutableBytes(of: &inline) { $0.storeBytes(of: word, toByteOffset: count * 8, as: UInt64.self) }
+        } else {
+            more.append(word)
+        }
+        count += 1
+    }
+
+    subscript(index: Int) -> UInt64 {
+        precondition(index >= 0 && index < count)
+        if index < Self.inlineCount { return withUnsafeBytes(of: inline) { $0.load(fromByteOffset: index * 8, as: UInt64.self) } }
+        return more[index - Self.inlineCount]
+    }
+}
+
 /// Turns a raw word (a register or stack slot) or tracee memory into a `Value` of a given type. Lengths
 /// from arguments or the return value are capped by the string and array limits before any read.
 struct ValueReading<Memory: MemoryReader> {
-    let decoder: CallDecoder
+    let limits: ValueLimits
     let memory: Memory
     /// The raw words of the call's fixed arguments, for `argN` lengths.
-    let integerArguments: [UInt64]
+    let integerArguments: ArgumentWords
     let returnValue: UInt64?
 
     /// Array elements one call may still show. Arrays of arrays multiply (`-A 4` on eight nested levels
@@ -12,8 +46,8 @@ struct ValueReading<Memory: MemoryReader> {
     private var elementsLeft = ValueReading.maximumElements
     static var maximumElements: Int { 4096 }
 
-    init(decoder: CallDecoder, memory: Memory, integerArguments: [UInt64], returnValue: UInt64?) {
-        self.decoder = decoder
+    init(limits: ValueLimits, memory: Memory, integerArguments: ArgumentWords, returnValue: UInt64?) {
+        self.limits = limits
         self.memory = memory
         self.integerArguments = integerArguments
         self.returnValue = returnValue
@@ -57,7 +91,7 @@ struct ValueReading<Memory: MemoryReader> {
         case .format: return fromWord(word, as: .string(nil))
         case .string(let spec):
             guard word != 0 else { return .null }
-            var limit = decoder.stringLimit
+            var limit = limits.string
             var exact: Int?
             if let spec, let n = length(spec) {
                 exact = n
@@ -119,8 +153,8 @@ struct ValueReading<Memory: MemoryReader> {
     }
 
     private mutating func array(at address: UInt64, of element: ValueType, count: Int?) -> Value {
-        let wanted = count ?? decoder.arrayLimit
-        let shown = min(wanted, decoder.arrayLimit)
+        let wanted = count ?? limits.array
+        let shown = min(wanted, limits.array)
         var values: [Value] = []
         var cursor = address
         for _ in 0..<shown {

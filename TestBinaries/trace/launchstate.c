@@ -131,6 +131,7 @@ static int signal_named(const char *name) {
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(name, names[i].name)) return names[i].number;
     if (!strncmp(name, "RTMIN+", 6)) return SIGRTMIN + atoi(name + 6);
+    if (isdigit((unsigned char)name[0])) return atoi(name);  // 32 and 33: glibc's own, by number
     fprintf(stderr, "launchstate: unknown signal %s\n", name);
     exit(2);
 }
@@ -141,7 +142,14 @@ static void each_signal(char *list, void (*apply)(int)) {
 
 static sigset_t blocked;
 static void block(int signal) { sigaddset(&blocked, signal); }
-static void ignore(int signal) { sigaction(signal, &(struct sigaction){.sa_handler = SIG_IGN}, NULL); }
+// The kernel's call: glibc's sigaction refuses its internal signals 32 and 33, which a parent may still leave
+// ignored.
+struct kernel_sigaction { void (*handler)(int); unsigned long flags; void (*restorer)(void); unsigned long mask; };
+static void set_disposition(int signal, void (*handler)(int)) {
+    struct kernel_sigaction action = {handler, 0, 0, 0};
+    if (signal != SIGKILL && signal != SIGSTOP) syscall(SYS_rt_sigaction, signal, &action, NULL, sizeof action.mask);
+}
+static void ignore(int signal) { set_disposition(signal, SIG_IGN); }
 
 static char *unhex(const char *hex) {
     size_t length = strlen(hex) / 2;
@@ -160,10 +168,7 @@ int main(int argc, char **argv) {
     sigemptyset(&blocked);
     // Every disposition at its default, glibc's internal 32 and 33 too (its sigaction refuses them; a test
     // runner's spawn may leave them ignored): the kernel's call, with the kernel's struct.
-    for (int signal = 1; signal <= 64; signal++) {
-        struct { void (*handler)(int); unsigned long flags; void (*restorer)(void); unsigned long mask; } action = {SIG_DFL, 0, 0, 0};
-        if (signal != SIGKILL && signal != SIGSTOP) syscall(SYS_rt_sigaction, signal, &action, NULL, sizeof action.mask);
-    }
+    for (int signal = 1; signal <= 64; signal++) set_disposition(signal, SIG_DFL);
     char **environment = calloc((size_t)argc + 1, sizeof *environment);
     int environment_count = 0;
     for (int i = 1; i < separator; i++) {

@@ -71,6 +71,45 @@ import Testing
         #expect(check.stdout.hasPrefix("linkscope check \(dir.path)/prog\\xff: 1 ELF file (1 program"), "\(check.stdout)")
     }
 
+    /// check's text report escapes the names in its problem lines too.
+    @Test func checkReportEscapesNames() throws {
+        let root = try TestSupport.temporaryDirectory("check-names")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(atPath: root.path + "/lib64", withIntermediateDirectories: true)
+        try Data(TinyELF.sharedObject(soname: "ld-linux-x86-64.so.2"))
+            .write(to: URL(fileURLWithPath: root.path + "/lib64/ld-linux-x86-64.so.2"))
+        try Data(TinyELF.sharedObject(needed: ["libgone\u{1b}[2J.so"]))
+            .write(to: URL(fileURLWithPath: root.path + "/lib64/evil\u{1b}[31m\nFORGED.so"))
+        let run = TestSupport.linkscope(["check", "--root", root.path])
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(!run.stdout.contains("\u{1b}"), "\(run.stdout)")
+        #expect(!run.stdout.contains("\nFORGED"))
+        #expect(run.stdout.contains("libgone\\x1b[2J.so"), "\(run.stdout)")
+        #expect(run.stdout.contains("/lib64/evil\\x1b[31m\\x0aFORGED.so"), "\(run.stdout)")
+    }
+
+    /// An unreadable directory's line names it (it said only "cannot read directory: Permission denied").
+    /// Run as nobody, since root reads every directory.
+    @Test func unreadableDirectoryIsNamed() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") else { return }
+        let root = try TestSupport.temporaryDirectory("check-unreadable")
+        defer {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root.path + "/locked")
+            try? FileManager.default.removeItem(at: root)
+        }
+        let fm = FileManager.default
+        try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root.path)
+        try fm.createDirectory(atPath: root.path + "/lib64", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root.path + "/locked", withIntermediateDirectories: true)
+        try Data(TinyELF.sharedObject(soname: "ld-linux-x86-64.so.2"))
+            .write(to: URL(fileURLWithPath: root.path + "/lib64/ld-linux-x86-64.so.2"))
+        try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: root.path + "/lib64/ld-linux-x86-64.so.2")
+        try fm.setAttributes([.posixPermissions: 0], ofItemAtPath: root.path + "/locked")
+        let run = TestSupport.run(["/usr/sbin/runuser", "-u", "nobody", "--", TestSupport.linkscopeExecutable, "check", "--root", root.path])
+        #expect(run.status == 1, "\(run.stdout) \(run.stderr)")
+        #expect(run.stdout.contains("unreadable (1 file):\n  /locked: cannot read directory: Permission denied\n"), "\(run.stdout)")
+    }
+
     /// `deps ''` is a file that does not exist, as open("") says (it was the working directory).
     @Test func emptyFileNameDoesNotExist() {
         let run = TestSupport.linkscope(["deps", ""])

@@ -18,6 +18,28 @@ import TestSupport
         Traced.body(of: String(line)).split(separator: " ").first.flatMap { Double($0) }
     }
 
+    /// How long after its `-ttt` stamp each of the first `count` traced strlen lines came through `pipe`
+    /// (fewer when the pipe ends first, or a minute passes).
+    private static func strlenLineLatencies(_ pipe: Pipe, count: Int) -> [Double] {
+        var latencies: [Double] = []
+        var pending = Data()
+        let deadline = now() + 60
+        while latencies.count < count && now() < deadline {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            let arrived = now()
+            pending.append(chunk)
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                pending.removeSubrange(pending.startIndex...newline)
+                if line.contains("strlen("), let time = timestamp(of: Substring(line)) {
+                    latencies.append(arrived - time)
+                }
+            }
+        }
+        return latencies
+    }
+
     /// Starts `attachme` with one thread and returns it with its pid, once it printed `ready PID`.
     private func startAttachme() throws -> (Process, Int32) {
         let target = Process()
@@ -53,26 +75,30 @@ import TestSupport
         tracer.standardOutput = FileHandle.nullDevice
         try TestSupport.start(tracer)
         defer { tracer.interrupt(); tracer.waitUntilExit() }
-        var latencies: [Double] = []
-        var pending = Data()
-        let deadline = Self.now() + 60
-        while latencies.count < 20 && Self.now() < deadline {
-            let chunk = err.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            let arrived = Self.now()
-            pending.append(chunk)
-            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                pending.removeSubrange(pending.startIndex...newline)
-                if line.contains("strlen("), let time = Self.timestamp(of: Substring(line)) {
-                    latencies.append(arrived - time)
-                }
-            }
-        }
-        #expect(latencies.count == 20, "lines seen: \(latencies.count)")
+        let latencies = Self.strlenLineLatencies(err, count: 20)
+        #expect(latencies.count >= 20, "lines seen: \(latencies.count)")  // one read may bring several lines
         // The first lines matter most: a user watching a loop sees them at once.
         #expect(latencies.prefix(5).allSatisfy { $0 < 0.1 }, "latencies (s): \(latencies)")
         #expect(latencies.sorted()[latencies.count / 2] < 0.1, "median latency over 100 ms: \(latencies)")
+    }
+
+    /// A launched program's calls reach a pipe while it runs, each within 100 ms of its `-ttt` stamp: at once
+    /// under ptrace (the program is stopped at each call), coalesced for at most a few ms in-process.
+    @Test(arguments: ["ptrace", "inproc"])
+    func launchedTraceLinesArriveWhileTheProgramRuns(engine: String) throws {
+        let tracer = Process()
+        tracer.executableURL = URL(fileURLWithPath: TestSupport.linkscopeExecutable)
+        tracer.arguments = ["trace", "--engine", engine, "-ttt", "-e", "strlen@MAIN", program("ticker"), "3"]
+        let err = Pipe()
+        tracer.standardError = err
+        tracer.standardOutput = FileHandle.nullDevice
+        try TestSupport.start(tracer)
+        defer { _ = err.fileHandleForReading.readDataToEndOfFile(); tracer.waitUntilExit() }
+        let latencies = Self.strlenLineLatencies(err, count: 10)
+        // The ticker runs 3 s: ten lines seen (200 ms of ticks) means they came while it ran.
+        #expect(tracer.isRunning, "the lines came only at the end")
+        #expect(latencies.count == 10, "lines seen: \(latencies.count)")
+        #expect(latencies.allSatisfy { $0 < 0.1 }, "latencies (s): \(latencies)")
     }
 
     /// `-o FILE` (a regular file) may buffer, but not for long: while the program runs, the file is no more

@@ -39,8 +39,9 @@ import TestSupport
         Array("LATIN=caf".utf8) + [0xe9], [0x4e, 0xff, 0x3d, 0x31], Array("EMPTY=".utf8), Array("PATH=/usr/bin:/bin".utf8),
     ]
 
+    /// 33 is glibc's SIGSETXID: ignored by whoever started linkscope, it is ignored in the program too.
     static let setup: [String] = [
-        "--block", "USR1,RTMIN+3", "--ignore", "PIPE,HUP,INT,QUIT,USR2,TERM", "--umask", "027", "--nofile", "512",
+        "--block", "USR1,RTMIN+3", "--ignore", "PIPE,HUP,INT,QUIT,USR2,TERM,33", "--umask", "027", "--nofile", "512",
     ] + awkwardEnvironment.flatMap { ["--env", hex($0)] }
 
     @Test(arguments: engines)
@@ -52,7 +53,7 @@ import TestSupport
         try #require(untraced.status == 0, "\(untraced.stderr)")
         // What the fixture must have seen for the comparison to mean anything.
         for fact in ["argv[1] latin1-\\xe9.", "env A=1\nenv A=2\nenv NO_EQUALS_SIGN", "env N\\xff=1", "SigBlk:\t0000001000000200",
-                     "SigIgn:\t0000000000005807", "umask 027", "rlimit nofile 512 "] {
+                     "SigIgn:\t0000000100005807", "umask 027", "rlimit nofile 512 "] {
             #expect(untraced.stdout.contains(fact), "\(fact) not in:\n\(untraced.stdout)")
         }
         #expect(untraced.stdout.contains("env ZED=last-name-first\nenv A=1"))

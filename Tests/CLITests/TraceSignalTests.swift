@@ -23,7 +23,9 @@ import TestSupport
         var ticks: Int
         var stdout: String
         var lines: [String]
-        var strlenCalls: Int { lines.filter { $0.contains("strlen(\"tick\")") }.count }
+        /// Traced strlen calls, by their entries: a call the signal came in the middle of is split over
+        /// `strlen("tick" <unfinished ...>` and `<... strlen resumed> )`, and is one call.
+        var strlenCalls: Int { lines.filter { $0.contains("strlen(\"tick\"") }.count }
     }
 
     private func result(_ status: Int32, _ killed: Bool, _ stdout: String, _ file: String) -> Run {

@@ -75,6 +75,25 @@ import Testing
         #expect(Array(trail).count == trail.count)
     }
 
+    /// glibc tries `tls/x86_64` twice (the legacy hwcap and the platform are both x86_64); a file refused
+    /// there is tried twice, as LD_DEBUG=libs shows, and named once among the refused.
+    @Test func aRefusedFileIsNamedOnce() throws {
+        let dir = try TestSupport.temporaryDirectory("refused-once")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let resolver = DependencyResolver(environment: .host(environment: [:]))
+        guard resolver.searchSubdirectoriesForPaths.filter({ $0 == "tls/x86_64" }).count == 2 else { return }
+        try FileManager.default.createDirectory(atPath: dir.path + "/lib/tls/x86_64", withIntermediateDirectories: true)
+        var wrongClass = TinyELF.sharedObject(soname: "libx.so")
+        wrongClass[4] = 1  // ELFCLASS32: skipped, the search goes on
+        try Data(wrongClass).write(to: URL(fileURLWithPath: dir.path + "/lib/tls/x86_64/libx.so"))
+        try Data(TinyELF.sharedObject(needed: ["libx.so"], runpath: dir.path + "/lib", flags1: TinyELF.noDefaultLibraries))
+            .write(to: URL(fileURLWithPath: dir.path + "/main"))
+        let graph = try resolver.resolve(dir.path + "/main")
+        guard case .notFound(let trail, _)? = graph.missing.first?.outcome else { Issue.record("found"); return }
+        #expect(trail.filter { $0.path == dir.path + "/lib/tls/x86_64/libx.so" }.count == 2)
+        #expect(trail.refused.map(\.path) == [dir.path + "/lib/tls/x86_64/libx.so"])
+    }
+
     /// The same file through the executable: `deps` (tree) used 2.9 GB for it (11 million candidates);
     /// now its memory is the file's and the lists'.
     @Test func failedSearchesThroughALongRPathUseLittleMemory() throws {
