@@ -58,6 +58,6 @@ let package = Package(
         .testTarget(name: "InProcessTests", dependencies: ["InProcess"]),
         .testTarget(name: "CheckTests", dependencies: ["Check", "ELF", "Linker", "Image", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LinkscopeCLI", "TraceModel", "TestSupport"]),
-        .testTarget(name: "ImageTests", dependencies: ["Image", "Linker", "TestSupport"]),
+        .testTarget(name: "ImageTests", dependencies: ["Image", "JSON", "Linker", "TestSupport"]),
     ]
 )

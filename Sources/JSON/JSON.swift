@@ -32,13 +32,6 @@ public enum JSON {
         return out
     }
 
-    /// `text` as a JSON string literal.
-    public static func quoted(_ text: String) -> String {
-        var out = ""
-        writeString(text, into: &out)
-        return out
-    }
-
     private static func write(_ value: Any, pretty: Bool, indent: Int, into out: inout String) {
         let newline = pretty ? "\n" : ""
         func pad(_ level: Int) -> String { pretty ? String(repeating: "  ", count: level) : "" }

@@ -51,14 +51,11 @@ public struct LinkscopeCommand: ParsableCommand {
         }
     }
 
-    /// argv for `deps` and `check` as `RawBytes` strings: `CommandLine.arguments` repairs bytes that are not
-    /// UTF-8 (`pie\xff` became `pie\u{FFFD}`, a file that does not exist), so FILE operands could not name
-    /// such files. `trace` takes COMMAND's bytes from argv itself (TraceCommand.bytes(ofCommand:)) and
-    /// gets `CommandLine.arguments`.
+    /// argv as `RawBytes` strings: `CommandLine.arguments` repairs bytes that are not UTF-8 (`pie\xff` became
+    /// `pie\u{FFFD}`, a file that does not exist), so FILE operands could not name such files, and `trace`
+    /// could not pass COMMAND's words on as given (TraceCommand.bytes(ofCommand:) turns them back into bytes).
     static func commandLineWords() -> [String] {
-        let raw = ProcessArguments.bytes.map { RawBytes.string($0) }
-        let takesPaths = [DepsCommand.configuration.commandName, CheckCommand.configuration.commandName]
-        return raw.count > 1 && takesPaths.contains(raw[1]) ? raw : ProcessArguments.bytes.map { String(decoding: $0, as: UTF8.self) }
+        ProcessArguments.bytes.map { RawBytes.string($0) }
     }
 
     /// Installed (or linked) as `ltrace` or `linkscope-ltrace`, linkscope is `linkscope trace` with ltrace's
