@@ -39,10 +39,7 @@ public enum JSON {
         case let string as String: writeString(string, into: &out)
         case let bool as Bool: out += bool ? "true" : "false"
         case let int as Int: out += String(int)
-        case let int as Int64: out += String(int)
-        case let int as UInt64: out += String(int)
-        case let int as Int32: out += String(int)
-        case let int as UInt32: out += String(int)
+        case let int as UInt64: out += String(int)  // beyond Int.max (JSONTreeEncoder stores other integers as Int)
         case let double as Double:
             precondition(double.isFinite, "JSON has no representation for \(double)")
             out += double == double.rounded() && abs(double) < 1e15 ? String(Int64(double)) : String(double)

@@ -138,28 +138,31 @@ extension SystemCalls {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// The environment's entries as their bytes, in order (duplicate names, entries without `=` and bytes
+    /// that are not UTF-8 kept).
+    package static func environmentEntries() -> [[UInt8]] {
+        var entries: [[UInt8]] = []
+        var entry = environ
+        while let pointer = entry.pointee {
+            entries.append(Array(UnsafeRawBufferPointer(start: pointer, count: strlen(pointer))))
+            entry += 1
+        }
+        return entries
+    }
+
     /// The environment as a dictionary: for a name given twice, the first (the one getenv returns).
     package static func environment() -> [String: String] {
         var result: [String: String] = [:]
-        var entry = environ
-        while let pointer = entry.pointee {
-            let text = String(cString: pointer)
-            if let equals = text.firstIndex(of: "="), result[String(text[..<equals])] == nil {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            entry += 1
+        for entry in environmentEntries() {
+            guard let equals = entry.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let name = String(decoding: entry[..<equals], as: UTF8.self)
+            if result[name] == nil { result[name] = String(decoding: entry[(equals + 1)...], as: UTF8.self) }
         }
         return result
     }
 
     /// The processors online.
     package static var processorCount: Int { max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1) }
-
-    /// Whether something exists at `path` (following symbolic links).
-    package static func exists(_ path: String) -> Bool {
-        var status = Glibc.stat()
-        return stat(path, &status) == 0
-    }
 }
 
 package struct DirectoryEntry: Hashable, Sendable {

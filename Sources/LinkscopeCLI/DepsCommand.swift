@@ -3,6 +3,7 @@ import Dispatch
 import Glibc
 import Image
 import Linker
+import Synchronization
 
 public struct DepsCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -238,7 +239,7 @@ public enum DepsRun {
     }
 
     public static func resolveAll(_ files: [String], resolver: DependencyResolver, options: Options) -> [FileResult] {
-        let slots = ResultSlots(count: files.count)
+        let slots = Mutex<[FileResult?]>(Array(repeating: nil, count: files.count))
         DispatchQueue.concurrentPerform(iterations: files.count) { index in
             let outcome = Result { () throws(DependencyError) -> DepsVerdict in
                 var target = files[index]
@@ -278,9 +279,10 @@ public enum DepsRun {
                 if options.unused { verdict.unused = DepsUnused.unusedDirectDependencies(graph, resolver: resolver) }
                 return verdict
             }
-            slots.set(index, FileResult(file: files[index], outcome: outcome))
+            let result = FileResult(file: files[index], outcome: outcome)
+            slots.withLock { $0[index] = result }
         }
-        return slots.values()
+        return slots.withLock { $0.map { $0! } }
     }
 }
 
@@ -292,10 +294,3 @@ func searchPath(_ resolver: DependencyResolver) -> [String] {
     return DependencyResolver.defaultSearchPath
 }
 
-private final class ResultSlots: @unchecked Sendable {
-    private var slots: [DepsRun.FileResult?]
-    private let lock = Lock()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: DepsRun.FileResult) { lock.lock(); slots[index] = value; lock.unlock() }
-    func values() -> [DepsRun.FileResult] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
-}

@@ -9,14 +9,20 @@ enum StandardStreams {
     @discardableResult
     static func write(_ text: String, to fd: Int32) -> Bool {
         var text = text
-        return text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return false }
-            }
-            return true
+        return text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: fd) } == nil
+    }
+
+    /// Writes all of `bytes` to `fd`, retrying on EINTR and short writes: nil when done, else the errno
+    /// (EIO for a write that took nothing without an error, as some /proc files do).
+    static func writeAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32) -> Int32? {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n > 0 { offset += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            return n < 0 ? errno : EIO
         }
+        return nil
     }
 
     @discardableResult
@@ -31,14 +37,14 @@ enum StandardStreams {
 /// empty (Sources/CCompat).
 enum ProcessArguments {
     static var bytes: [[UInt8]] {
-        let count = Int(linkscope_argc())
-        guard count > 0, let argv = linkscope_argv() else {
-            return (0..<Int(CommandLine.argc)).map { index in
-                CommandLine.unsafeArgv[index].map { Array(UnsafeBufferPointer(start: $0, count: strlen($0))).map(UInt8.init(bitPattern:)) } ?? []
+        func words(_ count: Int32, _ argv: (Int) -> UnsafePointer<CChar>?) -> [[UInt8]] {
+            (0..<Int(count)).map { index in
+                argv(index).map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } ?? []
             }
         }
-        return (0..<count).map { index in
-            argv[index].map { Array(UnsafeBufferPointer(start: $0, count: strlen($0))).map(UInt8.init(bitPattern:)) } ?? []
+        if linkscope_argc() > 0, let argv = linkscope_argv() {
+            return words(linkscope_argc()) { argv[$0].map { UnsafePointer($0) } }
         }
+        return words(CommandLine.argc) { CommandLine.unsafeArgv[$0].map { UnsafePointer($0) } }
     }
 }

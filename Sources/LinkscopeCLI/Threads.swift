@@ -1,21 +1,5 @@
 import Glibc
 
-/// A pthread mutex, for state a helper thread shares with the main one (the full Foundation's NSLock
-/// without the full Foundation).
-final class Lock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-
-    init() { pthread_mutex_init(mutex, nil) }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
-}
-
 /// Runs `body` on a new detached thread.
 /// The thread starts with the signal mask of the caller, so a caller that wants it to take no signal
 /// blocks them around this call.

@@ -157,7 +157,7 @@ public struct TraceCommand: ParsableCommand {
         var programName = ""
         if pids.isEmpty {
             let launch: LaunchCommand
-            do { launch = try LaunchCommand.resolve(arguments: Self.bytes(ofCommand: command), environment: Self.environment(),
+            do { launch = try LaunchCommand.resolve(arguments: Self.bytes(ofCommand: command), environment: SystemCalls.environmentEntries(),
                                                        signals: .atStartup) } catch {
                 return fail(error.description, status: Self.status(ofFailedStart: error))
             }
@@ -296,18 +296,6 @@ public struct TraceCommand: ParsableCommand {
     /// COMMAND's words as the bytes linkscope was given: `runMain` hands argv over as `RawBytes` strings,
     /// which keep bytes that are not UTF-8.
     static func bytes(ofCommand words: [String]) -> [[UInt8]] { words.map(RawBytes.bytes) }
-
-    /// linkscope's environment as its bytes, in order (not ProcessInfo's dictionary: order, duplicate names
-    /// and entries without `=` would be lost, and bytes that are not UTF-8 replaced).
-    static func environment() -> [[UInt8]] {
-        var entries: [[UInt8]] = []
-        var entry = environ
-        while let pointer = entry.pointee {
-            entries.append(Array(UnsafeBufferPointer(start: pointer, count: strlen(pointer))).map(UInt8.init(bitPattern:)))
-            entry += 1
-        }
-        return entries
-    }
 }
 
 /// `--engine`: which trace engine runs the trace.

@@ -181,17 +181,9 @@ public final class TraceOutput: TraceTextWriter, @unchecked Sendable {
         guard !buffer.isEmpty else { return }
         defer { buffer.removeAll(keepingCapacity: true) }
         guard failure == nil, !closed else { return }
-        var offset = 0
-        buffer.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n > 0 { offset += n; continue }
-                if n < 0 && errno == EINTR { continue }
-                // A write that takes nothing without an error (some /proc files) is an I/O error too.
-                failure = TraceWriteError(destination: destination, errno: n < 0 ? errno : EIO)
-                failed.store(true, ordering: .releasing)
-                return
-            }
+        if let code = buffer.withUnsafeBytes({ StandardStreams.writeAll($0, to: fd) }) {
+            failure = TraceWriteError(destination: destination, errno: code)
+            failed.store(true, ordering: .releasing)
         }
     }
 
