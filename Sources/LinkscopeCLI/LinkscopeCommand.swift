@@ -21,14 +21,14 @@ public struct LinkscopeCommand: ParsableCommand {
     /// Parses the command line and runs the chosen command. Bad usage exits 2, as the command-line contract
     /// says (ArgumentParser's own default would be 64); a command's own exit status passes through.
     public static func runMain(_ arguments: [String]? = nil) -> Never {
-        // The signal state a launched program inherits is the one linkscope was started with: taken before
-        // anything here changes a mask or a disposition.
-        _ = InheritedSignals.atStartup
         do {
             let argv = commandLineWords()
             let given = arguments ?? invokedAs(argv.first ?? "") + Array(argv.dropFirst())
             let (arguments, operands) = DepsCommand.splitOperands(normalised(given))
             var command = try parseAsRoot(arguments)
+            // The signal state a launched program inherits is the one linkscope was started with: taken
+            // before trace changes a mask or a disposition (parsing changes none; deps and check need none).
+            if command is TraceCommand { _ = InheritedSignals.atStartup }
             if var deps = command as? DepsCommand, let operands {
                 guard !operands.isEmpty else {
                     let usage = "Error: give at least one FILE\nUsage: \(DepsCommand.configuration.usage ?? "")\n"

@@ -54,8 +54,9 @@ extension InheritedSignals {
     /// and SigIgn: glibc's calls hide its internal signals 32 and 33, which a program inherits too). Nothing
     /// blocked or ignored when /proc cannot be read.
     public static func ofMainThread() -> InheritedSignals {
+        let status = (try? ProcFS.readWholeFile("/proc/\(getpid())/status")) ?? []
         func set(_ field: String) -> SignalSet {
-            SignalSet(bits: ProcFS.statusField(field, of: getpid()).flatMap { UInt64($0, radix: 16) } ?? 0)
+            SignalSet(bits: ProcStatus.field(field, in: status).flatMap { UInt64($0, radix: 16) } ?? 0)
         }
         return InheritedSignals(blocked: set("SigBlk"), ignored: set("SigIgn"))
     }
